@@ -1,0 +1,40 @@
+import { parseArgs } from 'node:util';
+import { startTwin } from './twin';
+
+const HELP = `Usage: npm run twin -- [--port 4566] [--state-dir .local/twin]
+
+Starts the local twin of the AWS APIs this project uses, on 127.0.0.1 only, and prints the
+environment variables that point the AWS SDK and this repository's tools at it.
+
+  --port N          port to listen on (default 4566; 0 picks a free one)
+  --state-dir DIR   keep runtimes, images and memories across restarts (default: in memory)
+  -h, --help        this text`;
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.TWIN_PORT ?? '4566' },
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port must be a whole number from 0 to 65535, got "${values.port}"`);
+  process.exit(2);
+}
+
+const twin = await startTwin({ port, stateDir: values['state-dir'] });
+console.log(`local twin listening on ${twin.url}`);
+console.log('point the AWS SDK at it with:');
+for (const [k, v] of Object.entries(twin.env())) console.log(`  export ${k}=${v}`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    await twin.close();
+    process.exit(0);
+  });
+}

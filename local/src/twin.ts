@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { listen } from './core/listen';
+import { AwsError, sendAwsJsonError, sendQueryError, sendRestJsonError } from './core/respond';
+import { parseSigV4, Router, type TwinRequest, type TwinResponse } from './core/router';
+import { StateStore } from './core/state';
+import { registerServices, type ServiceApis, type ServiceOptions } from './services';
+
+export interface TwinOptions extends ServiceOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Persist state here so a restarted twin keeps its resources; in memory when absent. */
+  stateDir?: string;
+  region?: string;
+  /** Account id the twin's ARNs use. */
+  accountId?: string;
+}
+
+/** What service modules get: the shared state, the twin's own URL, and the options. */
+export interface TwinContext {
+  readonly url: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly state: StateStore;
+  readonly options: TwinOptions;
+  /** Called when the twin stops: modules stop their child processes and timers here. */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+export interface Twin extends ServiceApis {
+  readonly url: string;
+  readonly port: number;
+  readonly context: TwinContext;
+  /** Environment variables that point the AWS SDK (and our tools) at this twin. */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function readBody(req: TwinRequest['raw']): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Start the local twin of the AWS APIs on loopback. */
+export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
+  const router = new Router();
+  const closers: (() => Promise<void> | void)[] = [];
+  const state = new StateStore(options.stateDir);
+  let url = '';
+  const context: TwinContext = {
+    get url() {
+      return url;
+    },
+    region: options.region ?? 'us-east-1',
+    accountId: options.accountId ?? '123456789012',
+    state,
+    options,
+    onClose: (fn) => closers.push(fn),
+  };
+
+  const listening = await listen(
+    async (raw, res) => {
+      const controller = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
+      });
+      const u = new URL(raw.url ?? '/', 'http://twin');
+      const headers = raw.headers;
+      let req: TwinRequest | undefined;
+      try {
+        const body = await readBody(raw);
+        const sig = parseSigV4(headers.authorization);
+        const base = {
+          method: (raw.method ?? 'GET').toUpperCase(),
+          path: u.pathname,
+          query: u.searchParams,
+          headers,
+          body,
+          service: sig.service,
+          accessKeyId: sig.accessKeyId,
+          signal: controller.signal,
+          raw,
+        };
+        const found = router.match(base);
+        req = { ...base, params: found?.params ?? {} };
+        if (!found) {
+          throw new AwsError(
+            'UnknownOperationException',
+            `The local twin does not implement ${base.method} ${base.path}` +
+              (headers['x-amz-target'] ? ` (x-amz-target ${headers['x-amz-target']})` : '') +
+              (sig.service ? ` for service ${sig.service}` : ''),
+            404,
+          );
+        }
+        await found.handler(req, res);
+        if (base.method !== 'GET') state.save();
+      } catch (e) {
+        respondError(raw.headers, res, e);
+      }
+    },
+    options.host ?? '127.0.0.1',
+    options.port ?? 0,
+  );
+  url = `http://${listening.host}:${listening.port}`;
+
+  const apis = registerServices(router, context);
+
+  return {
+    ...apis,
+    url,
+    port: listening.port,
+    context,
+    env: () => ({
+      AWS_ENDPOINT_URL: url,
+      AWS_REGION: context.region,
+      AWS_DEFAULT_REGION: context.region,
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALTWIN',
+      AWS_SECRET_ACCESS_KEY: 'local-twin-secret',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    }),
+    close: async () => {
+      for (const fn of closers.reverse()) await fn();
+      await listening.close();
+    },
+  };
+}
+
+function respondError(headers: TwinRequest['headers'], res: TwinResponse, e: unknown) {
+  const err =
+    e instanceof AwsError
+      ? e
+      : new AwsError('InternalServerException', `local twin error: ${(e as Error)?.message ?? e}`, 500);
+  if (e && !(e instanceof AwsError)) console.error('[twin]', e);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') {
+    sendAwsJsonError(res, err, String(headers['content-type'] ?? 'application/x-amz-json-1.1'), !!headers['x-amzn-query-mode']);
+  } else if (String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    sendQueryError(res, err);
+  } else {
+    sendRestJsonError(res, err);
+  }
+}
+
+export const newRequestId = () => randomUUID();

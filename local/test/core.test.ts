@@ -1,0 +1,44 @@
+import http2 from 'node:http2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ECRClient, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import { startTwin, type Twin } from '../src/twin';
+
+describe('twin core', () => {
+  let twin: Twin;
+  beforeAll(async () => {
+    twin = await startTwin();
+  });
+  afterAll(() => twin.close());
+
+  it('serves HTTP/1.1 on loopback', async () => {
+    expect(twin.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${twin.url}/no/such/route`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('x-amzn-errortype')).toMatch(/^UnknownOperationException/);
+    expect((await res.json()).message).toContain('GET /no/such/route');
+  });
+
+  it('serves h2c with prior knowledge on the same port', async () => {
+    const session = http2.connect(twin.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = session.request({ ':path': '/nothing', ':method': 'GET' });
+      req.on('response', (h) => resolve(Number(h[':status'])));
+      req.on('error', reject);
+      req.end();
+    });
+    session.close();
+    expect(status).toBe(404);
+  });
+
+  it('answers an unimplemented JSON-protocol operation with an error the SDK parses', async () => {
+    const ecr = new ECRClient({
+      endpoint: twin.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    const err = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['zzz-unregistered'] })).catch((e) => e);
+    // Until ECR is registered the twin says which operation it lacks; once it is, the repository is missing.
+    expect(['UnknownOperationException', 'RepositoryNotFoundException']).toContain(err.name);
+  });
+});
