@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { appSchema, environmentSchema, type AppConfig, type EnvironmentFile } from './schema';
+
+export * from './schema';
+
+/** The folder holding app.yaml and one <name>.yaml per environment. */
+export const environmentsDir = path.dirname(fileURLToPath(import.meta.url));
+
+export class EnvironmentConfigError extends Error {}
+
+/** Every resource name, derived once from `app` and the environment name. */
+export interface ResourceNames {
+  runtime: string;
+  memory: string;
+  guardrail: string;
+  stack: string;
+  imageParameter: string;
+  alarmTopic: string;
+  dashboard: string;
+  userPool: string;
+  /** Scope the smoke-test machine client gets, `<resource server>/<scope>`. */
+  invokeScope: string;
+}
+
+export interface Environment extends EnvironmentFile {
+  app: AppConfig;
+  names: ResourceNames;
+  /** The file the settings came from. */
+  file: string;
+}
+
+export function resourceNames(app: string, env: string): ResourceNames {
+  return {
+    runtime: `${app}_${env}`,
+    memory: `${app}_${env}_memory`,
+    guardrail: `${app}-${env}`.replaceAll('_', '-'),
+    stack: `${app}-${env}`.replaceAll('_', '-'),
+    imageParameter: `/${app}/${env}/image`,
+    alarmTopic: `${app}-${env}-alarms`.replaceAll('_', '-'),
+    dashboard: `${app}-${env}`.replaceAll('_', '-'),
+    userPool: `${app}-${env}`.replaceAll('_', '-'),
+    invokeScope: `${app.replaceAll('_', '-')}/invoke`,
+  };
+}
+
+/** The runtime a pull request's preview runs in (AgentCore names allow no hyphens). */
+export function previewRuntimeName(app: string, pr: number): string {
+  if (!Number.isInteger(pr) || pr <= 0)
+    throw new EnvironmentConfigError(`pull request number must be a positive integer, got ${pr}`);
+  return `${app}_pr_${pr}`;
+}
+
+function readYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+  if (!fs.existsSync(file)) throw new EnvironmentConfigError(`${file}: file not found`);
+  const doc = parseDocument(fs.readFileSync(file, 'utf8'), { prettyErrors: true });
+  if (doc.errors.length) {
+    throw new EnvironmentConfigError(
+      `${file}: invalid YAML\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`,
+    );
+  }
+  const result = schema.safeParse(doc.toJS());
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`,
+    );
+    throw new EnvironmentConfigError(`${file}: ${lines.length} problem(s)\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadApp(dir = environmentsDir): AppConfig {
+  const app = readYaml(path.join(dir, 'app.yaml'), appSchema);
+  if (app.github.subjectFormat === 'id' && (!app.github.ownerId || !app.github.repositoryId)) {
+    throw new EnvironmentConfigError(
+      `${path.join(dir, 'app.yaml')}: github.ownerId and github.repositoryId are required when github.subjectFormat is "id"`,
+    );
+  }
+  return app;
+}
+
+/** Load and validate one environment; errors name the file, the path in it and what is wrong. */
+export function loadEnvironment(name: string, dir = environmentsDir): Environment {
+  const file = path.join(dir, `${name}.yaml`);
+  if (!/^[a-z][a-z0-9]*$/.test(name) || !fs.existsSync(file)) {
+    throw new EnvironmentConfigError(
+      `unknown environment "${name}"; known: ${listEnvironments(dir).join(', ')}`,
+    );
+  }
+  const env = readYaml(file, environmentSchema);
+  if (env.name !== name)
+    throw new EnvironmentConfigError(`${file}: name: must be "${name}" (the file name), got "${env.name}"`);
+  const app = loadApp(dir);
+  return { ...env, app, names: resourceNames(app.app, env.name), file };
+}
+
+export function listEnvironments(dir = environmentsDir): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'app.yaml' && f !== 'prices.yaml')
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+export function loadAllEnvironments(dir = environmentsDir): Environment[] {
+  return listEnvironments(dir).map((n) => loadEnvironment(n, dir));
+}
+
+/** GitHub OIDC `sub` for a context, in the repository's configured format. */
+export function githubSubject(
+  app: AppConfig,
+  context: { environment: string } | { pullRequest: true } | { ref: string },
+): string {
+  const [owner, repo] = app.github.repository.split('/');
+  const prefix =
+    app.github.subjectFormat === 'id'
+      ? `repo:${owner}@${app.github.ownerId}/${repo}@${app.github.repositoryId}`
+      : `repo:${owner}/${repo}`;
+  if ('environment' in context) return `${prefix}:environment:${context.environment}`;
+  if ('pullRequest' in context) return `${prefix}:pull_request`;
+  return `${prefix}:ref:${context.ref}`;
+}

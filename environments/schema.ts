@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/** AgentCore resource names: letter first, then letters, digits, underscores; 48 at most. */
+const agentCoreName = z
+  .string()
+  .regex(
+    /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/,
+    'must start with a letter and use only letters, digits and _ (no hyphens), 48 at most',
+  );
+
+const piiAction = z.enum(['ANONYMIZE', 'BLOCK', 'NONE']);
+export const piiTypes = [
+  'EMAIL',
+  'PHONE',
+  'NAME',
+  'ADDRESS',
+  'US_SOCIAL_SECURITY_NUMBER',
+  'CREDIT_DEBIT_CARD_NUMBER',
+  'AWS_ACCESS_KEY',
+  'AWS_SECRET_KEY',
+  'IP_ADDRESS',
+  'PASSWORD',
+] as const;
+
+export const appSchema = z.strictObject({
+  app: agentCoreName.refine((s) => s.length <= 30, 'must be 30 characters at most (names append suffixes)'),
+  github: z.strictObject({
+    repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be OWNER/REPO'),
+    subjectFormat: z.enum(['classic', 'id']),
+    ownerId: z.number().int().positive().optional(),
+    repositoryId: z.number().int().positive().optional(),
+    mainBranch: z.string().min(1).default('main'),
+  }),
+  ecr: z.strictObject({
+    keepReleaseImages: z.number().int().min(10),
+    previewImageDays: z.number().int().min(1),
+  }),
+});
+
+const smokeCase = z.strictObject({
+  name: z.string().min(1),
+  prompt: z.string().min(1),
+  expect: z.enum(['blocked', 'masked', 'answered']),
+  mustNotContain: z.array(z.string().min(1)).optional(),
+});
+
+export const environmentSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9]{1,15}$/, 'must be lower-case letters and digits, 2–16 long'),
+  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id, quoted'),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
+  runtime: z.strictObject({
+    liveEndpoint: agentCoreName,
+    idleTimeoutSeconds: z.number().int().min(60).max(28800),
+    maxLifetimeSeconds: z.number().int().min(60).max(28800),
+    deployTimeoutSeconds: z.number().int().min(30).max(3600),
+    pollSeconds: z.number().positive().max(60),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']),
+  }),
+  models: z.strictObject({ primary: z.string().min(3), background: z.string().min(3) }),
+  memory: z.strictObject({ expiryDays: z.number().int().min(7).max(365) }),
+  guardrail: z.strictObject({
+    blockedInputMessage: z.string().min(1).max(500),
+    blockedOutputMessage: z.string().min(1).max(500),
+    streamMode: z.enum(['sync', 'async']),
+    pii: z.partialRecord(z.enum(piiTypes), piiAction),
+  }),
+  smoke: z
+    .strictObject({
+      samples: z.number().int().min(1).max(500),
+      concurrency: z.number().int().min(1).max(25),
+      p95FirstTokenMs: z.number().positive(),
+      p95TotalMs: z.number().positive(),
+      cases: z.array(smokeCase).min(1),
+    })
+    .refine((s) => s.concurrency <= s.samples, {
+      message: 'concurrency must not exceed samples',
+      path: ['concurrency'],
+    }),
+  alarms: z.strictObject({
+    latencyP95Ms: z.number().positive(),
+    systemErrorsPer5Min: z.number().int().min(1),
+    throttlesPer5Min: z.number().int().min(1),
+    inputTokensPerHour: z.number().int().positive(),
+    outputTokensPerHour: z.number().int().positive(),
+    timeToFirstTokenP95Ms: z.number().positive(),
+    watchMinutes: z.number().min(0).max(120),
+  }),
+  budget: z.strictObject({
+    dailyModelSpendUsd: z.number().positive(),
+    monthlyBudgetUsd: z.number().positive(),
+  }),
+  preview: z
+    .strictObject({
+      ttlHours: z.number().positive(),
+      reuses: z.string().min(1),
+    })
+    .optional(),
+});
+
+export type AppConfig = z.infer<typeof appSchema>;
+export type EnvironmentFile = z.infer<typeof environmentSchema>;
+export type SmokeCase = z.infer<typeof smokeCase>;

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  EnvironmentConfigError,
+  environmentsDir,
+  githubSubject,
+  listEnvironments,
+  loadAllEnvironments,
+  loadEnvironment,
+  previewRuntimeName,
+} from '../index';
+
+function scratchCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-'));
+  for (const f of fs.readdirSync(environmentsDir))
+    if (f.endsWith('.yaml')) fs.copyFileSync(path.join(environmentsDir, f), path.join(dir, f));
+  return dir;
+}
+
+describe('environments', () => {
+  it('loads every committed environment', () => {
+    expect(listEnvironments()).toEqual(['dev', 'preview', 'prod']);
+    const all = loadAllEnvironments();
+    expect(all.map((e) => e.names.runtime)).toEqual([
+      'agentcore_gitops_dev',
+      'agentcore_gitops_preview',
+      'agentcore_gitops_prod',
+    ]);
+    for (const e of all) expect(e.names.runtime).toMatch(/^[a-zA-Z][a-zA-Z0-9_]{0,47}$/);
+  });
+
+  it('names the file, the path and the problem for a bad file', () => {
+    const dir = scratchCopy();
+    const file = path.join(dir, 'dev.yaml');
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace("account: '111111111111'", 'account: 1234')
+        .replace('concurrency: 2', 'concurrency: 50'),
+    );
+    let err: unknown;
+    try {
+      loadEnvironment('dev', dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EnvironmentConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(file);
+    expect(msg).toContain('account:');
+    expect(msg).toContain('smoke.concurrency');
+  });
+
+  it('rejects unknown keys, invalid YAML and unknown environments', () => {
+    const dir = scratchCopy();
+    fs.appendFileSync(path.join(dir, 'prod.yaml'), 'surprise: 1\n');
+    expect(() => loadEnvironment('prod', dir)).toThrow(/surprise/);
+    fs.writeFileSync(path.join(dir, 'dev.yaml'), 'name: [dev\n');
+    expect(() => loadEnvironment('dev', dir)).toThrow(/invalid YAML/);
+    expect(() => loadEnvironment('staging', dir)).toThrow(
+      /unknown environment "staging"; known: dev, preview, prod/,
+    );
+  });
+
+  it('derives OIDC subjects in both formats and preview names', () => {
+    const app = loadEnvironment('dev').app;
+    expect(githubSubject(app, { environment: 'prod' })).toBe(
+      'repo:example-org/agentcore-gitops:environment:prod',
+    );
+    expect(
+      githubSubject(
+        { ...app, github: { ...app.github, subjectFormat: 'id', ownerId: 7, repositoryId: 9 } },
+        { pullRequest: true },
+      ),
+    ).toBe('repo:example-org@7/agentcore-gitops@9:pull_request');
+    expect(previewRuntimeName(app.app, 42)).toBe('agentcore_gitops_pr_42');
+    expect(() => previewRuntimeName(app.app, -1)).toThrow(/positive integer/);
+  });
+});
