@@ -1,0 +1,197 @@
+import { AwsError, sendJson } from '../core/respond';
+import type { Router, TwinRequest, TwinResponse } from '../core/router';
+import type { ConverseRequest, Message, ModelTurn } from '../model/types';
+import type { TwinContext } from '../twin';
+import { DEFAULT_BLOCKED_MESSAGE, evaluate, type Assessment, type GuardrailConfig } from './guardrail-policy';
+
+export type { GuardrailConfig, PiiAction, PiiType } from './guardrail-policy';
+
+export interface GuardrailOptions {
+  /** Extra guardrails present at start (besides `local-guardrail` version 1). */
+  guardrails?: GuardrailConfig[];
+}
+
+/** The guardrail every twin has: prompt attacks blocked, contact details masked, identifiers and keys blocked. */
+export const DEFAULT_GUARDRAIL: GuardrailConfig = {
+  id: 'local-guardrail',
+  version: '1',
+  blockedInputMessage: DEFAULT_BLOCKED_MESSAGE,
+  blockedOutputMessage: DEFAULT_BLOCKED_MESSAGE,
+  promptAttack: true,
+  pii: {
+    EMAIL: 'ANONYMIZE',
+    PHONE: 'ANONYMIZE',
+    US_SOCIAL_SECURITY_NUMBER: 'BLOCK',
+    CREDIT_DEBIT_CARD_NUMBER: 'BLOCK',
+    AWS_ACCESS_KEY: 'BLOCK',
+  },
+};
+
+export interface GuardedTurn {
+  turn: ModelTurn;
+  /** The request the model saw (input PII masked). */
+  input: ConverseRequest;
+  stopReason?: 'guardrail_intervened';
+  trace?: {
+    inputAssessment?: Record<string, Assessment>;
+    outputAssessments?: Record<string, Assessment[]>;
+    modelOutput?: string[];
+    actionReason?: string;
+  };
+}
+
+const VERSION = /^(?:[1-9]\d{0,7}|DRAFT)$/;
+const notFound = () =>
+  new AwsError(
+    'ResourceNotFoundException',
+    'The guardrail identifier or version provided in the request does not exist.',
+    404,
+  );
+const invalid = (message: string) => new AwsError('ValidationException', message, 400);
+
+/** `arn:aws:bedrock:<region>:<account>:guardrail/<id>` or the bare id. */
+const bareId = (identifier: string) => identifier.replace(/^arn:aws[\w-]*:bedrock:[^:]*:\d*:guardrail\//, '');
+
+/** Bedrock Guardrails: ApplyGuardrail on the Bedrock Runtime endpoint, and the Converse integration. */
+export function register(router: Router, ctx: TwinContext) {
+  const guardrails = new Map<string, GuardrailConfig>();
+  const key = (id: string, version: string) => `${id}@${version}`;
+  const put = (g: GuardrailConfig) => {
+    if (!VERSION.test(g.version))
+      throw new Error(`Guardrail version '${g.version}' must be DRAFT or a positive integer.`);
+    guardrails.set(key(g.id, g.version), { ...g });
+  };
+  for (const g of [
+    DEFAULT_GUARDRAIL,
+    { ...DEFAULT_GUARDRAIL, version: 'DRAFT' },
+    ...(ctx.options.guardrail?.guardrails ?? []),
+  ])
+    put(g);
+
+  function find(identifier: string | undefined, version: string | undefined): GuardrailConfig {
+    if (!identifier)
+      throw invalid(
+        "1 validation error detected: Value null at 'guardrailIdentifier' failed to satisfy constraint: Member must not be null",
+      );
+    if (!version || !VERSION.test(version)) {
+      throw invalid(
+        `1 validation error detected: Value '${version}' at 'guardrailVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))`,
+      );
+    }
+    const g = guardrails.get(key(bareId(identifier), version));
+    if (!g) throw notFound();
+    return g;
+  }
+
+  async function apply(req: TwinRequest, res: TwinResponse) {
+    const g = find(req.params.guardrailIdentifier, req.params.guardrailVersion);
+    const body = JSON.parse(req.body.toString('utf8') || '{}') as {
+      source?: string;
+      content?: { text?: { text?: string } }[];
+    };
+    if (body.source !== 'INPUT' && body.source !== 'OUTPUT') {
+      throw invalid(
+        `1 validation error detected: Value '${body.source ?? null}' at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]`,
+      );
+    }
+    const texts = (body.content ?? [])
+      .map((c) => c.text?.text)
+      .filter((t): t is string => typeof t === 'string');
+    if (!texts.length) {
+      throw invalid(
+        "1 validation error detected: Value at 'content' failed to satisfy constraint: Member must contain at least one text block",
+      );
+    }
+    const results = texts.map((t) => evaluate(g, body.source as 'INPUT' | 'OUTPUT', t));
+    const blocked = results.find((r) => r.blocked);
+    const intervened = results.some((r) => r.action === 'GUARDRAIL_INTERVENED');
+    const assessments = results.map((r) => r.assessment);
+    sendJson(res, 200, {
+      usage: assessments[0].invocationMetrics.usage,
+      action: intervened ? 'GUARDRAIL_INTERVENED' : 'NONE',
+      ...(intervened ? { actionReason: blocked ? 'Guardrail blocked.' : 'Guardrail masked.' } : {}),
+      outputs: blocked
+        ? [{ text: blocked.output }]
+        : intervened
+          ? results.map((r) => ({ text: r.output }))
+          : [],
+      assessments,
+      guardrailCoverage: { textCharacters: { guarded: texts.join('').length, total: texts.join('').length } },
+    });
+  }
+
+  router.route('POST', '/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply', apply);
+
+  return {
+    /** Add or replace a guardrail version. */
+    put,
+    get: (id: string, version: string) => guardrails.get(key(id, version)),
+    /** Evaluate text as ApplyGuardrail would (for tests and tools). */
+    evaluate: (id: string, version: string, source: 'INPUT' | 'OUTPUT', text: string) =>
+      evaluate(find(id, version), source, text),
+    /**
+     * The Converse integration, or undefined without a guardrailConfig. It guards the current user turn
+     * (its guardContent blocks if it has any, else its text), masks input PII before the model sees it,
+     * and masks or blocks the model's text output before any of it is streamed.
+     */
+    forConverse(config: ConverseRequest['guardrailConfig']) {
+      if (!config) return undefined;
+      let g: GuardrailConfig;
+      try {
+        g = find(config.guardrailIdentifier, config.guardrailVersion);
+      } catch (e) {
+        // Converse reports a missing guardrail as a validation error of the request.
+        if (e instanceof AwsError && e.code === 'ResourceNotFoundException') throw invalid(e.message);
+        throw e;
+      }
+      const traced = config.trace === 'enabled' || config.trace === 'enabled_full';
+      return {
+        run(req: ConverseRequest, model: (req: ConverseRequest) => ModelTurn): GuardedTurn {
+          const { input, inputEval } = guardInput(g, req);
+          const trace: GuardedTurn['trace'] = {};
+          if (inputEval) trace.inputAssessment = { [g.id]: inputEval.assessment };
+          if (inputEval?.blocked) {
+            return {
+              turn: { kind: 'text', text: inputEval.output, stopReason: 'end_turn' },
+              input,
+              stopReason: 'guardrail_intervened',
+              ...(traced ? { trace: { ...trace, actionReason: 'Guardrail blocked.' } } : {}),
+            };
+          }
+          const turn = model(input);
+          if (turn.kind !== 'text') return { turn, input, ...(traced ? { trace } : {}) };
+          const out = evaluate(g, 'OUTPUT', turn.text);
+          trace.outputAssessments = { [g.id]: [out.assessment] };
+          if (config.trace === 'enabled_full') trace.modelOutput = [turn.text];
+          return {
+            turn: { ...turn, text: out.output },
+            input,
+            ...(out.blocked ? { stopReason: 'guardrail_intervened' as const } : {}),
+            ...(traced ? { trace } : {}),
+          };
+        },
+      };
+    },
+  };
+}
+
+export type GuardrailsApi = ReturnType<typeof register>;
+
+/** Guard the last user message; return the request with its guarded text masked. */
+function guardInput(g: GuardrailConfig, req: ConverseRequest) {
+  const messages = req.messages ?? [];
+  const last = messages.at(-1) as Message;
+  const guarded = last.content.some((b) => b.guardContent) ? 'guardContent' : 'text';
+  const texts = last.content.map((b) => (guarded === 'text' ? b.text : b.guardContent?.text?.text));
+  const joined = texts.filter((t): t is string => typeof t === 'string').join('\n');
+  if (!joined) return { input: req, inputEval: undefined };
+  const inputEval = evaluate(g, 'INPUT', joined);
+  const content = last.content.map((b, i) => {
+    const t = texts[i];
+    if (typeof t !== 'string') return b;
+    const masked = evaluate(g, 'INPUT', t).output;
+    if (masked === t) return b;
+    return guarded === 'text' ? { ...b, text: masked } : { ...b, guardContent: { text: { text: masked } } };
+  });
+  return { input: { ...req, messages: [...messages.slice(0, -1), { ...last, content }] }, inputEval };
+}

@@ -1,0 +1,207 @@
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  type ConverseStreamCommandInput,
+  type ConverseStreamOutput,
+  type Message,
+  type Tool,
+} from '@aws-sdk/client-bedrock-runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTwin, type Twin } from '../src/twin';
+
+const MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
+const TOOLS: Tool[] = [
+  {
+    toolSpec: {
+      name: 'current_time',
+      description: 'Current time in a zone',
+      inputSchema: { json: { type: 'object' } },
+    },
+  },
+  { toolSpec: { name: 'calculator', description: 'Arithmetic', inputSchema: { json: { type: 'object' } } } },
+  { toolSpec: { name: 'faq_lookup', description: 'FAQ search', inputSchema: { json: { type: 'object' } } } },
+  { cachePoint: { type: 'default' } },
+];
+
+let twin: Twin;
+let client: BedrockRuntimeClient;
+
+/** Drain a ConverseStream into text, tool calls, stop reason and metadata. */
+async function collect(input: Omit<ConverseStreamCommandInput, 'modelId'>, c = client) {
+  const out = await c.send(new ConverseStreamCommand({ modelId: MODEL, ...input }));
+  const events: ConverseStreamOutput[] = [];
+  for await (const e of out.stream!) events.push(e);
+  const text = events.map((e) => e.contentBlockDelta?.delta?.text ?? '').join('');
+  const start = events.find((e) => e.contentBlockStart)?.contentBlockStart?.start?.toolUse;
+  const toolInput = events.map((e) => e.contentBlockDelta?.delta?.toolUse?.input ?? '').join('');
+  return {
+    events,
+    text,
+    toolUse: start && { ...start, input: JSON.parse(toolInput) as Record<string, unknown> },
+    stopReason: events.find((e) => e.messageStop)?.messageStop?.stopReason,
+    metadata: events.find((e) => e.metadata)?.metadata,
+  };
+}
+
+const user = (text: string): Message => ({ role: 'user', content: [{ text }] });
+
+beforeAll(async () => {
+  twin = await startTwin({ bedrock: { firstTokenDelayMs: 5, interTokenDelayMs: 1 } });
+  // The default handler speaks HTTP/2: this exercises the twin's h2c path as the agent will.
+  client = new BedrockRuntimeClient({
+    endpoint: twin.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+    maxAttempts: 1,
+  });
+});
+afterAll(async () => {
+  client.destroy();
+  await twin.close();
+});
+
+describe('ConverseStream', () => {
+  it('streams a deterministic text answer in several deltas with usage', async () => {
+    const r = await collect({ messages: [user('Tell me about the local twin please')] });
+    expect(r.events[0]).toEqual({ messageStart: { role: 'assistant' } });
+    expect(r.events.filter((e) => e.contentBlockDelta).length).toBeGreaterThan(2);
+    expect(r.text).toContain('Tell me about the local twin please');
+    expect(r.stopReason).toBe('end_turn');
+    const usage = r.metadata!.usage!;
+    expect(usage.outputTokens).toBe(Math.ceil(Buffer.byteLength(r.text) / 4));
+    expect(usage.totalTokens).toBe(
+      usage.inputTokens! + usage.outputTokens! + usage.cacheReadInputTokens! + usage.cacheWriteInputTokens!,
+    );
+    expect(r.metadata!.metrics!.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('calls a tool, then answers from its result', async () => {
+    const first = await collect({
+      messages: [user('What time is it in Tokyo?')],
+      toolConfig: { tools: TOOLS },
+    });
+    expect(first.stopReason).toBe('tool_use');
+    expect(first.toolUse).toMatchObject({ name: 'current_time', input: { timeZone: 'Asia/Tokyo' } });
+    expect(first.toolUse!.toolUseId).toMatch(/^tooluse_/);
+    expect(first.events.filter((e) => e.contentBlockDelta?.delta?.toolUse).length).toBeGreaterThan(1);
+
+    const { toolUseId, name, input } = first.toolUse!;
+    const second = await collect({
+      toolConfig: { tools: TOOLS },
+      messages: [
+        user('What time is it in Tokyo?'),
+        { role: 'assistant', content: [{ toolUse: { toolUseId, name, input } }] },
+        {
+          role: 'user',
+          content: [{ toolResult: { toolUseId, content: [{ text: '2026-11-28T15:00:00+09:00' }] } }],
+        },
+      ],
+    });
+    expect(second.stopReason).toBe('end_turn');
+    expect(second.text).toContain('2026-11-28T15:00:00+09:00');
+    expect(second.text).toContain('current_time');
+  });
+
+  it('follows the contract triggers, and only for tools in toolConfig', async () => {
+    const calc = await collect({ messages: [user('what is 2+3*4?')], toolConfig: { tools: TOOLS } });
+    expect(calc.toolUse).toMatchObject({ name: 'calculator', input: { expression: '2+3*4' } });
+    const faq = await collect({
+      messages: [user('How do I reset my password?')],
+      toolConfig: { tools: TOOLS },
+    });
+    expect(faq.toolUse).toMatchObject({
+      name: 'faq_lookup',
+      input: { query: 'How do I reset my password?' },
+    });
+    const utc = await collect({ messages: [user('what time is it?')], toolConfig: { tools: TOOLS } });
+    expect(utc.toolUse).toMatchObject({ name: 'current_time', input: { timeZone: 'UTC' } });
+    const noTool = await collect({ messages: [user('calculate 6*7')], toolConfig: { tools: [TOOLS[0]] } });
+    expect(noTool.toolUse).toBeUndefined();
+    expect(noTool.stopReason).toBe('end_turn');
+  });
+
+  it('answers from memory context lines in the user message', async () => {
+    const r = await collect({
+      messages: [
+        {
+          role: 'user',
+          content: [{ text: "Known facts:\n- The user's name is Ada" }, { text: 'What is my name?' }],
+        },
+      ],
+    });
+    expect(r.text).toBe('Your name is Ada.');
+  });
+
+  it('truncates at maxTokens with stopReason max_tokens', async () => {
+    const r = await collect({
+      messages: [user('Please write a long answer about everything')],
+      inferenceConfig: { maxTokens: 3 },
+    });
+    expect(r.stopReason).toBe('max_tokens');
+    expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(12);
+  });
+});
+
+describe('Converse', () => {
+  it('answers without streaming, tool use included', async () => {
+    const out = await client.send(
+      new ConverseCommand({
+        modelId: MODEL,
+        messages: [user('calculate 6*7')],
+        toolConfig: { tools: TOOLS },
+      }),
+    );
+    expect(out.stopReason).toBe('tool_use');
+    expect(out.output?.message?.content?.[0].toolUse).toMatchObject({
+      name: 'calculator',
+      input: { expression: '6*7' },
+    });
+    expect(out.usage?.outputTokens).toBeGreaterThan(0);
+    const text = await client.send(
+      new ConverseCommand({ modelId: MODEL, messages: [user('say: hello there')] }),
+    );
+    expect(text.output?.message?.content?.[0].text).toBe('hello there');
+  });
+});
+
+describe('validation', () => {
+  const fails = async (input: Partial<ConverseStreamCommandInput>) =>
+    client
+      .send(new ConverseStreamCommand({ modelId: MODEL, ...input } as ConverseStreamCommandInput))
+      .catch((e: Error) => e);
+
+  it.each([
+    ['no messages', { messages: [] }, /must start with a user message/],
+    ['bad role', { messages: [{ role: 'system', content: [{ text: 'x' }] }] }, /messages\.1\.member\.role/],
+    [
+      'assistant first',
+      { messages: [{ role: 'assistant', content: [{ text: 'x' }] }, user('y')] },
+      /start with a user/,
+    ],
+    ['empty content', { messages: [{ role: 'user', content: [] }] }, /messages\.0 is empty/],
+    ['unknown model', { modelId: 'not a model' }, /model identifier is invalid/],
+    [
+      'toolUse without toolResult',
+      {
+        toolConfig: { tools: TOOLS },
+        messages: [
+          user('calculate 1+1'),
+          {
+            role: 'assistant',
+            content: [{ toolUse: { toolUseId: 'tooluse_a', name: 'calculator', input: {} } }],
+          },
+          user('and?'),
+        ],
+      },
+      /Expected toolResult blocks at messages\.2\.content for the following Ids: tooluse_a/,
+    ],
+  ] as const)('%s → ValidationException', async (_name, input, message) => {
+    const e = (await fails({ messages: [user('hi')], ...(input as object) })) as Error & {
+      $metadata: { httpStatusCode: number };
+    };
+    expect(e.name).toBe('ValidationException');
+    expect(e.$metadata.httpStatusCode).toBe(400);
+    expect(e.message).toMatch(message);
+  });
+});
