@@ -3,9 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import type { StackOutputKey } from './agent-contract';
 import { appSchema, environmentSchema, type AppConfig, type EnvironmentFile } from './schema';
 
 export * from './schema';
+export * from './agent-contract';
 
 /** The folder holding app.yaml and one <name>.yaml per environment. */
 export const environmentsDir = path.dirname(fileURLToPath(import.meta.url));
@@ -24,6 +26,26 @@ export interface ResourceNames {
   userPool: string;
   /** Scope the smoke-test machine client gets, `<resource server>/<scope>`. */
   invokeScope: string;
+  /** Cognito hosted domain prefix (globally unique per region, hence the account id). */
+  userPoolDomain: string;
+  /** Every CloudWatch alarm of the environment starts with this; the pipeline's watch step lists by it. */
+  alarmPrefix: string;
+  /** The runtime's execution role (previews of the environment they reuse pass it too). */
+  executionRole: string;
+  /** The GitHub OIDC role that deploys this environment. */
+  deployRole: string;
+}
+
+/** Names shared by every environment: the image repository and the GitHub OIDC roles. */
+export interface SharedResourceNames {
+  /** ECR repository (one, in the registry account): build once, run the same digest everywhere. */
+  repository: string;
+  /** Stack holding the repository and the roles of the registry account. */
+  sharedStack: string;
+  buildRole: string;
+  previewRole: string;
+  /** Every preview runtime's name starts with this (see previewRuntimeName). */
+  previewRuntimePrefix: string;
 }
 
 export interface Environment extends EnvironmentFile {
@@ -33,7 +55,8 @@ export interface Environment extends EnvironmentFile {
   file: string;
 }
 
-export function resourceNames(app: string, env: string): ResourceNames {
+export function resourceNames(app: string, env: string, account = ''): ResourceNames {
+  const base = `${app}-${env}`.replaceAll('_', '-');
   return {
     runtime: `${app}_${env}`,
     memory: `${app}_${env}_memory`,
@@ -44,14 +67,34 @@ export function resourceNames(app: string, env: string): ResourceNames {
     dashboard: `${app}-${env}`.replaceAll('_', '-'),
     userPool: `${app}-${env}`.replaceAll('_', '-'),
     invokeScope: `${app.replaceAll('_', '-')}/invoke`,
+    userPoolDomain: account ? `${base}-${account}` : base,
+    alarmPrefix: `${base}-`,
+    executionRole: `${base}-runtime`,
+    deployRole: `${app}-deploy-${env}`.replaceAll('_', '-'),
   };
+}
+
+export function sharedResourceNames(app: string): SharedResourceNames {
+  const base = app.replaceAll('_', '-');
+  return {
+    repository: base,
+    sharedStack: `${base}-shared`,
+    buildRole: `${base}-build`,
+    previewRole: `${base}-preview`,
+    previewRuntimePrefix: `${app}_pr_`,
+  };
+}
+
+/** Export name of an environment stack output (CloudFormation export names are unique per account/region). */
+export function exportName(names: ResourceNames, key: StackOutputKey): string {
+  return `${names.stack}:${key}`;
 }
 
 /** The runtime a pull request's preview runs in (AgentCore names allow no hyphens). */
 export function previewRuntimeName(app: string, pr: number): string {
   if (!Number.isInteger(pr) || pr <= 0)
     throw new EnvironmentConfigError(`pull request number must be a positive integer, got ${pr}`);
-  return `${app}_pr_${pr}`;
+  return `${sharedResourceNames(app).previewRuntimePrefix}${pr}`;
 }
 
 function readYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
@@ -94,7 +137,7 @@ export function loadEnvironment(name: string, dir = environmentsDir): Environmen
   if (env.name !== name)
     throw new EnvironmentConfigError(`${file}: name: must be "${name}" (the file name), got "${env.name}"`);
   const app = loadApp(dir);
-  return { ...env, app, names: resourceNames(app.app, env.name), file };
+  return { ...env, app, names: resourceNames(app.app, env.name, env.account), file };
 }
 
 export function listEnvironments(dir = environmentsDir): string[] {

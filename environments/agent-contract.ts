@@ -1,0 +1,40 @@
+/**
+ * Values the agent reads and the stack, the pipeline and the docs must agree on — defined once.
+ * The agent receives them as environment variables (MEMORY_*_NAMESPACE, METRICS_NAMESPACE).
+ */
+
+/** Namespaces the memory strategies write long-term records to and the agent retrieves from. */
+export const memoryNamespaces = {
+  semantic: '/facts/{actorId}',
+  userPreference: '/preferences/{actorId}',
+  summary: '/summaries/{actorId}/{sessionId}',
+} as const;
+
+/** CloudWatch namespace of the agent's own embedded-metric-format metrics (dimension `Environment`). */
+export const metricsNamespace = 'AgentCoreGitops';
+
+/** Metric names the agent emits that alarms watch. */
+export const agentMetricNames = { timeToFirstToken: 'TimeToFirstToken' } as const;
+
+/** Tag every preview runtime carries; the preview role may only create and change runtimes with it. */
+export const previewTag = { key: 'agentcore-gitops:purpose', value: 'preview' } as const;
+
+/** Keys of the CloudFormation outputs an environment stack exports (export name: `exportName(names, key)`). */
+export const stackOutputKeys = [
+  'RuntimeId',
+  'RuntimeArn',
+  'LiveEndpointName',
+  'ExecutionRoleArn',
+  'MemoryId',
+  'GuardrailId',
+  'GuardrailVersion',
+  'UserPoolId',
+  'DiscoveryUrl',
+  'UserClientId',
+  'MachineClientId',
+  'InvokeScope',
+  'TokenEndpoint',
+  'AlarmTopicArn',
+  'AlarmNamePrefix',
+] as const;
+export type StackOutputKey = (typeof stackOutputKeys)[number];
