@@ -205,3 +205,94 @@ describe('validation', () => {
     expect(e.message).toMatch(message);
   });
 });
+
+describe('fault injection', () => {
+  it('answers throttling with HTTP 429 before the stream, which the SDK retries', async () => {
+    const retrying = new BedrockRuntimeClient({
+      endpoint: twin.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+      maxAttempts: 3,
+    });
+    twin.bedrock.failNext({ type: 'throttlingException', count: 1 });
+    const out = await retrying.send(
+      new ConverseStreamCommand({ modelId: MODEL, messages: [user('hello after a retry')] }),
+    );
+    let text = '';
+    for await (const e of out.stream!) text += e.contentBlockDelta?.delta?.text ?? '';
+    expect(out.$metadata.attempts).toBe(2);
+    expect(text).toContain('hello after a retry');
+    retrying.destroy();
+  });
+
+  it('surfaces a mid-stream exception frame as a typed error', async () => {
+    twin.bedrock.failNext({ type: 'internalServerException' });
+    const before = twin.bedrock.stats();
+    const out = await client.send(
+      new ConverseStreamCommand({ modelId: MODEL, messages: [user('this will break midway')] }),
+    );
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const e of out.stream!) seen.push(Object.keys(e)[0]);
+    })().catch((e: Error) => e);
+    expect(seen).toEqual(['messageStart', 'contentBlockDelta']);
+    expect((err as Error).name).toBe('InternalServerException');
+    expect(twin.bedrock.stats().failed).toBe(before.failed + 1);
+  });
+
+  it('fails on a request trigger in the prompt', async () => {
+    const err = await client
+      .send(
+        new ConverseStreamCommand({
+          modelId: MODEL,
+          messages: [user('hi [twin-fault:throttlingException]')],
+        }),
+      )
+      .catch((e: Error & { $metadata: { httpStatusCode: number } }) => e);
+    expect(err.name).toBe('ThrottlingException');
+    expect(err.$metadata.httpStatusCode).toBe(429);
+    const converse = await client
+      .send(
+        new ConverseCommand({
+          modelId: MODEL,
+          messages: [user('hi [twin-fault:serviceUnavailableException]')],
+        }),
+      )
+      .catch((e: Error) => e);
+    expect(converse.name).toBe('ServiceUnavailableException');
+  });
+});
+
+describe('client abort', () => {
+  it('stops streaming and records the abort', async () => {
+    twin.bedrock.configure({ interTokenDelayMs: 40 });
+    const before = twin.bedrock.stats();
+    const ended = new Promise<{ outcome: string }>((resolve) =>
+      twin.bedrock.events.once('streamEnd', resolve),
+    );
+    const controller = new AbortController();
+    const out = await client.send(
+      new ConverseStreamCommand({
+        modelId: MODEL,
+        messages: [user('a long answer that takes a while to stream out')],
+      }),
+      { abortSignal: controller.signal },
+    );
+    let deltas = 0;
+    // Depending on timing the SDK ends the iteration or throws an AbortError; either way it stops.
+    await (async () => {
+      for await (const e of out.stream!) {
+        if (e.contentBlockDelta) deltas++;
+        controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(deltas).toBeLessThan(3);
+    expect(await ended).toMatchObject({ outcome: 'aborted' });
+    expect(twin.bedrock.stats()).toMatchObject({
+      started: before.started + 1,
+      aborted: before.aborted + 1,
+      completed: before.completed,
+    });
+    twin.bedrock.configure({ interTokenDelayMs: 1 });
+  });
+});

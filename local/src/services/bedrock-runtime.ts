@@ -163,64 +163,61 @@ export function register(router: Router, ctx: TwinContext, guardrails: Guardrail
   async function converseStream(req: TwinRequest, res: TwinResponse) {
     const started = Date.now();
     const { call, turn, usage, stopReason, trace, fault } = prepare(req, 'ConverseStream');
+    // An HTTP/2 reset leaves the compat response "finished", so watch for a close before our own end().
+    const client = new AbortController();
+    const signal = client.signal;
+    res.once('close', () => !res.writableEnded && client.abort());
+    req.signal.addEventListener('abort', () => client.abort(), { once: true });
     res.writeHead(200, {
       'content-type': 'application/vnd.amazon.eventstream',
       'x-amzn-requestid': call.requestId,
     });
     counts.started++;
-    const finish = (outcome: StreamOutcome) => {
-      call.outcome = outcome;
-      counts[outcome]++;
-      events.emit('streamEnd', { requestId: call.requestId, modelId: call.modelId, outcome });
+    let outcome: StreamOutcome | undefined;
+    const finish = (o: StreamOutcome) => {
+      if (outcome) return;
+      outcome = call.outcome = o;
+      counts[o]++;
+      events.emit('streamEnd', { requestId: call.requestId, modelId: call.modelId, outcome: o });
     };
-    const onAbort = () => finish('aborted');
-    req.signal.addEventListener('abort', onAbort, { once: true });
-    const send = (frame: Uint8Array) => !req.signal.aborted && (res as NodeJS.WritableStream).write(frame);
+    signal.addEventListener('abort', () => finish('aborted'), { once: true });
+    const send = (frame: Uint8Array) => !signal.aborted && (res as NodeJS.WritableStream).write(frame);
+    const end = (o: StreamOutcome) => {
+      if (signal.aborted) return;
+      finish(o);
+      res.end();
+    };
 
     const frames: (() => Uint8Array)[] = [];
     if (turn.kind === 'text') {
-      for (const text of chunkText(turn.text))
+      for (const text of chunkText(turn.text)) {
         frames.push(() => eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }));
+      }
     } else {
-      frames.push(() =>
-        eventFrame('contentBlockStart', {
-          contentBlockIndex: 0,
-          start: { toolUse: { toolUseId: turn.toolUseId, name: turn.name } },
-        }),
-      );
-      for (const input of chunkJson(JSON.stringify(turn.input)))
+      const start = { toolUse: { toolUseId: turn.toolUseId, name: turn.name } };
+      frames.push(() => eventFrame('contentBlockStart', { contentBlockIndex: 0, start }));
+      for (const input of chunkJson(JSON.stringify(turn.input))) {
         frames.push(() =>
           eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input } } }),
         );
+      }
     }
 
-    await pause(config.firstTokenDelayMs, req.signal);
+    await pause(config.firstTokenDelayMs, signal);
     send(eventFrame('messageStart', { role: 'assistant' }));
     for (const [i, frame] of frames.entries()) {
-      if (i > 0) await pause(config.interTokenDelayMs, req.signal);
-      if (req.signal.aborted) return;
+      if (i > 0) await pause(config.interTokenDelayMs, signal);
       send(frame());
       if (fault && i === 0) {
         send(exceptionFrame(fault.type, FAULT_MESSAGE[fault.type]));
-        req.signal.removeEventListener('abort', onAbort);
-        finish('failed');
-        res.end();
-        return;
+        return end('failed');
       }
     }
-    if (req.signal.aborted) return;
     send(eventFrame('contentBlockStop', { contentBlockIndex: 0 }));
     send(eventFrame('messageStop', { stopReason }));
-    send(
-      eventFrame('metadata', {
-        usage,
-        metrics: { latencyMs: Date.now() - started },
-        ...(trace ? { trace: { guardrail: trace } } : {}),
-      }),
-    );
-    req.signal.removeEventListener('abort', onAbort);
-    finish('completed');
-    res.end();
+    const metrics = { latencyMs: Date.now() - started };
+    send(eventFrame('metadata', { usage, metrics, ...(trace ? { trace: { guardrail: trace } } : {}) }));
+    end('completed');
   }
 
   router.route('POST', '/model/{modelId}/converse', converse);
