@@ -1,0 +1,224 @@
+import { EventType, type BaseEvent, type TokenUsage } from '@ag-ui/core';
+import type { BedrockRuntimeClient, Message } from '@aws-sdk/client-bedrock-runtime';
+import type { Background } from './background';
+import type { Config } from './config';
+import type { Invocation } from './input';
+import { runLoop, type Usage } from './loop';
+import type { Memory } from './memory';
+import { estimateTokens, userMessage } from './prompt';
+import type { Session } from './session';
+import type { Logger } from './telemetry/logger';
+import type { Metrics } from './telemetry/metrics';
+import { TOOLS, toolSpecs } from './tools';
+
+export interface AgentDeps {
+  config: Config;
+  runtime: BedrockRuntimeClient;
+  memory?: Memory;
+  background: Background;
+  metrics: Metrics;
+}
+
+export interface RunRequest {
+  invocation: Invocation;
+  session: Session;
+  threadId: string;
+  requestId: string;
+  startedAt: number;
+  emit: (event: BaseEvent) => void;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** Runs one invocation as an AG-UI event sequence: RUN_STARTED … RUN_FINISHED | RUN_ERROR. */
+export class Agent {
+  private readonly specs = toolSpecs(TOOLS);
+
+  constructor(private readonly deps: AgentDeps) {}
+
+  async run(req: RunRequest): Promise<void> {
+    const { config, memory, background, metrics } = this.deps;
+    const { invocation, session, emit, log, signal } = req;
+    const ids = { actorId: session.actorId, sessionId: session.id };
+    let firstTokenAt: number | undefined;
+    emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
+
+    try {
+      background.classify(invocation.userText, log);
+      // History (for a session new to this process) and long-term records load together, each bounded.
+      const [, memoryContext] = await Promise.all([
+        this.ensureHistory(session, invocation, signal, log),
+        memory?.retrieveContext(ids, invocation.userText, signal, log),
+      ]);
+
+      const context = [memoryContext, invocation.context].filter(Boolean).join('\n') || undefined;
+      const result = await runLoop({
+        runtime: this.deps.runtime,
+        config,
+        tools: TOOLS,
+        toolSpecs: this.specs,
+        history: session.messages(),
+        summary: session.summary,
+        user: userMessage(invocation.userText, context),
+        emit,
+        onFirstToken: () => (firstTokenAt ??= Date.now()),
+        signal,
+        log,
+      });
+
+      // A turn is kept (in history and memory) once answered; blocked or failed turns are not, or a
+      // rebuilt session would replay them. History keeps the question without its per-turn context.
+      if (result.turn.length > 0) {
+        session.turns.push([userMessage(invocation.userText), ...result.turn.slice(1)]);
+        memory?.record(ids, 'USER', invocation.userText, log);
+        memory?.record(ids, 'ASSISTANT', result.answer, log);
+      }
+      if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
+        background.summarise(session, log);
+      await memory?.flush(session.id);
+
+      const latencyMs = Date.now() - req.startedAt;
+      this.report(result.usage, {
+        latencyMs,
+        ttftMs: firstTokenAt ? firstTokenAt - req.startedAt : undefined,
+        toolCalls: result.toolCalls,
+        guardrailInterventions: result.guardrail.intervened ? 1 : 0,
+        requestId: req.requestId,
+        sessionId: session.id,
+      });
+      log.info(
+        {
+          stopReason: result.stopReason,
+          usage: result.usage,
+          toolCalls: result.toolCalls,
+          latencyMs,
+          guardrail: result.guardrail,
+        },
+        'run finished',
+      );
+      emit({
+        type: EventType.RUN_FINISHED,
+        threadId: req.threadId,
+        runId: invocation.runId,
+        usage: [tokenUsage(config.MODEL_ID, result.usage)],
+      } as BaseEvent);
+    } catch (e) {
+      const { code, message } = describeError(e, signal);
+      log.error({ err: e, code }, 'run failed');
+      emit({ type: EventType.RUN_ERROR, code, message } as BaseEvent);
+    }
+  }
+
+  /** Rebuild a session this process has not seen from memory, else from the client's messages. */
+  private async ensureHistory(session: Session, invocation: Invocation, signal: AbortSignal, log: Logger) {
+    if (session.loaded) return;
+    const memory = this.deps.memory;
+    if (memory) {
+      const budget = AbortSignal.any([signal, AbortSignal.timeout(this.deps.config.MEMORY_LOAD_BUDGET_MS)]);
+      try {
+        session.turns = await memory.loadHistory({ actorId: session.actorId, sessionId: session.id }, budget);
+        log.info({ turns: session.turns.length }, 'session rebuilt from memory events');
+      } catch (e) {
+        if (signal.aborted) throw e;
+        log.warn({ err: e }, 'could not rebuild the session from memory; continuing without its history');
+      }
+    }
+    if (session.turns.length === 0 && invocation.earlier.length > 0)
+      session.turns = turnsFrom(invocation.earlier);
+    session.loaded = true;
+  }
+
+  private report(
+    usage: Usage,
+    r: {
+      latencyMs: number;
+      ttftMs?: number;
+      toolCalls: number;
+      guardrailInterventions: number;
+      requestId: string;
+      sessionId: string;
+    },
+  ) {
+    this.deps.metrics.emit(
+      [
+        { name: 'inputTokens', value: usage.inputTokens, unit: 'Count' },
+        { name: 'outputTokens', value: usage.outputTokens, unit: 'Count' },
+        { name: 'cacheReadInputTokens', value: usage.cacheReadInputTokens, unit: 'Count' },
+        { name: 'cacheWriteInputTokens', value: usage.cacheWriteInputTokens, unit: 'Count' },
+        ...(r.ttftMs === undefined
+          ? []
+          : [{ name: 'TimeToFirstToken', value: r.ttftMs, unit: 'Milliseconds' as const }]),
+        { name: 'Latency', value: r.latencyMs, unit: 'Milliseconds' },
+        { name: 'ToolCalls', value: r.toolCalls, unit: 'Count' },
+        { name: 'GuardrailInterventions', value: r.guardrailInterventions, unit: 'Count' },
+      ],
+      { ModelId: this.deps.config.MODEL_ID },
+      { requestId: r.requestId, sessionId: r.sessionId },
+    );
+  }
+}
+
+/** AG-UI counts every prompt token in inputTokens; Bedrock reports cache reads and writes beside it. */
+export function tokenUsage(model: string, u: Usage): TokenUsage {
+  const inputTokens = u.inputTokens + u.cacheReadInputTokens + u.cacheWriteInputTokens;
+  return {
+    provider: 'amazon-bedrock',
+    model,
+    inputTokens,
+    outputTokens: u.outputTokens,
+    totalTokens: inputTokens + u.outputTokens,
+    cachedInputTokens: u.cacheReadInputTokens,
+    cacheWriteInputTokens: u.cacheWriteInputTokens,
+  };
+}
+
+function turnsFrom(earlier: { role: 'user' | 'assistant'; text: string }[]): Message[][] {
+  const turns: Message[][] = [];
+  for (const m of earlier) {
+    if (m.role === 'user') turns.push([{ role: 'user', content: [{ text: m.text }] }]);
+    else if (turns.length > 0) {
+      const turn = turns[turns.length - 1];
+      const last = turn[turn.length - 1];
+      if (last.role === 'assistant') last.content = [...(last.content ?? []), { text: m.text }];
+      else turn.push({ role: 'assistant', content: [{ text: m.text }] });
+    }
+  }
+  // Bedrock needs alternating roles: keep only answered turns.
+  return turns.filter((t) => t.length === 2);
+}
+
+const ERROR_CODES: Record<string, [string, string]> = {
+  ThrottlingException: [
+    'ModelThrottled',
+    'The model is throttling requests even after retries; try again shortly',
+  ],
+  ServiceUnavailableException: ['ModelUnavailable', 'The model service is unavailable; try again shortly'],
+  ModelNotReadyException: ['ModelUnavailable', 'The model is not ready; try again shortly'],
+  ValidationException: ['ModelValidationError', 'The model rejected the request'],
+  AccessDeniedException: ['ModelAccessDenied', 'The agent is not allowed to call the model'],
+  ResourceNotFoundException: ['ModelNotFound', 'The model or guardrail was not found'],
+  ModelTimeoutException: ['ModelTimeout', 'The model timed out'],
+  ModelStreamErrorException: ['ModelStreamError', 'The model stream failed'],
+  InternalServerException: ['ModelInternalError', 'The model service had an internal error'],
+  ModelErrorException: ['ModelError', 'The model returned an error'],
+};
+
+function describeError(e: unknown, signal: AbortSignal): { code: string; message: string } {
+  const err = e as Error & { $metadata?: { attempts?: number } };
+  if (signal.aborted) {
+    const reason = signal.reason as Error | undefined;
+    return {
+      code: reason?.name === 'ShutdownError' ? 'ShuttingDown' : 'Aborted',
+      message: reason?.message ?? 'The run was aborted',
+    };
+  }
+  const known = err?.name ? ERROR_CODES[err.name] : undefined;
+  if (known) {
+    const attempts = err.$metadata?.attempts;
+    return {
+      code: known[0],
+      message: `${known[1]} (${err.name}${attempts ? ` after ${attempts} attempts` : ''}: ${err.message})`,
+    };
+  }
+  return { code: 'INTERNAL_ERROR', message: `The agent failed: ${err?.message ?? String(e)}` };
+}

@@ -1,0 +1,111 @@
+import { ConverseCommand, type BedrockRuntimeClient, type Message } from '@aws-sdk/client-bedrock-runtime';
+import { summaryText } from './prompt';
+import type { Session } from './session';
+import type { Logger } from './telemetry/logger';
+import type { Metrics } from './telemetry/metrics';
+
+export const TOPICS = ['time', 'math', 'faq', 'smalltalk', 'personal', 'other'] as const;
+export type Topic = (typeof TOPICS)[number];
+
+const CLASSIFY_PROMPT = `Classify the user's message by topic. Answer with exactly one word from this list and nothing else: ${TOPICS.join(', ')}.
+time = questions about the current time or date; math = calculations; faq = how to use, deploy or operate the agent and its platform; smalltalk = greetings and chit-chat; personal = the user shares facts or preferences about themselves; other = anything else.`;
+
+const SUMMARY_PROMPT = `Summarise the conversation below for the assistant that continues it. Keep every fact, number, name, decision, open question and user preference; drop pleasantries. Write at most 200 words in the conversation's language, as plain sentences.`;
+
+/**
+ * The cheap background model: classifies each user message and summarises long sessions.
+ * Work here runs beside the answer, never before its first token; `idle` awaits it at shutdown.
+ */
+export class Background {
+  private readonly tasks = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly client: BedrockRuntimeClient,
+    private readonly modelId: string,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Tag a user message with a topic, for logs and the UserMessages metric. */
+  classify(text: string, log: Logger): void {
+    this.track(
+      this.complete(CLASSIFY_PROMPT, text.slice(0, 4000), 10).then(
+        (reply) => {
+          const topic = parseTopic(reply);
+          log.info({ topic }, 'user message classified');
+          this.metrics.emit([{ name: 'UserMessages', value: 1, unit: 'Count' }], { Topic: topic });
+        },
+        (e: Error) => log.warn({ err: e }, 'topic classification failed'),
+      ),
+    );
+  }
+
+  /**
+   * Replace all but the newest `keepTurns` turns with a summary once the history is over budget.
+   * The session keeps answering meanwhile; the summary lands when ready.
+   */
+  summarise(session: Session, log: Logger, keepTurns = 2): void {
+    if (session.summarising || session.turns.length <= keepTurns) return;
+    session.summarising = true;
+    const dropped = session.turns.slice(0, session.turns.length - keepTurns);
+    const transcript = [
+      ...(session.summary ? [summaryText(session.summary)] : []),
+      ...dropped.flat().map(renderMessage),
+    ].join('\n');
+    this.track(
+      this.complete(SUMMARY_PROMPT, transcript, 400)
+        .then(
+          (summary) => {
+            if (!summary.trim()) throw new Error('empty summary');
+            // Turns are only ever appended, so the dropped ones are still at the front.
+            session.turns.splice(0, dropped.length);
+            session.summary = summary.trim();
+            log.info(
+              { summarisedTurns: dropped.length, keptTurns: session.turns.length },
+              'session summarised',
+            );
+          },
+          (e: Error) => log.warn({ err: e }, 'session summary failed; keeping the full history'),
+        )
+        .finally(() => {
+          session.summarising = false;
+        }),
+    );
+  }
+
+  async idle(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  private track(task: Promise<unknown>) {
+    this.tasks.add(task);
+    void task.finally(() => this.tasks.delete(task));
+  }
+
+  private async complete(system: string, text: string, maxTokens: number): Promise<string> {
+    const out = await this.client.send(
+      new ConverseCommand({
+        modelId: this.modelId,
+        system: [{ text: system }],
+        messages: [{ role: 'user', content: [{ text }] }],
+        inferenceConfig: { maxTokens, temperature: 0 },
+      }),
+    );
+    return (out.output?.message?.content ?? []).map((b) => b.text ?? '').join('');
+  }
+}
+
+export function parseTopic(reply: string): Topic {
+  const words = reply.toLowerCase().match(/[a-z]+/g) ?? [];
+  return (words.find((w) => (TOPICS as readonly string[]).includes(w)) as Topic | undefined) ?? 'other';
+}
+
+function renderMessage(m: Message): string {
+  const parts = (m.content ?? []).map((b) => {
+    if (b.text) return b.text;
+    if (b.toolUse) return `[called ${b.toolUse.name} with ${JSON.stringify(b.toolUse.input)}]`;
+    if (b.toolResult)
+      return `[tool result: ${(b.toolResult.content ?? []).map((c) => c.text ?? '').join(' ')}]`;
+    return '';
+  });
+  return `${m.role === 'user' ? 'User' : 'Assistant'}: ${parts.filter(Boolean).join(' ')}`;
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/** Placeholders a memory namespace template may use; filled per request. */
+const NAMESPACE_PLACEHOLDERS = ['actorId', 'sessionId'];
+
+// Environment variables arrive as strings; an empty one means "not set".
+const env = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
+
+const int = (min: number, max: number, fallback: number) =>
+  env(
+    z.coerce
+      .number({ error: 'must be a whole number' })
+      .int({ error: 'must be a whole number' })
+      .min(min, { error: `must be at least ${min}` })
+      .max(max, { error: `must be at most ${max}` })
+      .default(fallback),
+  );
+
+const namespaceTemplate = (fallback: string) =>
+  env(
+    z
+      .string()
+      .default(fallback)
+      .refine((t) => t.startsWith('/'), { error: 'must start with "/"' })
+      .superRefine((t, ctx) => {
+        for (const [, name] of t.matchAll(/\{([^}]*)\}/g)) {
+          if (!NAMESPACE_PLACEHOLDERS.includes(name)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `unknown placeholder {${name}}; use ${NAMESPACE_PLACEHOLDERS.map((p) => `{${p}}`).join(' or ')}`,
+            });
+          }
+        }
+      }),
+  );
+
+const configSchema = z.object({
+  PORT: int(0, 65535, 8080),
+  HOST: env(z.string().default('0.0.0.0')),
+  AWS_REGION: env(
+    z
+      .string({ error: 'is required (e.g. us-east-1); AWS_DEFAULT_REGION is accepted too' })
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must look like us-east-1' }),
+  ),
+  MODEL_ID: env(z.string().default('us.anthropic.claude-sonnet-4-6')),
+  BACKGROUND_MODEL_ID: env(z.string().default('us.amazon.nova-pro-v1:0')),
+  GUARDRAIL_ID: env(z.string().optional()),
+  GUARDRAIL_VERSION: env(
+    z
+      .string()
+      .regex(/^(DRAFT|[1-9]\d{0,7})$/, { error: 'must be DRAFT or a version number like 1' })
+      .optional(),
+  ),
+  GUARDRAIL_STREAM_MODE: env(z.enum(['sync', 'async'], { error: 'must be sync or async' }).default('sync')),
+  MEMORY_ID: env(z.string().optional()),
+  MEMORY_SEMANTIC_NAMESPACE: namespaceTemplate('/facts/{actorId}'),
+  MEMORY_PREFERENCE_NAMESPACE: namespaceTemplate('/preferences/{actorId}'),
+  MEMORY_SUMMARY_NAMESPACE: namespaceTemplate('/summaries/{actorId}/{sessionId}'),
+  DEFAULT_ACTOR_ID: env(
+    z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9\-_/]*$/, { error: 'must be letters, digits, - _ or /' })
+      .default('anonymous'),
+  ),
+  LOG_LEVEL: env(
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+  ),
+  AGENT_ENV: env(z.string().default('local')),
+  METRICS_NAMESPACE: env(z.string().default('AgentCoreGitops')),
+  MAX_TOOL_STEPS: int(1, 50, 8),
+  // Operational knobs beyond the cross-team contract; the defaults suit production.
+  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024),
+  MAX_OUTPUT_TOKENS: int(1, 64_000, 2048),
+  MODEL_MAX_ATTEMPTS: int(1, 10, 4),
+  MEMORY_RETRIEVE_BUDGET_MS: int(1, 10_000, 300),
+  MEMORY_LOAD_BUDGET_MS: int(1, 30_000, 2000),
+  HISTORY_TOKEN_BUDGET: int(100, 1_000_000, 8000),
+  SHUTDOWN_DEADLINE_MS: int(0, 600_000, 25_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Every problem with the environment, so one restart fixes them all. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid agent configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string | undefined> = {
+    ...source,
+    AWS_REGION: source.AWS_REGION || source.AWS_DEFAULT_REGION,
+  };
+  const parsed = configSchema.safeParse(input);
+  const problems = (parsed.error?.issues ?? []).map((issue) => {
+    const name = String(issue.path[0]);
+    const value = input[name];
+    return `${name} ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+  });
+  // Cross-field rules are checked on the raw input so they are reported together with the rest.
+  if (input.GUARDRAIL_VERSION?.trim() && !input.GUARDRAIL_ID?.trim()) {
+    problems.push('GUARDRAIL_VERSION is set but GUARDRAIL_ID is not: set both or neither');
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+/** Fill {actorId}/{sessionId} in a memory namespace template. */
+export function fillNamespace(template: string, ids: { actorId: string; sessionId: string }): string {
+  return template.replace(/\{(actorId|sessionId)\}/g, (_, key: 'actorId' | 'sessionId') => ids[key]);
+}

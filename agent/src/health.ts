@@ -1,0 +1,28 @@
+export type HealthStatus = 'Healthy' | 'HealthyBusy';
+
+/**
+ * The /ping answer AgentCore polls. HealthyBusy while any invocation is in flight keeps the session's
+ * microVM alive; the timestamp moves only when the status changes, as the platform expects.
+ */
+export class Health {
+  private inFlight = 0;
+  private changedAt = nowSeconds();
+
+  begin() {
+    if (this.inFlight++ === 0) this.changedAt = nowSeconds();
+  }
+
+  end() {
+    if (--this.inFlight === 0) this.changedAt = nowSeconds();
+  }
+
+  get busy() {
+    return this.inFlight > 0;
+  }
+
+  snapshot(): { status: HealthStatus; time_of_last_update: number } {
+    return { status: this.busy ? 'HealthyBusy' : 'Healthy', time_of_last_update: this.changedAt };
+  }
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);

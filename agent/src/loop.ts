@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { EventType, type BaseEvent } from '@ag-ui/core';
+import {
+  ConverseStreamCommand,
+  type BedrockRuntimeClient,
+  type ContentBlock,
+  type Message,
+  type StopReason,
+  type Tool as ToolSpec,
+} from '@aws-sdk/client-bedrock-runtime';
+import type { Config } from './config';
+import { INSTRUCTIONS } from './instructions';
+import { buildRequest } from './prompt';
+import type { Logger } from './telemetry/logger';
+import { runTool, type Tool, type ToolOutcome } from './tools';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens: number;
+  cacheWriteInputTokens: number;
+}
+
+export interface LoopInput {
+  runtime: BedrockRuntimeClient;
+  config: Config;
+  tools: Tool[];
+  toolSpecs: ToolSpec[];
+  history: Message[];
+  summary?: string;
+  user: Message;
+  emit: (event: BaseEvent) => void;
+  onFirstToken: () => void;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export interface LoopResult {
+  /** Everything the user saw from the assistant in this turn. */
+  answer: string;
+  /** Messages to keep as this turn in the session history; empty when the guardrail blocked it. */
+  turn: Message[];
+  usage: Usage;
+  toolCalls: number;
+  stopReason?: StopReason | string;
+  guardrail: { intervened: boolean; blocked: boolean };
+}
+
+const GUARDRAIL_FALLBACK = 'Sorry, I cannot help with that request.';
+
+/**
+ * One user turn: ConverseStream, stream text and tool calls as AG-UI events, run the tools, feed the
+ * results back, until the model ends its turn or MAX_TOOL_STEPS tool rounds have run.
+ */
+export async function runLoop(input: LoopInput): Promise<LoopResult> {
+  const { config, emit, log } = input;
+  const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 };
+  const current: Message[] = [input.user];
+  const answer: string[] = [];
+  const guardrail = { intervened: false, blocked: false };
+  let toolCalls = 0;
+
+  for (let round = 0; ; round++) {
+    const step = await streamStep(input, current, usage);
+    current.push({ role: 'assistant', content: step.content });
+    if (step.text) answer.push(step.text);
+
+    if (step.stopReason === 'guardrail_intervened' || step.guardrailBlocked || step.anonymised) {
+      guardrail.intervened = true;
+      // Masking (PII anonymised) lets the turn go on; anything else is a block.
+      const blocked =
+        step.guardrailBlocked || (step.stopReason === 'guardrail_intervened' && !step.anonymised);
+      guardrail.blocked ||= blocked;
+      log.warn({ stopReason: step.stopReason, blocked, trace: step.trace }, 'guardrail intervened');
+      if (blocked) {
+        if (!step.text) {
+          emitText(emit, randomUUID(), GUARDRAIL_FALLBACK);
+          answer.push(GUARDRAIL_FALLBACK);
+        }
+        // A blocked exchange stays out of history and memory, or every later turn would replay it.
+        return {
+          answer: answer.join('\n'),
+          turn: [],
+          usage,
+          toolCalls,
+          stopReason: step.stopReason,
+          guardrail,
+        };
+      }
+    }
+    if (step.stopReason !== 'tool_use' || step.toolUses.length === 0) {
+      if (step.stopReason === 'max_tokens')
+        log.warn({ maxTokens: config.MAX_OUTPUT_TOKENS }, 'answer cut at max tokens');
+      return {
+        answer: answer.join('\n'),
+        turn: current,
+        usage,
+        toolCalls,
+        stopReason: step.stopReason,
+        guardrail,
+      };
+    }
+    if (round >= config.MAX_TOOL_STEPS) {
+      const text = `I stopped after ${config.MAX_TOOL_STEPS} rounds of tool calls without reaching an answer. Please narrow the question and ask again.`;
+      log.warn({ maxToolSteps: config.MAX_TOOL_STEPS }, 'tool step limit reached');
+      emitText(emit, randomUUID(), text);
+      answer.push(text);
+      return {
+        answer: answer.join('\n'),
+        turn: keepable(current, answer.join('\n')),
+        usage,
+        toolCalls,
+        stopReason: 'tool_step_limit',
+        guardrail,
+      };
+    }
+
+    toolCalls += step.toolUses.length;
+    const results = await Promise.all(
+      step.toolUses.map(async (use) => {
+        const outcome = await invokeTool(input, use.name, use.input, log);
+        log.info({ tool: use.name, toolCallId: use.id, status: outcome.status }, 'tool call');
+        emit({
+          type: EventType.TOOL_CALL_RESULT,
+          messageId: randomUUID(),
+          toolCallId: use.id,
+          content: outcome.text,
+          role: 'tool',
+        } as BaseEvent);
+        return {
+          toolResult: { toolUseId: use.id, content: [{ text: outcome.text }], status: outcome.status },
+        };
+      }),
+    );
+    current.push({ role: 'user', content: results });
+  }
+}
+
+async function invokeTool(input: LoopInput, name: string, args: unknown, log: Logger): Promise<ToolOutcome> {
+  if (args === undefined) return { status: 'error', text: `The input for ${name} was not valid JSON` };
+  try {
+    return await runTool(name, args, { signal: input.signal }, input.tools);
+  } catch (e) {
+    log.error({ err: e, tool: name }, 'tool failed unexpectedly');
+    return { status: 'error', text: `${name} failed unexpectedly; try another way or tell the user` };
+  }
+}
+
+/** A turn that did not end normally is kept as question + visible answer, so tool calls never dangle. */
+function keepable(current: Message[], answer: string): Message[] {
+  return [current[0], { role: 'assistant', content: [{ text: answer }] }];
+}
+
+interface StepResult {
+  content: ContentBlock[];
+  text: string;
+  toolUses: { id: string; name: string; input: unknown }[];
+  stopReason?: StopReason | string;
+  guardrailBlocked: boolean;
+  anonymised: boolean;
+  trace?: unknown;
+}
+
+type OpenBlock =
+  | { kind: 'text'; messageId: string; text: string; ended: boolean }
+  | { kind: 'tool'; id: string; name: string; json: string; ended: boolean };
+
+async function streamStep(input: LoopInput, current: Message[], usage: Usage): Promise<StepResult> {
+  const { config, emit } = input;
+  const request = buildRequest({
+    modelId: config.MODEL_ID,
+    instructions: INSTRUCTIONS,
+    tools: input.toolSpecs,
+    history: input.history,
+    summary: input.summary,
+    current,
+    maxTokens: config.MAX_OUTPUT_TOKENS,
+    guardrail: config.GUARDRAIL_ID
+      ? {
+          id: config.GUARDRAIL_ID,
+          version: config.GUARDRAIL_VERSION ?? 'DRAFT',
+          streamMode: config.GUARDRAIL_STREAM_MODE,
+        }
+      : undefined,
+  });
+  const response = await input.runtime.send(new ConverseStreamCommand(request), {
+    abortSignal: input.signal,
+  });
+
+  const stepMessageId = randomUUID();
+  const blocks = new Map<number, OpenBlock>();
+  const result: StepResult = {
+    content: [],
+    text: '',
+    toolUses: [],
+    guardrailBlocked: false,
+    anonymised: false,
+  };
+  const close = (block: OpenBlock) => {
+    if (block.ended) return;
+    block.ended = true;
+    emit(
+      block.kind === 'text'
+        ? ({ type: EventType.TEXT_MESSAGE_END, messageId: block.messageId } as BaseEvent)
+        : ({ type: EventType.TOOL_CALL_END, toolCallId: block.id } as BaseEvent),
+    );
+  };
+  const closeAll = () => [...blocks.keys()].sort((a, b) => a - b).forEach((i) => close(blocks.get(i)!));
+
+  try {
+    for await (const event of response.stream ?? []) {
+      if (event.contentBlockStart?.start?.toolUse) {
+        const index = event.contentBlockStart.contentBlockIndex ?? blocks.size;
+        const { toolUseId = randomUUID(), name = 'unknown' } = event.contentBlockStart.start.toolUse;
+        input.onFirstToken();
+        closeAll(); // one open message or tool call at a time keeps every AG-UI client happy
+        blocks.set(index, { kind: 'tool', id: toolUseId, name, json: '', ended: false });
+        emit({
+          type: EventType.TOOL_CALL_START,
+          toolCallId: toolUseId,
+          toolCallName: name,
+          parentMessageId: stepMessageId,
+        } as BaseEvent);
+      } else if (event.contentBlockDelta) {
+        const index = event.contentBlockDelta.contentBlockIndex ?? 0;
+        const delta = event.contentBlockDelta.delta;
+        const text = delta?.text;
+        if (text) {
+          let block = blocks.get(index);
+          if (!block) {
+            // Bedrock sends no contentBlockStart for text: the first delta opens the message.
+            input.onFirstToken();
+            closeAll();
+            block = {
+              kind: 'text',
+              messageId: blocks.size === 0 ? stepMessageId : `${stepMessageId}-${index}`,
+              text: '',
+              ended: false,
+            };
+            blocks.set(index, block);
+            emit({
+              type: EventType.TEXT_MESSAGE_START,
+              messageId: block.messageId,
+              role: 'assistant',
+            } as BaseEvent);
+          }
+          if (block.kind === 'text' && !block.ended) {
+            block.text += text;
+            emit({
+              type: EventType.TEXT_MESSAGE_CONTENT,
+              messageId: block.messageId,
+              delta: text,
+            } as BaseEvent);
+          }
+        } else if (delta?.toolUse?.input) {
+          const block = blocks.get(index);
+          if (block?.kind === 'tool' && !block.ended) {
+            block.json += delta.toolUse.input;
+            emit({
+              type: EventType.TOOL_CALL_ARGS,
+              toolCallId: block.id,
+              delta: delta.toolUse.input,
+            } as BaseEvent);
+          }
+        }
+      } else if (event.contentBlockStop) {
+        const block = blocks.get(event.contentBlockStop.contentBlockIndex ?? 0);
+        if (block) close(block);
+      } else if (event.messageStop) {
+        result.stopReason = event.messageStop.stopReason;
+      } else if (event.metadata) {
+        const u = event.metadata.usage;
+        usage.inputTokens += u?.inputTokens ?? 0;
+        usage.outputTokens += u?.outputTokens ?? 0;
+        usage.cacheReadInputTokens += u?.cacheReadInputTokens ?? 0;
+        usage.cacheWriteInputTokens += u?.cacheWriteInputTokens ?? 0;
+        const trace = event.metadata.trace?.guardrail;
+        if (trace) {
+          result.trace = trace;
+          result.guardrailBlocked ||= hasAction(trace, 'BLOCKED');
+          result.anonymised ||= hasAction(trace, 'ANONYMIZED');
+        }
+      }
+    }
+  } finally {
+    // Close what is open so the AG-UI stream stays well-formed even when the model stream fails.
+    closeAll();
+  }
+
+  for (const [, block] of [...blocks.entries()].sort(([a], [b]) => a - b)) {
+    if (block.kind === 'text') {
+      result.content.push({ text: block.text });
+      result.text += block.text;
+    } else {
+      const parsed = parseJson(block.json);
+      result.content.push({
+        toolUse: { toolUseId: block.id, name: block.name, input: (parsed ?? {}) as never },
+      });
+      result.toolUses.push({ id: block.id, name: block.name, input: parsed });
+    }
+  }
+  return result;
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does a guardrail trace contain a policy verdict with this action (any policy, input or output)? */
+function hasAction(node: unknown, action: string): boolean {
+  if (Array.isArray(node)) return node.some((n) => hasAction(n, action));
+  if (node && typeof node === 'object') {
+    return Object.entries(node).some(([k, v]) => (k === 'action' && v === action) || hasAction(v, action));
+  }
+  return false;
+}
+
+function emitText(emit: LoopInput['emit'], messageId: string, text: string) {
+  emit({ type: EventType.TEXT_MESSAGE_START, messageId, role: 'assistant' } as BaseEvent);
+  emit({ type: EventType.TEXT_MESSAGE_CONTENT, messageId, delta: text } as BaseEvent);
+  emit({ type: EventType.TEXT_MESSAGE_END, messageId } as BaseEvent);
+}

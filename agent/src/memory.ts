@@ -1,0 +1,167 @@
+import {
+  BedrockAgentCoreClient,
+  CreateEventCommand,
+  ListEventsCommand,
+  RetrieveMemoryRecordsCommand,
+  type Event,
+} from '@aws-sdk/client-bedrock-agentcore';
+import type { Message } from '@aws-sdk/client-bedrock-runtime';
+import { fillNamespace, type Config } from './config';
+import type { Logger } from './telemetry/logger';
+
+export interface SessionIds {
+  actorId: string;
+  sessionId: string;
+}
+
+const RECORD_KINDS = [
+  { key: 'MEMORY_SEMANTIC_NAMESPACE', title: 'Facts the user shared before' },
+  { key: 'MEMORY_PREFERENCE_NAMESPACE', title: 'User preferences' },
+  { key: 'MEMORY_SUMMARY_NAMESPACE', title: 'Summary of this session so far' },
+] as const;
+
+/**
+ * AgentCore Memory: short-term events (every turn) and long-term records (facts, preferences, summaries).
+ * Reads are bounded by time budgets and never fail a request; writes run in the background and are
+ * awaited before a run finishes and at shutdown.
+ */
+export class Memory {
+  private readonly pending = new Map<string, Set<Promise<void>>>();
+  private lastTimestamp = 0;
+
+  constructor(
+    private readonly client: BedrockAgentCoreClient,
+    private readonly memoryId: string,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  /** Write one conversational turn. Returns at once; `flush` awaits it. */
+  record(ids: SessionIds, role: 'USER' | 'ASSISTANT', text: string, log = this.log): void {
+    // Strictly increasing timestamps (ms precision on the wire) keep the order for ListEvents.
+    const eventTimestamp = new Date((this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1)));
+    const write = this.client
+      .send(
+        new CreateEventCommand({
+          memoryId: this.memoryId,
+          actorId: ids.actorId,
+          sessionId: ids.sessionId,
+          eventTimestamp,
+          payload: [{ conversational: { role, content: { text } } }],
+        }),
+      )
+      .then(
+        (out) => log.debug({ eventId: out.event?.eventId, role }, 'memory event written'),
+        (e: Error) => log.error({ err: e, role }, 'memory event write failed'),
+      );
+    const set = this.pending.get(ids.sessionId) ?? new Set();
+    this.pending.set(ids.sessionId, set);
+    set.add(write);
+    void write.finally(() => {
+      set.delete(write);
+      if (set.size === 0 && this.pending.get(ids.sessionId) === set) this.pending.delete(ids.sessionId);
+    });
+  }
+
+  /** Await the writes of one session, or of all sessions. */
+  async flush(sessionId?: string): Promise<void> {
+    const sets = sessionId ? [this.pending.get(sessionId)] : [...this.pending.values()];
+    await Promise.all(sets.flatMap((s) => (s ? [...s] : [])));
+  }
+
+  /** Rebuild a session's conversation from its events (text turns, roles alternating). */
+  async loadHistory(ids: SessionIds, signal: AbortSignal): Promise<Message[][]> {
+    const events: Event[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListEventsCommand({
+          memoryId: this.memoryId,
+          ...ids,
+          includePayloads: true,
+          maxResults: 100,
+          nextToken,
+        }),
+        { abortSignal: signal },
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    events.sort((a, b) => (a.eventTimestamp?.getTime() ?? 0) - (b.eventTimestamp?.getTime() ?? 0));
+    return toTurns(events);
+  }
+
+  /**
+   * Long-term records relevant to the query from every namespace, in parallel, within the budget.
+   * Whatever has not arrived by then is left out (and logged).
+   */
+  async retrieveContext(ids: SessionIds, query: string, signal: AbortSignal, log = this.log) {
+    const started = Date.now();
+    const budget = AbortSignal.any([signal, AbortSignal.timeout(this.config.MEMORY_RETRIEVE_BUDGET_MS)]);
+    const results = await Promise.allSettled(
+      RECORD_KINDS.map(async (kind) => {
+        const namespace = fillNamespace(this.config[kind.key], ids);
+        const out = await this.client.send(
+          new RetrieveMemoryRecordsCommand({
+            memoryId: this.memoryId,
+            namespace,
+            searchCriteria: { searchQuery: query.slice(0, 10_000), topK: 5 },
+          }),
+          { abortSignal: budget },
+        );
+        const texts = (out.memoryRecordSummaries ?? []).flatMap((r) =>
+          r.content?.text ? [r.content.text] : [],
+        );
+        return { title: kind.title, texts };
+      }),
+    );
+    const sections: string[] = [];
+    let records = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        records += r.value.texts.length;
+        if (r.value.texts.length)
+          sections.push(`${r.value.title}:\n${r.value.texts.map((t) => `- ${t}`).join('\n')}`);
+      } else {
+        const timedOut = budget.aborted && !signal.aborted;
+        log.warn(
+          {
+            namespace: RECORD_KINDS[i].key,
+            err: timedOut ? undefined : r.reason,
+            budgetMs: this.config.MEMORY_RETRIEVE_BUDGET_MS,
+          },
+          timedOut
+            ? 'memory retrieval exceeded its budget; answering without it'
+            : 'memory retrieval failed; answering without it',
+        );
+      }
+    });
+    log.debug({ records, ms: Date.now() - started }, 'memory retrieved');
+    if (sections.length === 0) return undefined;
+    return `<memory>\nContext from long-term memory (may be outdated; what the user says now wins):\n${sections.join('\n')}\n</memory>`;
+  }
+}
+
+/**
+ * Events → turns. Each turn starts with a user message; consecutive messages of one role (a turn whose
+ * answer was never written) are merged so roles alternate, as Bedrock requires. A trailing user message
+ * without an answer is dropped: the current message follows it.
+ */
+export function toTurns(events: Event[]): Message[][] {
+  const messages: Message[] = [];
+  for (const event of events) {
+    for (const item of event.payload ?? []) {
+      const c = item.conversational;
+      const text = c?.content?.text;
+      if (!text || (c.role !== 'USER' && c.role !== 'ASSISTANT')) continue;
+      const role = c.role === 'USER' ? 'user' : 'assistant';
+      const last = messages[messages.length - 1];
+      if (last?.role === role) last.content = [...(last.content ?? []), { text }];
+      else if (messages.length > 0 || role === 'user') messages.push({ role, content: [{ text }] });
+    }
+  }
+  if (messages[messages.length - 1]?.role === 'user') messages.pop();
+  const turns: Message[][] = [];
+  for (let i = 0; i + 1 < messages.length; i += 2) turns.push([messages[i], messages[i + 1]]);
+  return turns;
+}

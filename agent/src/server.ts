@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { BaseEvent } from '@ag-ui/core';
+import { AGUI_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
+import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Agent } from './agent';
+import { Background } from './background';
+import type { Config } from './config';
+import { Health } from './health';
+import {
+  actorIdFor,
+  HttpError,
+  parseInvocation,
+  REQUEST_ID_HEADER,
+  SESSION_HEADER,
+  sessionIdFor,
+} from './input';
+import { Memory } from './memory';
+import { Sessions } from './session';
+import { createLogger, type Logger } from './telemetry/logger';
+import { Metrics } from './telemetry/metrics';
+
+export interface AgentServerOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export interface AgentServer {
+  readonly app: express.Express;
+  readonly health: Health;
+  /** Listen on HOST:PORT (PORT 0 picks a free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /**
+   * Stop taking new invocations (503), let in-flight runs finish until the deadline, abort the rest,
+   * flush memory writes and background work, and close the server.
+   */
+  shutdown(deadlineMs?: number): Promise<void>;
+}
+
+class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
+
+const STREAM_TYPES = ['text/event-stream', AGUI_MEDIA_TYPE];
+
+const sendError = (res: Response, status: number, code: string, message: string) =>
+  res.status(status).json({ error: { code, message } });
+
+export function createAgentServer(config: Config, options: AgentServerOptions = {}): AgentServer {
+  const log = options.logger ?? createLogger(config.LOG_LEVEL, config.AGENT_ENV);
+  const metrics = options.metrics ?? new Metrics(config.METRICS_NAMESPACE, config.AGENT_ENV);
+  // Endpoints come from the standard AWS_ENDPOINT_URL* variables; throttling is retried with backoff.
+  const runtime = new BedrockRuntimeClient({
+    region: config.AWS_REGION,
+    maxAttempts: config.MODEL_MAX_ATTEMPTS,
+  });
+  const memory = config.MEMORY_ID
+    ? new Memory(new BedrockAgentCoreClient({ region: config.AWS_REGION }), config.MEMORY_ID, config, log)
+    : undefined;
+  if (!memory) log.info('MEMORY_ID is not set: memory is off (no events written, no records retrieved)');
+  const background = new Background(runtime, config.BACKGROUND_MODEL_ID, metrics);
+  const agent = new Agent({ config, runtime, memory, background, metrics });
+  const sessions = new Sessions();
+  const health = new Health();
+  const runs = new Map<Promise<void>, AbortController>();
+  let draining = false;
+  let server: Server | undefined;
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/ping', (_req, res) => {
+    res.json(health.snapshot());
+  });
+
+  app.post(
+    '/invocations',
+    (req, res, next) => {
+      if (draining)
+        return sendError(res, 503, 'ShuttingDown', 'The agent is shutting down; retry on a new session');
+      if (!req.headers['content-type']) {
+        return sendError(
+          res,
+          415,
+          'UnsupportedMediaType',
+          'Send the body as JSON with Content-Type: application/json',
+        );
+      }
+      if (!req.is('application/json')) {
+        return sendError(
+          res,
+          415,
+          'UnsupportedMediaType',
+          `Content-Type must be application/json (got ${req.headers['content-type']})`,
+        );
+      }
+      if (!req.accepts(STREAM_TYPES)) {
+        return sendError(res, 406, 'NotAcceptable', 'The answer is an SSE stream: accept text/event-stream');
+      }
+      next();
+    },
+    express.json({ limit: config.MAX_BODY_BYTES, strict: false }),
+    (req, res) => {
+      const requestId = req.header(REQUEST_ID_HEADER) || randomUUID();
+      const invocation = parseInvocation(req.body);
+      const sessionId = sessionIdFor(req.header(SESSION_HEADER), invocation.threadId);
+      const actorId = actorIdFor(req.header('authorization'), config.DEFAULT_ACTOR_ID);
+      const session = sessions.get(sessionId, actorId);
+      if (session.busy) {
+        return sendError(
+          res,
+          409,
+          'SessionBusy',
+          'Another invocation is streaming on this session; retry when it has finished',
+        );
+      }
+      session.busy = true;
+      health.begin();
+      const runLog = log.child({ sessionId, requestId, actorId });
+      runLog.info({ runId: invocation.runId, chars: invocation.userText.length }, 'invocation');
+
+      // SSE unless the client prefers AG-UI protobuf by name (a bare */* gets SSE, which curl can show).
+      const encoder = new EventEncoder(
+        req.accepts(STREAM_TYPES) === AGUI_MEDIA_TYPE ? { accept: AGUI_MEDIA_TYPE } : undefined,
+      );
+      res.status(200);
+      res.setHeader('Content-Type', encoder.getContentType());
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.setHeader('X-Amzn-Bedrock-AgentCore-Runtime-Session-Id', sessionId);
+      res.flushHeaders();
+
+      const controller = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          runLog.warn('client disconnected; aborting the run');
+          controller.abort(new Error('The client disconnected'));
+        }
+      });
+      const emit = (event: BaseEvent) => {
+        if (!res.writableEnded && !res.destroyed)
+          res.write(encoder.encodeBinary({ ...event, timestamp: Date.now() }));
+      };
+      const run = agent
+        .run({
+          invocation,
+          session,
+          threadId: invocation.threadId ?? sessionId,
+          requestId,
+          startedAt: Date.now(),
+          emit,
+          signal: controller.signal,
+          log: runLog,
+        })
+        .catch((e) => runLog.error({ err: e }, 'run crashed'))
+        .finally(() => {
+          session.busy = false;
+          health.end();
+          runs.delete(run);
+          res.end();
+        });
+      runs.set(run, controller);
+    },
+  );
+
+  app.all('/invocations', (req, res) =>
+    sendError(
+      res.setHeader('Allow', 'POST'),
+      405,
+      'MethodNotAllowed',
+      `${req.method} /invocations: use POST`,
+    ),
+  );
+  app.all('/ping', (req, res) =>
+    sendError(res.setHeader('Allow', 'GET'), 405, 'MethodNotAllowed', `${req.method} /ping: use GET`),
+  );
+  app.use((req, res) =>
+    sendError(
+      res,
+      404,
+      'NotFound',
+      `No route for ${req.method} ${req.path}; use POST /invocations or GET /ping`,
+    ),
+  );
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
+    // body-parser errors carry a type and a status.
+    const e = err as Error & { type?: string; status?: number; limit?: number };
+    if (e.type === 'entity.too.large') {
+      return sendError(res, 413, 'PayloadTooLarge', `The body is larger than the limit of ${e.limit} bytes`);
+    }
+    if (e.type === 'entity.parse.failed')
+      return sendError(res, 400, 'InvalidJson', `The body is not valid JSON: ${e.message}`);
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+      return sendError(res, 415, 'UnsupportedMediaType', e.message);
+    }
+    if (e.status && e.status >= 400 && e.status < 500)
+      return sendError(res, e.status, 'BadRequest', e.message);
+    log.error({ err }, 'unhandled error');
+    return sendError(res, 500, 'InternalError', 'The agent failed to handle the request');
+  });
+
+  return {
+    app,
+    health,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        const s = app.listen(config.PORT, config.HOST, (error?: Error) => {
+          if (error) return reject(error);
+          const { port } = s.address() as AddressInfo;
+          log.info(
+            { host: config.HOST, port, modelId: config.MODEL_ID, env: config.AGENT_ENV },
+            'agent listening',
+          );
+          resolve(`http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`);
+        });
+        server = s;
+      }),
+    async shutdown(deadlineMs = config.SHUTDOWN_DEADLINE_MS) {
+      draining = true;
+      log.info({ inFlight: runs.size, deadlineMs }, 'shutting down: draining in-flight runs');
+      const all = () => Promise.all(runs.keys());
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs)));
+      if ((await Promise.race([all(), deadline])) === 'deadline') {
+        log.warn({ inFlight: runs.size }, 'shutdown deadline reached: aborting in-flight runs');
+        for (const controller of runs.values())
+          controller.abort(new ShutdownError('The agent is shutting down'));
+        await all();
+      }
+      clearTimeout(timer);
+      await Promise.all([memory?.flush(), background.idle()]);
+      await new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      runtime.destroy();
+      log.info('shut down');
+    },
+  };
+}

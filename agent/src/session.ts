@@ -1,0 +1,41 @@
+import type { Message } from '@aws-sdk/client-bedrock-runtime';
+
+/** A conversation as this process knows it: finished turns, exactly as they were sent to the model. */
+export class Session {
+  /** Each turn is the list of messages it added (user, assistant, tool results, ...). */
+  turns: Message[][] = [];
+  /** Summary of turns that were dropped from the prompt to keep it within budget. */
+  summary?: string;
+  /** Whether history was rebuilt from memory (or found empty) for this process. */
+  loaded = false;
+  busy = false;
+  summarising = false;
+
+  constructor(
+    readonly id: string,
+    readonly actorId: string,
+  ) {}
+
+  messages(): Message[] {
+    return this.turns.flat();
+  }
+}
+
+/** Sessions by id, least recently used evicted first so a long-lived process stays bounded. */
+export class Sessions {
+  private readonly map = new Map<string, Session>();
+
+  constructor(private readonly capacity = 1000) {}
+
+  get(id: string, actorId: string): Session {
+    let session = this.map.get(id);
+    if (session) this.map.delete(id);
+    else session = new Session(id, actorId);
+    this.map.set(id, session);
+    for (const [key, s] of this.map) {
+      if (this.map.size <= this.capacity) break;
+      if (!s.busy) this.map.delete(key);
+    }
+    return session;
+  }
+}
