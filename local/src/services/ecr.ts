@@ -1,0 +1,413 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { jsonBody } from '../core/json-body';
+import { AwsError, sendJson } from '../core/respond';
+import type { Router, TwinRequest } from '../core/router';
+import { BlobStore } from '../image/blobs';
+import { AGENT_BUNDLE_LAYER, BUNDLE_FILE_ANNOTATION, imageConfigSchema, parseManifest, sha256 } from '../image/format';
+import type { TwinContext } from '../twin';
+
+const TARGET = 'AmazonEC2ContainerRegistry_V20150921';
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const MUTABILITY = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'] as const;
+type Mutability = (typeof MUTABILITY)[number];
+const REPOSITORY_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const TOKEN_TTL_S = 12 * 3600;
+
+interface ExclusionFilter {
+  filterType: 'WILDCARD';
+  filter: string;
+}
+interface ImageRecord {
+  digest: string;
+  manifest: string;
+  mediaType: string;
+  configMediaType: string;
+  tags: string[];
+  pushedAt: number;
+  sizeInBytes: number;
+}
+interface RepositoryRecord {
+  name: string;
+  createdAt: number;
+  imageTagMutability: Mutability;
+  imageTagMutabilityExclusionFilters?: ExclusionFilter[];
+  images: Record<string, ImageRecord>;
+}
+interface ImageId {
+  imageDigest?: string;
+  imageTag?: string;
+}
+
+/** An image resolved for the runtime data plane: where its bundle is and what platform it claims. */
+export interface ResolvedImage {
+  repositoryName: string;
+  digest: string;
+  architecture: string;
+  os: string;
+  bundleDigest: string;
+  bundleFileName: string;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const wildcard = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+/** ECR (awsJson1_1) with the layer-upload operations, so the real ECR client pushes local images. */
+export function registerEcr(router: Router, ctx: TwinContext) {
+  const state = ctx.state.get('ecr', () => ({ repositories: {} as Record<string, RepositoryRecord> }));
+  const blobs = new BlobStore(ctx.state.dir && path.join(ctx.state.dir, 'blobs'));
+  const uploads = new Map<string, { repositoryName: string; parts: Buffer[]; received: number }>();
+  const registry = `${ctx.accountId}.dkr.ecr.${ctx.region}.amazonaws.com`;
+  const repositoryUri = (name: string) => `${registry}/${name}`;
+
+  const op = (name: string, fn: (input: Record<string, any>) => unknown) =>
+    router.target(`${TARGET}.${name}`, (req: TwinRequest, res) => sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE));
+
+  function repository(input: Record<string, any>): RepositoryRecord {
+    const name = String(input.repositoryName ?? '');
+    const repo = state.repositories[name];
+    if (!repo || (input.registryId && input.registryId !== ctx.accountId)) {
+      throw new AwsError(
+        'RepositoryNotFoundException',
+        `The repository with name '${name}' does not exist in the registry with id '${input.registryId ?? ctx.accountId}'`,
+      );
+    }
+    return repo;
+  }
+
+  const describeRepository = (r: RepositoryRecord) => ({
+    repositoryArn: `arn:aws:ecr:${ctx.region}:${ctx.accountId}:repository/${r.name}`,
+    registryId: ctx.accountId,
+    repositoryName: r.name,
+    repositoryUri: repositoryUri(r.name),
+    createdAt: r.createdAt,
+    imageTagMutability: r.imageTagMutability,
+    ...(r.imageTagMutabilityExclusionFilters && { imageTagMutabilityExclusionFilters: r.imageTagMutabilityExclusionFilters }),
+    imageScanningConfiguration: { scanOnPush: false },
+    encryptionConfiguration: { encryptionType: 'AES256' },
+  });
+
+  function tagIsImmutable(repo: RepositoryRecord, tag: string): boolean {
+    const excluded = (repo.imageTagMutabilityExclusionFilters ?? []).some((f) => wildcard(f.filter).test(tag));
+    switch (repo.imageTagMutability) {
+      case 'MUTABLE':
+        return false;
+      case 'IMMUTABLE':
+        return true;
+      case 'IMMUTABLE_WITH_EXCLUSION':
+        return !excluded;
+      case 'MUTABLE_WITH_EXCLUSION':
+        return excluded;
+    }
+  }
+
+  function findImage(repo: RepositoryRecord, id: ImageId): ImageRecord | undefined {
+    if (id.imageDigest) {
+      const image = repo.images[id.imageDigest];
+      return image && (!id.imageTag || image.tags.includes(id.imageTag)) ? image : undefined;
+    }
+    return Object.values(repo.images).find((i) => id.imageTag && i.tags.includes(id.imageTag));
+  }
+
+  const notFound = (repo: RepositoryRecord, id: ImageId) =>
+    new AwsError(
+      'ImageNotFoundException',
+      `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`,
+    );
+
+  function validateMutability(input: Record<string, any>): Pick<RepositoryRecord, 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'> {
+    const mutability = (input.imageTagMutability ?? 'MUTABLE') as Mutability;
+    if (!MUTABILITY.includes(mutability)) {
+      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${MUTABILITY.join(', ')}]'`);
+    }
+    const filters = input.imageTagMutabilityExclusionFilters as ExclusionFilter[] | undefined;
+    const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
+    if (withExclusion && !filters?.length) {
+      throw new AwsError('InvalidParameterException', `imageTagMutabilityExclusionFilters must contain 1 to 5 filters when imageTagMutability is ${mutability}`);
+    }
+    if (!withExclusion && filters?.length) {
+      throw new AwsError('InvalidParameterException', `imageTagMutabilityExclusionFilters can only be used with MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, not ${mutability}`);
+    }
+    for (const f of filters ?? []) {
+      if (f.filterType !== 'WILDCARD' || !/^[A-Za-z0-9_.*-]{1,128}$/.test(f.filter ?? '')) {
+        throw new AwsError('InvalidParameterException', `Invalid exclusion filter ${JSON.stringify(f)}: filterType must be WILDCARD and filter 1-128 characters of letters, digits, '_', '.', '-' and '*'`);
+      }
+    }
+    return { imageTagMutability: mutability, ...(withExclusion && { imageTagMutabilityExclusionFilters: filters }) };
+  }
+
+  op('CreateRepository', (input) => {
+    const name = String(input.repositoryName ?? '');
+    if (!REPOSITORY_NAME.test(name)) {
+      throw new AwsError('InvalidParameterException', `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must be 2-256 lowercase letters, digits and separators (._-/) matching (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*', got '${name}'`);
+    }
+    if (state.repositories[name]) {
+      throw new AwsError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${ctx.accountId}'`);
+    }
+    const repo: RepositoryRecord = { name, createdAt: now(), ...validateMutability(input), images: {} };
+    state.repositories[name] = repo;
+    return { repository: describeRepository(repo) };
+  });
+
+  op('PutImageTagMutability', (input) => {
+    const repo = repository(input);
+    Object.assign(repo, { imageTagMutabilityExclusionFilters: undefined }, validateMutability(input));
+    return { registryId: ctx.accountId, repositoryName: repo.name, imageTagMutability: repo.imageTagMutability, imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters };
+  });
+
+  op('DescribeRepositories', (input) => {
+    const names = input.repositoryNames as string[] | undefined;
+    const repos = names?.length ? names.map((n) => repository({ repositoryName: n, registryId: input.registryId })) : Object.values(state.repositories);
+    return { repositories: repos.map(describeRepository) };
+  });
+
+  op('DeleteRepository', (input) => {
+    const repo = repository(input);
+    if (Object.keys(repo.images).length && !input.force) {
+      throw new AwsError('RepositoryNotEmptyException', `The repository with name '${repo.name}' in registry with id '${ctx.accountId}' cannot be deleted because it still contains images`);
+    }
+    delete state.repositories[repo.name];
+    return { repository: describeRepository(repo) };
+  });
+
+  op('GetAuthorizationToken', () => ({
+    authorizationData: [
+      {
+        authorizationToken: Buffer.from(`AWS:${randomBytes(24).toString('base64url')}`).toString('base64'),
+        expiresAt: now() + TOKEN_TTL_S,
+        // The registry API lives on the twin itself, not at the repository URI's host.
+        proxyEndpoint: ctx.url,
+      },
+    ],
+  }));
+
+  op('BatchCheckLayerAvailability', (input) => {
+    repository(input);
+    const digests = (input.layerDigests ?? []) as string[];
+    const layers = [];
+    const failures = [];
+    for (const d of digests) {
+      if (!DIGEST.test(d)) failures.push({ layerDigest: d, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
+      else if (!blobs.has(d)) failures.push({ layerDigest: d, failureCode: 'MissingLayerDigest', failureReason: 'Could not find layer' });
+      else layers.push({ layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: blobs.get(d)!.length });
+    }
+    return { layers, failures };
+  });
+
+  op('InitiateLayerUpload', (input) => {
+    const repo = repository(input);
+    const uploadId = randomUUID();
+    uploads.set(uploadId, { repositoryName: repo.name, parts: [], received: 0 });
+    return { uploadId, partSize: 10 * 1024 * 1024 };
+  });
+
+  function upload(input: Record<string, any>) {
+    const repo = repository(input);
+    const u = uploads.get(String(input.uploadId));
+    if (!u || u.repositoryName !== repo.name) {
+      throw new AwsError('UploadNotFoundException', `The upload with id '${input.uploadId}' was not found in repository '${repo.name}'; start one with InitiateLayerUpload`);
+    }
+    return { repo, u };
+  }
+
+  op('UploadLayerPart', (input) => {
+    const { repo, u } = upload(input);
+    const part = Buffer.from(String(input.layerPartBlob ?? ''), 'base64');
+    if (input.partFirstByte !== u.received || input.partLastByte !== u.received + part.length - 1) {
+      throw new AwsError('InvalidLayerPartException', `The layer part must start at byte ${u.received} and end at partFirstByte + size - 1; got ${input.partFirstByte}-${input.partLastByte} for ${part.length} bytes`);
+    }
+    u.parts.push(part);
+    u.received += part.length;
+    return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: input.uploadId, lastByteReceived: u.received - 1 };
+  });
+
+  op('CompleteLayerUpload', (input) => {
+    const { repo, u } = upload(input);
+    if (!u.parts.length) throw new AwsError('EmptyUploadException', `The upload '${input.uploadId}' has no parts; send them with UploadLayerPart`);
+    const bytes = Buffer.concat(u.parts);
+    const expected = (input.layerDigests as string[] | undefined)?.[0];
+    const actual = sha256(bytes);
+    uploads.delete(String(input.uploadId));
+    if (expected !== actual) throw new AwsError('InvalidLayerException', `The layer digest '${expected}' does not match the uploaded content (${actual})`);
+    if (blobs.has(actual)) throw new AwsError('LayerAlreadyExistsException', `The layer '${actual}' already exists in the repository with name '${repo.name}'`);
+    blobs.put(bytes, actual);
+    return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: input.uploadId, layerDigest: actual };
+  });
+
+  op('PutImage', (input) => {
+    const repo = repository(input);
+    const text = String(input.imageManifest ?? '');
+    const tag = input.imageTag as string | undefined;
+    if (tag !== undefined && !TAG.test(tag)) {
+      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageTag' failed to satisfy constraint: 'must be 1-300 letters, digits, '_', '.', '-' and start with a letter, digit or '_'', got '${tag}'`);
+    }
+    let manifest;
+    try {
+      manifest = parseManifest(text);
+    } catch (e) {
+      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageManifest': ${(e as Error).message}`);
+    }
+    const digest = sha256(text);
+    if (input.imageDigest && input.imageDigest !== digest) {
+      throw new AwsError('ImageDigestDoesNotMatchException', `The imageDigest '${input.imageDigest}' does not match the digest of the manifest '${digest}'`);
+    }
+    const missing = [manifest.config, ...manifest.layers].map((d) => d.digest).filter((d) => !blobs.has(d));
+    if (missing.length) {
+      throw new AwsError('LayersNotFoundException', `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${ctx.accountId}' do not exist; upload them first (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload)`);
+    }
+    const existing = repo.images[digest];
+    if (existing && (tag === undefined || existing.tags.includes(tag))) {
+      throw new AwsError('ImageAlreadyExistsException', `Image with digest '${digest}'${tag ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+    }
+    if (tag !== undefined) {
+      const holder = Object.values(repo.images).find((i) => i.tags.includes(tag));
+      if (holder && tagIsImmutable(repo, tag)) {
+        throw new AwsError('ImageTagAlreadyExistsException', `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`);
+      }
+      if (holder) holder.tags = holder.tags.filter((t) => t !== tag);
+    }
+    const image: ImageRecord = existing ?? {
+      digest,
+      manifest: text,
+      mediaType: input.imageManifestMediaType ?? manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+      configMediaType: manifest.config.mediaType,
+      tags: [],
+      pushedAt: now(),
+      sizeInBytes: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    };
+    if (tag !== undefined) image.tags.push(tag);
+    repo.images[digest] = image;
+    return {
+      image: {
+        registryId: ctx.accountId,
+        repositoryName: repo.name,
+        imageId: { imageDigest: digest, ...(tag !== undefined && { imageTag: tag }) },
+        imageManifest: text,
+        imageManifestMediaType: image.mediaType,
+      },
+    };
+  });
+
+  op('BatchGetImage', (input) => {
+    const repo = repository(input);
+    const images = [];
+    const failures = [];
+    for (const id of (input.imageIds ?? []) as ImageId[]) {
+      const image = findImage(repo, id);
+      if (!id.imageDigest && !id.imageTag) failures.push({ imageId: id, failureCode: 'MissingDigestAndTag', failureReason: 'Invalid request parameters: both tag and digest cannot be null' });
+      else if (!image) failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+      else {
+        images.push({
+          registryId: ctx.accountId,
+          repositoryName: repo.name,
+          imageId: { imageDigest: image.digest, ...(id.imageTag && { imageTag: id.imageTag }) },
+          imageManifest: image.manifest,
+          imageManifestMediaType: image.mediaType,
+        });
+      }
+    }
+    return { images, failures };
+  });
+
+  const page = <T>(items: T[], input: Record<string, any>) => {
+    const start = input.nextToken ? Number(Buffer.from(String(input.nextToken), 'base64url').toString()) : 0;
+    const size = Math.min(Number(input.maxResults ?? 100), 1000);
+    const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
+    return { items: items.slice(start, start + size), nextToken: next };
+  };
+
+  const byTagStatus = (input: Record<string, any>) => (i: ImageRecord) => {
+    const status = input.filter?.tagStatus ?? 'ANY';
+    return status === 'ANY' || (status === 'TAGGED') === i.tags.length > 0;
+  };
+
+  op('DescribeImages', (input) => {
+    const repo = repository(input);
+    const ids = input.imageIds as ImageId[] | undefined;
+    const selected = ids?.length
+      ? ids.map((id) => findImage(repo, id) ?? (() => { throw notFound(repo, id); })())
+      : Object.values(repo.images).filter(byTagStatus(input));
+    const { items, nextToken } = page(selected, input);
+    return {
+      imageDetails: items.map((i) => ({
+        registryId: ctx.accountId,
+        repositoryName: repo.name,
+        imageDigest: i.digest,
+        ...(i.tags.length && { imageTags: [...i.tags] }),
+        imageSizeInBytes: i.sizeInBytes,
+        imagePushedAt: i.pushedAt,
+        imageManifestMediaType: i.mediaType,
+        artifactMediaType: i.configMediaType,
+        imageStatus: 'ACTIVE',
+      })),
+      ...(nextToken && { nextToken }),
+    };
+  });
+
+  op('ListImages', (input) => {
+    const repo = repository(input);
+    const ids = Object.values(repo.images)
+      .filter(byTagStatus(input))
+      .flatMap((i) => (i.tags.length ? i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t })) : [{ imageDigest: i.digest }]));
+    const { items, nextToken } = page(ids, input);
+    return { imageIds: items, ...(nextToken && { nextToken }) };
+  });
+
+  op('BatchDeleteImage', (input) => {
+    const repo = repository(input);
+    const imageIds = [];
+    const failures = [];
+    for (const id of (input.imageIds ?? []) as ImageId[]) {
+      const image = findImage(repo, id);
+      if (!image) {
+        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+        continue;
+      }
+      if (id.imageTag && !id.imageDigest) {
+        image.tags = image.tags.filter((t) => t !== id.imageTag);
+        if (!image.tags.length) delete repo.images[image.digest];
+        imageIds.push({ imageDigest: image.digest, imageTag: id.imageTag });
+      } else {
+        delete repo.images[image.digest];
+        imageIds.push(...(image.tags.length ? image.tags.map((t) => ({ imageDigest: image.digest, imageTag: t })) : [{ imageDigest: image.digest }]));
+      }
+    }
+    return { imageIds, failures };
+  });
+
+  /** `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…/<repo>@sha256:<hex>` → the image it names now. */
+  function resolveImage(uri: string): ResolvedImage {
+    const m = /^([^/]+)\/(.+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*)|@(sha256:[a-f0-9]{64}))$/.exec(uri);
+    if (!m) throw new Error(`'${uri}' is not an ECR image URI: use ${registry}/<repository>:<tag> or ${registry}/<repository>@sha256:<digest>`);
+    const [, host, name, tag, digest] = m;
+    if (host !== registry) throw new Error(`The image '${uri}' is not in this registry (${registry})`);
+    const repo = state.repositories[name];
+    const image = repo && findImage(repo, digest ? { imageDigest: digest } : { imageTag: tag });
+    if (!image) throw new Error(`The specified image identifier '${uri}' does not exist in the repository`);
+    const manifest = parseManifest(image.manifest);
+    const config = imageConfigSchema.parse(JSON.parse(blobs.get(manifest.config.digest)!.toString('utf8')));
+    const layer = manifest.layers.find((l) => l.mediaType === AGENT_BUNDLE_LAYER);
+    if (!layer) throw new Error(`The image '${uri}' has no agent bundle layer (${AGENT_BUNDLE_LAYER}); push it with npm run image:local`);
+    return {
+      repositoryName: name,
+      digest: image.digest,
+      architecture: config.architecture,
+      os: config.os,
+      bundleDigest: layer.digest,
+      bundleFileName: layer.annotations?.[BUNDLE_FILE_ANNOTATION] ?? 'server.mjs',
+    };
+  }
+
+  return {
+    /** The registry host in repository URIs. */
+    registry,
+    repositoryUri,
+    resolveImage,
+    /** The bytes of a stored blob (a layer or config), by digest. */
+    blob: (digest: string) => blobs.get(digest),
+  };
+}
+
+export type EcrApi = ReturnType<typeof registerEcr>;

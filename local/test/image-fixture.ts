@@ -1,0 +1,62 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { pushImage, type PushOptions } from '../src/image/push';
+import type { Twin } from '../src/twin';
+
+/**
+ * A tiny agent artifact: GET /ping, and POST /invocations streaming an SSE answer that names its
+ * VERSION_LABEL and echoes the headers the runtime passed in. `?slow` in the body streams a second
+ * event later; `FAIL_AT_START` exits before listening.
+ */
+export const FIXTURE_AGENT = `
+import http from 'node:http';
+if (process.env.FAIL_AT_START) { console.error('fixture: failing at start as asked'); process.exit(3); }
+const label = process.env.VERSION_LABEL ?? 'unlabelled';
+const server = http.createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/ping') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'Healthy', time_of_last_update: 1 }));
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/invocations') {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (body.includes('"fail"')) { res.writeHead(500); res.end('boom'); return; }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const echo = {
+        label,
+        pid: process.pid,
+        session: req.headers['x-amzn-bedrock-agentcore-runtime-session-id'],
+        request: req.headers['x-amzn-bedrock-agentcore-runtime-request-id'],
+        authorization: req.headers.authorization ?? null,
+        custom: req.headers['x-amzn-bedrock-agentcore-runtime-custom-tenant'] ?? null,
+        endpoint: process.env.AWS_ENDPOINT_URL,
+        body: JSON.parse(body || '{}'),
+      };
+      res.write('data: ' + JSON.stringify({ type: 'ANSWER', ...echo }) + '\\n\\n');
+      if (!body.includes('slow')) { res.end('data: {"type":"DONE"}\\n\\n'); return; }
+      res.on('close', () => { if (!res.writableFinished) console.log('fixture: invocation aborted by the caller'); });
+      setTimeout(() => res.end('data: {"type":"DONE"}\\n\\n'), 400);
+    });
+    return;
+  }
+  res.writeHead(404); res.end();
+});
+server.listen(Number(process.env.PORT), process.env.HOST, () => console.log('fixture listening as ' + label));
+`;
+
+export const ecrClient = (twin: Twin) =>
+  new ECRClient({ endpoint: twin.url, region: twin.context.region, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' }, maxAttempts: 1 });
+
+/** Push the fixture agent (a `marker` comment makes distinct images) and return its URI by digest. */
+export async function pushFixture(twin: Twin, options: Partial<PushOptions> & { repository: string; marker?: string }) {
+  const bundle = Buffer.from(`${FIXTURE_AGENT}\n// ${options.marker ?? 'fixture'}\n`);
+  return pushImage({ bundle, ecr: ecrClient(twin), createRepository: { imageTagMutability: 'MUTABLE' }, ...options });
+}
+
+export const clientConfig = (twin: Twin) => ({
+  endpoint: twin.url,
+  region: twin.context.region,
+  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+  maxAttempts: 1,
+});
