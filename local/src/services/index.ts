@@ -2,6 +2,14 @@ import type { Router } from '../core/router';
 import type { TwinContext } from '../twin';
 import { register as registerBedrockRuntime, type BedrockOptions } from './bedrock-runtime';
 import { register as registerGuardrails, type GuardrailOptions } from './guardrail';
+import type { AgentCoreOptions } from '../runtime/options';
+import { registerAgentCoreControl } from './agentcore-control';
+import { registerCloudWatch } from './cloudwatch';
+import { registerEcr } from './ecr';
+import { registerGithubOidc } from './github-oidc';
+import { registerRuntimeInvoke } from './runtime-invoke';
+import { registerSsm } from './ssm';
+import { registerSts } from './sts';
 
 /**
  * Every AWS API the project calls, one module each. A module registers its routes and returns the
@@ -10,11 +18,21 @@ import { register as registerGuardrails, type GuardrailOptions } from './guardra
 export interface ServiceOptions {
   bedrock?: BedrockOptions;
   guardrail?: GuardrailOptions;
+  agentcore?: AgentCoreOptions;
 }
 
 export function registerServices(router: Router, ctx: TwinContext) {
   const guardrails = registerGuardrails(router, ctx);
+  const ecr = registerEcr(router, ctx);
+  const github = registerGithubOidc(router, ctx);
+  const control = registerAgentCoreControl(router, ctx, { ecr });
   return {
+    ecr,
+    github,
+    sts: registerSts(router, ctx, { github }),
+    cloudwatch: registerCloudWatch(router, ctx),
+    ssm: registerSsm(router, ctx),
+    agentcore: { ...control, ...registerRuntimeInvoke(router, ctx, { control, ecr }) },
     guardrails,
     bedrock: registerBedrockRuntime(router, ctx, guardrails),
   };
