@@ -44,6 +44,9 @@ async function collect(input: Omit<ConverseStreamCommandInput, 'modelId'>, c = c
   };
 }
 
+const unexpected = (): never => {
+  throw new Error('expected the call to fail');
+};
 const user = (text: string): Message => ({ role: 'user', content: [{ text }] });
 
 beforeAll(async () => {
@@ -91,7 +94,10 @@ describe('ConverseStream', () => {
       toolConfig: { tools: TOOLS },
       messages: [
         user('What time is it in Tokyo?'),
-        { role: 'assistant', content: [{ toolUse: { toolUseId, name, input } }] },
+        {
+          role: 'assistant',
+          content: [{ toolUse: { toolUseId, name, input: input as Record<string, string> } }],
+        },
         {
           role: 'user',
           content: [{ toolResult: { toolUseId, content: [{ text: '2026-11-28T15:00:00+09:00' }] } }],
@@ -248,7 +254,7 @@ describe('fault injection', () => {
           messages: [user('hi [twin-fault:throttlingException]')],
         }),
       )
-      .catch((e: Error & { $metadata: { httpStatusCode: number } }) => e);
+      .then(unexpected, (e: Error & { $metadata: { httpStatusCode: number } }) => e);
     expect(err.name).toBe('ThrottlingException');
     expect(err.$metadata.httpStatusCode).toBe(429);
     const converse = await client
@@ -258,7 +264,7 @@ describe('fault injection', () => {
           messages: [user('hi [twin-fault:serviceUnavailableException]')],
         }),
       )
-      .catch((e: Error) => e);
+      .then(unexpected, (e: Error) => e);
     expect(converse.name).toBe('ServiceUnavailableException');
   });
 });

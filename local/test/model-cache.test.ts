@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalise, PromptCache } from '../src/model/prompt-cache';
+import type { ConverseRequest } from '../src/model/types';
 import { startTwin, type Twin } from '../src/twin';
 
 const MODEL = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
@@ -71,7 +72,7 @@ describe('prompt-cache accounting', () => {
       u.inputTokens! + u.cacheReadInputTokens! + u.cacheWriteInputTokens!;
 
     const r1 = await turn(request(history, 'first question'));
-    const canonical1 = canonicalise(request(history, 'first question'));
+    const canonical1 = canonicalise(request(history, 'first question') as unknown as ConverseRequest);
     const whole1 = Math.ceil(canonical1.bytes.length / 4);
     expect(r1.usage.cacheReadInputTokens).toBe(0);
     expect(r1.usage.cacheWriteInputTokens).toBe(Math.ceil(canonical1.points[1].offset / 4)); // tools + system
