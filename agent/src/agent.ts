@@ -37,7 +37,7 @@ export class Agent {
   constructor(private readonly deps: AgentDeps) {}
 
   async run(req: RunRequest): Promise<void> {
-    const { config, memory, background, metrics } = this.deps;
+    const { config, memory, background } = this.deps;
     const { invocation, session, emit, log, signal } = req;
     const ids = { actorId: session.actorId, sessionId: session.id };
     let firstTokenAt: number | undefined;
