@@ -137,7 +137,10 @@ export class Supervisor {
     child.once('exit', (code, signal) => {
       exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
       // A crashed instance is forgotten so the next request starts a fresh one.
-      void this.instances.get(key)?.then((i) => i.child === child && this.instances.delete(key));
+      void this.instances.get(key)?.then(
+        (i) => i.child === child && this.instances.delete(key),
+        () => undefined,
+      );
     });
     this.capture(child, spec);
 
