@@ -1,0 +1,426 @@
+import { createHash } from 'node:crypto';
+import {
+  CfnDynamicReference,
+  CfnDynamicReferenceService,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
+import * as bedrock from 'aws-cdk-lib/aws-bedrock';
+import * as agentcore from 'aws-cdk-lib/aws-bedrockagentcore';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import {
+  agentMetricNames,
+  exportName,
+  memoryNamespaces,
+  metricsNamespace,
+  type Environment,
+  type StackOutputKey,
+} from '../../environments';
+import { modelArns } from './models';
+import { acknowledge, acknowledgeWildcards, type Justified } from './nag';
+import { repositoryArn, type Topology } from './topology';
+
+export interface EnvironmentStackProps extends StackProps {
+  environment: Environment;
+  topology: Topology;
+}
+
+/** Runtime metric dimensions for the endpoint clients call (*unverified*, see docs/infra.md). */
+export function runtimeMetricDimensions(runtimeName: string, endpoint: string, runtimeArn: string) {
+  return { Operation: 'InvokeAgentRuntime', Name: `${runtimeName}::${endpoint}`, Resource: runtimeArn };
+}
+
+/**
+ * One environment: Cognito, guardrail, memory, the AgentCore runtime with its `live` endpoint, alarms
+ * and a dashboard. The runtime's image comes from the environment's SSM parameter, which the pipeline
+ * owns, so `cdk deploy` never changes which image runs.
+ */
+export class EnvironmentStack extends Stack {
+  readonly runtime: agentcore.Runtime;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** Full names of the alarms (all start with `names.alarmPrefix`). */
+  readonly alarmNames: string[] = [];
+  private executionRoleStatements: Justified[] = [];
+
+  constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
+    super(scope, id, props);
+    const { environment: env, topology: t } = props;
+    const { names } = env;
+    const hostsPreviews = t.previewHost?.name === env.name;
+
+    const executionRole = this.executionRole(env, t, hostsPreviews);
+    const auth = this.cognito(env);
+    const guardrail = this.guardrail(env);
+    executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ApplyGuardrail',
+        actions: ['bedrock:ApplyGuardrail'],
+        resources: [guardrail.guardrail.attrGuardrailArn],
+      }),
+    );
+
+    const memory = new agentcore.Memory(this, 'Memory', {
+      memoryName: names.memory,
+      description: `Conversation events and long-term records of ${names.runtime}`,
+      expirationDuration: Duration.days(env.memory.expiryDays),
+      memoryStrategies: [
+        agentcore.MemoryStrategy.usingSemantic({
+          strategyName: 'facts',
+          namespaces: [memoryNamespaces.semantic],
+        }),
+        agentcore.MemoryStrategy.usingUserPreference({
+          strategyName: 'preferences',
+          namespaces: [memoryNamespaces.userPreference],
+        }),
+        agentcore.MemoryStrategy.usingSummarization({
+          strategyName: 'summaries',
+          namespaces: [memoryNamespaces.summary],
+        }),
+      ],
+    });
+    memory.grantRead(executionRole);
+    memory.grantWrite(executionRole);
+
+    // `{{resolve:ssm:<name>}}`: CloudFormation reads the parameter (the last image the pipeline promoted)
+    // whenever it creates or updates the runtime, so a stack update re-uses it instead of reverting.
+    const image = new CfnDynamicReference(CfnDynamicReferenceService.SSM, names.imageParameter).toString();
+    this.runtime = new agentcore.Runtime(this, 'Runtime', {
+      runtimeName: names.runtime,
+      description: `${t.app.app} agent (${env.name})`,
+      agentRuntimeArtifact: agentcore.AgentRuntimeArtifact.fromImageUri(image),
+      executionRole,
+      protocolConfiguration: agentcore.ProtocolType.AGUI,
+      authorizerConfiguration: agentcore.RuntimeAuthorizerConfiguration.usingCognito(auth.pool, [
+        auth.userClient,
+        auth.machineClient,
+      ]),
+      requestHeaderConfiguration: { allowlistedHeaders: ['Authorization'] },
+      lifecycleConfiguration: {
+        idleRuntimeSessionTimeout: Duration.seconds(env.runtime.idleTimeoutSeconds),
+        maxLifetime: Duration.seconds(env.runtime.maxLifetimeSeconds),
+      },
+      environmentVariables: {
+        MODEL_ID: env.models.primary,
+        BACKGROUND_MODEL_ID: env.models.background,
+        GUARDRAIL_ID: guardrail.guardrail.attrGuardrailId,
+        GUARDRAIL_VERSION: guardrail.version.attrVersion,
+        GUARDRAIL_STREAM_MODE: env.guardrail.streamMode,
+        MEMORY_ID: memory.memoryId,
+        MEMORY_SEMANTIC_NAMESPACE: memoryNamespaces.semantic,
+        MEMORY_PREFERENCE_NAMESPACE: memoryNamespaces.userPreference,
+        MEMORY_SUMMARY_NAMESPACE: memoryNamespaces.summary,
+        LOG_LEVEL: env.runtime.logLevel,
+        AGENT_ENV: env.name,
+        METRICS_NAMESPACE: metricsNamespace,
+      },
+    });
+    // Pinned to version 1 at creation; afterwards only the pipeline moves it (after the gates pass).
+    // Never change this endpoint's properties in CDK: CloudFormation would repoint it to version 1.
+    const live = this.runtime.addEndpoint(env.runtime.liveEndpoint, { version: '1' });
+    this.acknowledgeExecutionRole(executionRole, env);
+    acknowledge(
+      auth.pool,
+      'COG8',
+      'Threat protection (Plus plan) is billed per user; the pool serves operators and a smoke-test client, with MFA required and self sign-up off.',
+    );
+
+    const topic = this.alarmTopic(env);
+    this.createAlarms(env, topic);
+    this.dashboard(env);
+
+    const outputs: Record<StackOutputKey, string> = {
+      RuntimeId: this.runtime.agentRuntimeId,
+      RuntimeArn: this.runtime.agentRuntimeArn,
+      LiveEndpointName: live.endpointName,
+      ExecutionRoleArn: executionRole.roleArn,
+      MemoryId: memory.memoryId,
+      GuardrailId: guardrail.guardrail.attrGuardrailId,
+      GuardrailVersion: guardrail.version.attrVersion,
+      UserPoolId: auth.pool.userPoolId,
+      DiscoveryUrl: auth.discoveryUrl,
+      UserClientId: auth.userClient.userPoolClientId,
+      MachineClientId: auth.machineClient.userPoolClientId,
+      InvokeScope: names.invokeScope,
+      TokenEndpoint: auth.tokenEndpoint,
+      AlarmTopicArn: topic.topicArn,
+      AlarmNamePrefix: names.alarmPrefix,
+    };
+    for (const [key, value] of Object.entries(outputs) as [StackOutputKey, string][]) {
+      new CfnOutput(this, `Output${key}`, { key, value, exportName: exportName(names, key) });
+    }
+  }
+
+  private executionRole(env: Environment, t: Topology, hostsPreviews: boolean): iam.Role {
+    const runtimeArn = (pattern: string) =>
+      `arn:aws:bedrock-agentcore:${env.region}:${env.account}:runtime/${pattern}`;
+    const runtimes = [runtimeArn(`${env.names.runtime}-*`)];
+    if (hostsPreviews) runtimes.push(runtimeArn(`${t.shared.previewRuntimePrefix}*`));
+    const role = new iam.Role(this, 'ExecutionRole', {
+      roleName: env.names.executionRole,
+      description: `AgentCore runtime execution role of ${env.names.runtime}${hostsPreviews ? ' and its previews' : ''}`,
+      assumedBy: new iam.ServicePrincipal('bedrock-agentcore.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': env.account },
+          ArnLike: { 'aws:SourceArn': runtimes },
+        },
+      }),
+    });
+    const models = [...new Set([env.models.primary, env.models.background])];
+    const statements: Justified[] = [
+      {
+        statement: new iam.PolicyStatement({
+          sid: 'InvokeModels',
+          actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+          resources: models.flatMap((m) => modelArns(m, env.account, env.region)),
+        }),
+        wildcardReason:
+          'A cross-region inference profile routes to the same foundation model in any region of its geography; the model id is fixed, only the region is open.',
+      },
+      {
+        statement: new iam.PolicyStatement({
+          sid: 'PullImage',
+          actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          resources: [repositoryArn(t)],
+        }),
+      },
+    ];
+    for (const { statement } of statements) role.addToPolicy(statement);
+    this.executionRoleStatements = statements;
+    return role;
+  }
+
+  /** Wildcards of the execution role: ours are justified per statement, the Runtime L2's defaults here. */
+  private acknowledgeExecutionRole(role: iam.Role, env: Environment) {
+    const policy = role.node.findChild('DefaultPolicy');
+    acknowledgeWildcards(policy, this, this.executionRoleStatements);
+    const at = `<AWS::Partition>:logs:${env.region}:${env.account}:log-group`;
+    const l2Defaults: Record<string, string> = {
+      '*': 'X-Ray segment/sampling APIs and ecr:GetAuthorizationToken have no resource-level permissions; cloudwatch:PutMetricData is limited by a cloudwatch:namespace condition (Runtime L2 defaults).',
+      [`arn:${at}:/aws/bedrock-agentcore/runtimes/*`]:
+        'AgentCore names log groups /aws/bedrock-agentcore/runtimes/<runtimeId>-<endpoint>; the id is generated (Runtime L2 default).',
+      [`arn:${at}:/aws/bedrock-agentcore/runtimes/*:log-stream:*`]:
+        'Log streams of the runtime log groups are created per session with generated names (Runtime L2 default).',
+      [`arn:${at}:*`]:
+        'logs:DescribeLogGroups authorises against all log groups of the account (Runtime L2 default).',
+      [`arn:<AWS::Partition>:bedrock-agentcore:${env.region}:${env.account}:workload-identity-directory/default/workload-identity/*`]:
+        'Workload identities are created by AgentCore per runtime with generated names (Runtime L2 default).',
+    };
+    for (const [resource, reason] of Object.entries(l2Defaults))
+      acknowledge(policy, `IAM5[Resource::${resource}]`, reason);
+  }
+
+  private cognito(env: Environment) {
+    const pool = new cognito.UserPool(this, 'UserPool', {
+      userPoolName: env.names.userPool,
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const [serverId, scopeName] = env.names.invokeScope.split('/');
+    const scope = new cognito.ResourceServerScope({ scopeName, scopeDescription: 'Invoke the agent' });
+    const server = pool.addResourceServer('ResourceServer', { identifier: serverId, scopes: [scope] });
+    const userClient = pool.addClient('UserClient', {
+      userPoolClientName: `${env.names.userPool}-users`,
+      authFlows: { userSrp: true },
+      generateSecret: false,
+      disableOAuth: true,
+    });
+    const machineClient = pool.addClient('MachineClient', {
+      userPoolClientName: `${env.names.userPool}-smoke`,
+      generateSecret: true,
+      authFlows: {},
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: [cognito.OAuthScope.resourceServer(server, scope)],
+      },
+    });
+    const domain = pool.addDomain('Domain', { cognitoDomain: { domainPrefix: env.names.userPoolDomain } });
+    return {
+      pool,
+      userClient,
+      machineClient,
+      discoveryUrl: `https://cognito-idp.${env.region}.amazonaws.com/${pool.userPoolId}/.well-known/openid-configuration`,
+      tokenEndpoint: `${domain.baseUrl()}/oauth2/token`,
+    };
+  }
+
+  private guardrail(env: Environment) {
+    const guardrail = new bedrock.CfnGuardrail(this, 'Guardrail', {
+      name: env.names.guardrail,
+      description: `Input and output guardrail of ${env.names.runtime}`,
+      blockedInputMessaging: env.guardrail.blockedInputMessage,
+      blockedOutputsMessaging: env.guardrail.blockedOutputMessage,
+      contentPolicyConfig: {
+        // Prompt-attack filtering applies to input only; its output strength must be NONE.
+        filtersConfig: [{ type: 'PROMPT_ATTACK', inputStrength: 'HIGH', outputStrength: 'NONE' }],
+      },
+      sensitiveInformationPolicyConfig: {
+        piiEntitiesConfig: Object.entries(env.guardrail.pii).map(([type, action]) => ({ type, action })),
+      },
+    });
+    // A version is immutable: a changed configuration needs a new one. The description carries a hash of
+    // the configuration, so any change replaces this resource and publishes a new numbered version; the
+    // old one is retained because the `live` endpoint may still run a runtime version that uses it.
+    const configHash = createHash('sha256').update(JSON.stringify(env.guardrail)).digest('hex').slice(0, 12);
+    const version = new bedrock.CfnGuardrailVersion(this, 'GuardrailVersion', {
+      guardrailIdentifier: guardrail.attrGuardrailId,
+      description: `configuration ${configHash}`,
+    });
+    version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return { guardrail, version };
+  }
+
+  private alarmTopic(env: Environment): sns.Topic {
+    // CloudWatch cannot publish to a topic encrypted with the AWS-managed aws/sns key: use a key it may use.
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: `Encrypts ${env.names.alarmTopic}`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': env.account } },
+      }),
+    );
+    return new sns.Topic(this, 'AlarmTopic', {
+      topicName: env.names.alarmTopic,
+      masterKey: key,
+      enforceSSL: true,
+    });
+  }
+
+  private createAlarms(env: Environment, topic: sns.Topic) {
+    const a = env.alarms;
+    const dims = runtimeMetricDimensions(
+      env.names.runtime,
+      env.runtime.liveEndpoint,
+      this.runtime.agentRuntimeArn,
+    );
+    const fiveMinutes = Duration.minutes(5);
+    const runtimeMetric = (metricName: string, statistic: string) =>
+      this.runtime.metric(metricName, { statistic, period: fiveMinutes, dimensionsMap: dims });
+    const add = (
+      suffix: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      op = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    ) => {
+      const alarmName = `${env.names.alarmPrefix}${suffix}`;
+      const alarm = new cloudwatch.Alarm(this, `Alarm-${suffix}`, {
+        alarmName,
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: op,
+        evaluationPeriods: 1,
+        // No data means no traffic: not a failure.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(new cwActions.SnsAction(topic));
+      alarm.addOkAction(new cwActions.SnsAction(topic));
+      this.alarms.push(alarm);
+      this.alarmNames.push(alarmName);
+    };
+    const gte = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    add(
+      'latency-p95',
+      runtimeMetric('Latency', 'p95'),
+      a.latencyP95Ms,
+      `p95 runtime latency above ${a.latencyP95Ms} ms`,
+    );
+    add(
+      'system-errors',
+      runtimeMetric('SystemErrors', 'Sum'),
+      a.systemErrorsPer5Min,
+      `${a.systemErrorsPer5Min}+ system errors in 5 minutes`,
+      gte,
+    );
+    add(
+      'throttles',
+      runtimeMetric('Throttles', 'Sum'),
+      a.throttlesPer5Min,
+      `${a.throttlesPer5Min}+ throttles in 5 minutes`,
+      gte,
+    );
+    const models =
+      env.models.primary === env.models.background
+        ? { model: env.models.primary }
+        : { primary: env.models.primary, background: env.models.background };
+    for (const [role, modelId] of Object.entries(models)) {
+      const tokens = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/Bedrock',
+          metricName,
+          dimensionsMap: { ModelId: modelId },
+          statistic: 'Sum',
+          period: Duration.hours(1),
+        });
+      add(
+        `input-tokens-${role}`,
+        tokens('InputTokenCount'),
+        a.inputTokensPerHour,
+        `${modelId}: more than ${a.inputTokensPerHour} input tokens in an hour (account-wide)`,
+      );
+      add(
+        `output-tokens-${role}`,
+        tokens('OutputTokenCount'),
+        a.outputTokensPerHour,
+        `${modelId}: more than ${a.outputTokensPerHour} output tokens in an hour (account-wide)`,
+      );
+    }
+    add(
+      'time-to-first-token-p95',
+      new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: agentMetricNames.timeToFirstToken,
+        dimensionsMap: { Environment: env.name },
+        statistic: 'p95',
+        period: fiveMinutes,
+      }),
+      a.timeToFirstTokenP95Ms,
+      `p95 time to first token above ${a.timeToFirstTokenP95Ms} ms`,
+    );
+  }
+
+  private dashboard(env: Environment) {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: env.names.dashboard });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
+    );
+    dashboard.addWidgets(
+      ...this.alarms.map(
+        (alarm, i) =>
+          new cloudwatch.GraphWidget({
+            title: this.alarmNames[i],
+            left: [alarm.metric],
+            leftAnnotations: [alarm.toAnnotation()],
+            width: 8,
+          }),
+      ),
+    );
+  }
+}
