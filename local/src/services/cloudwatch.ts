@@ -88,7 +88,7 @@ type Expr = { num: number } | { id: string } | { op: string; left: Expr; right: 
 
 /** Metric math, arithmetic only: ids, numbers, + - * / and parentheses. */
 function parseExpression(text: string): Expr {
-  const tokens = text.match(/\s*(\d+(?:\.\d+)?|[a-z][a-zA-Z0-9_]*|[-+*/()]|\S)/g)?.map((t) => t.trim()) ?? [];
+  const tokens = text.match(/\s*(\d+(?:\.\d+)?|[A-Za-z][a-zA-Z0-9_]*|[-+*/()]|\S)/g)?.map((t) => t.trim()) ?? [];
   let i = 0;
   const fail = (why: string): never => {
     throw invalid(`The expression '${text}' is not supported by the local twin (${why}); it evaluates arithmetic on metric ids (+ - * / and parentheses) only`);
@@ -103,7 +103,7 @@ function parseExpression(text: string): Expr {
     }
     if (t === '-') return { neg: primary() };
     if (/^\d/.test(t)) return { num: Number(t) };
-    if (/^[a-z]/.test(t)) {
+    if (/^[A-Za-z]/.test(t)) {
       if (tokens[i] === '(') fail(`function ${t}() is not implemented`);
       return { id: t };
     }
