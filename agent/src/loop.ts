@@ -133,6 +133,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       }),
     );
     current.push({ role: 'user', content: results });
+    input.signal.throwIfAborted();
   }
 }
 
@@ -282,6 +283,8 @@ async function streamStep(input: LoopInput, current: Message[], usage: Usage): P
         }
       }
     }
+    // An aborted HTTP/2 stream can end the iteration quietly instead of throwing.
+    input.signal.throwIfAborted();
   } finally {
     // Close what is open so the AG-UI stream stays well-formed even when the model stream fails.
     closeAll();

@@ -106,30 +106,36 @@ export function usageOf(events: BaseEvent[]) {
   return finished.usage[0];
 }
 
-/** Read raw SSE frames from a response until `until` matches one (or the stream ends). */
-export async function readFrames(
-  res: Response,
-  until: (event: { type: string }) => boolean,
-): Promise<{ type: string }[]> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: { type: string }[] = [];
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return events;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = frame.split('\n').find((l) => l.startsWith('data: '));
-      if (!data) continue;
-      const event = JSON.parse(data.slice(6));
-      events.push(event);
-      if (until(event)) {
-        reader.releaseLock();
-        return events;
+/** Reads raw SSE frames from a streaming response, a bit at a time (to act mid-stream). */
+export class SseReader {
+  private readonly reader: ReadableStreamDefaultReader<string>;
+  private buffer = '';
+
+  constructor(res: Response) {
+    this.reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Events up to and including the first one `stop` matches (or to the end of the stream). */
+  async until(
+    stop: (event: { type: string }) => boolean,
+  ): Promise<{ type: string; [key: string]: unknown }[]> {
+    const events: { type: string }[] = [];
+    for (;;) {
+      let end: number;
+      while ((end = this.buffer.indexOf('\n\n')) >= 0) {
+        const data = this.buffer
+          .slice(0, end)
+          .split('\n')
+          .find((l) => l.startsWith('data: '));
+        this.buffer = this.buffer.slice(end + 2);
+        if (!data) continue;
+        const event = JSON.parse(data.slice(6));
+        events.push(event);
+        if (stop(event)) return events;
       }
+      const { value, done } = await this.reader.read();
+      if (done) return events;
+      this.buffer += value;
     }
   }
 }
