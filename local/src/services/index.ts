@@ -2,6 +2,7 @@ import type { Router } from '../core/router';
 import type { TwinContext } from '../twin';
 import { register as registerBedrockRuntime, type BedrockOptions } from './bedrock-runtime';
 import { register as registerGuardrails, type GuardrailOptions } from './guardrail';
+import { register as registerMemory, type MemoryOptions } from './memory';
 import type { AgentCoreOptions } from '../runtime/options';
 import { registerAgentCoreControl } from './agentcore-control';
 import { registerCloudWatch } from './cloudwatch';
@@ -18,6 +19,7 @@ import { registerSts } from './sts';
 export interface ServiceOptions {
   bedrock?: BedrockOptions;
   guardrail?: GuardrailOptions;
+  memory?: MemoryOptions;
   agentcore?: AgentCoreOptions;
 }
 
@@ -35,6 +37,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
     agentcore: { ...control, ...registerRuntimeInvoke(router, ctx, { control, ecr }) },
     guardrails,
     bedrock: registerBedrockRuntime(router, ctx, guardrails),
+    memory: registerMemory(router, ctx),
   };
 }
 
