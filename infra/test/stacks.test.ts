@@ -1,0 +1,432 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { App, Validations, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  exportName,
+  memoryNamespaces,
+  metricsNamespace,
+  previewTag,
+  stackOutputKeys,
+  type Environment,
+} from '../../environments';
+import { buildApp, type AgentApp } from '../src/app';
+import { SharedStack } from '../src/shared-stack';
+import { planTopology } from '../src/topology';
+import { trustAllows } from './iam-conditions';
+
+let built: AgentApp;
+let outdir: string;
+const templates = new Map<string, Template>();
+const envStack = (name: string) => built.environments.find((s) => s.stackName.endsWith(`-${name}`))!;
+const envOf = (name: string) => built.topology.deployed.find((e) => e.name === name)!;
+const templateOf = (stack: Stack) => templates.get(stack.stackName)!;
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }
+>;
+const resourcesOf = (t: Template, type: string) => t.findResources(type) as Resources;
+const only = (t: Template, type: string) => {
+  const found = Object.entries(resourcesOf(t, type));
+  expect(found).toHaveLength(1);
+  return { id: found[0][0], ...found[0][1] };
+};
+
+beforeAll(() => {
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-'));
+  built = buildApp({ outdir });
+  built.app.synth(); // once; Template.fromStack reuses this assembly
+  for (const stack of [...built.shared, ...built.environments])
+    templates.set(stack.stackName, Template.fromStack(stack));
+}, 180_000); // one synth of every stack with cdk-nag: seconds alone, much longer on a busy machine
+
+describe('topology', () => {
+  it('one shared stack per account, the registry where dev (the preview host) lives, one stack per environment', () => {
+    expect(built.shared.map((s) => [s.stackName, s.account])).toEqual([
+      ['agentcore-gitops-shared', '111111111111'],
+      ['agentcore-gitops-shared-222222222222', '222222222222'],
+    ]);
+    expect(built.environments.map((s) => [s.stackName, s.account, s.region])).toEqual([
+      ['agentcore-gitops-dev', '111111111111', 'us-east-1'],
+      ['agentcore-gitops-prod', '222222222222', 'us-east-1'],
+    ]);
+    expect(built.topology.registry).toEqual({ account: '111111111111', region: 'us-east-1' });
+  });
+
+  it('refuses environments in another region than the registry, with the file and a fix', () => {
+    const envs = built.topology.deployed.map((e) => (e.name === 'prod' ? { ...e, region: 'eu-west-1' } : e));
+    expect(() => planTopology([...envs, built.topology.preview!])).toThrow(
+      /prod\.yaml: region: "eu-west-1".*us-east-1/,
+    );
+  });
+});
+
+describe.each(['dev', 'prod'])('%s environment stack', (name) => {
+  const t = () => templateOf(envStack(name));
+  const env = () => envOf(name);
+
+  it('runtime: AG-UI, JWT authorizer allowing both Cognito clients, Authorization header, lifecycle', () => {
+    const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime');
+    const clients = resourcesOf(t(), 'AWS::Cognito::UserPoolClient');
+    const machine = Object.keys(clients).find((id) =>
+      JSON.stringify(clients[id].Properties.AllowedOAuthFlows ?? []).includes('client_credentials'),
+    )!;
+    const user = Object.keys(clients).find((id) => id !== machine)!;
+    expect(Object.keys(clients)).toHaveLength(2);
+    const [serverId, scope] = env().names.invokeScope.split('/');
+    const server = only(t(), 'AWS::Cognito::UserPoolResourceServer');
+    expect(server.Properties).toMatchObject({
+      Identifier: serverId,
+      Scopes: [expect.objectContaining({ ScopeName: scope })],
+    });
+    expect(clients[machine].Properties).toMatchObject({
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      AllowedOAuthScopes: [{ 'Fn::Join': ['', [{ Ref: server.id }, `/${scope}`]] }],
+    });
+    only(t(), 'AWS::Cognito::UserPoolDomain');
+    expect(runtime.Properties).toMatchObject({
+      AgentRuntimeName: env().names.runtime,
+      ProtocolConfiguration: 'AGUI',
+      RequestHeaderConfiguration: { RequestHeaderAllowlist: ['Authorization'] },
+      LifecycleConfiguration: {
+        IdleRuntimeSessionTimeout: env().runtime.idleTimeoutSeconds,
+        MaxLifetime: env().runtime.maxLifetimeSeconds,
+      },
+      NetworkConfiguration: { NetworkMode: 'PUBLIC' },
+    });
+    const jwt = (
+      runtime.Properties.AuthorizerConfiguration as { CustomJWTAuthorizer: Record<string, unknown> }
+    ).CustomJWTAuthorizer;
+    expect(jwt.AllowedClients).toEqual([{ Ref: user }, { Ref: machine }]);
+    expect(JSON.stringify(jwt.DiscoveryUrl)).toContain('/.well-known/openid-configuration');
+  });
+
+  it('runtime image is an SSM dynamic reference to the parameter the pipeline writes', () => {
+    const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime');
+    expect(runtime.Properties.AgentRuntimeArtifact).toEqual({
+      ContainerConfiguration: { ContainerUri: `{{resolve:ssm:${env().names.imageParameter}}}` },
+    });
+    // CDK must not own the parameter (it would revert the pipeline's writes).
+    t().resourceCountIs('AWS::SSM::Parameter', 0);
+  });
+
+  it('runtime environment variables: exactly the agent contract, values from the environment file', () => {
+    const vars = only(t(), 'AWS::BedrockAgentCore::Runtime').Properties.EnvironmentVariables as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(vars).sort()).toEqual(
+      [
+        'MODEL_ID',
+        'BACKGROUND_MODEL_ID',
+        'GUARDRAIL_ID',
+        'GUARDRAIL_VERSION',
+        'GUARDRAIL_STREAM_MODE',
+        'MEMORY_ID',
+        'MEMORY_SEMANTIC_NAMESPACE',
+        'MEMORY_PREFERENCE_NAMESPACE',
+        'MEMORY_SUMMARY_NAMESPACE',
+        'LOG_LEVEL',
+        'AGENT_ENV',
+        'METRICS_NAMESPACE',
+      ].sort(),
+    );
+    const guardrail = only(t(), 'AWS::Bedrock::Guardrail').id;
+    expect(vars).toMatchObject({
+      MODEL_ID: env().models.primary,
+      BACKGROUND_MODEL_ID: env().models.background,
+      GUARDRAIL_ID: { 'Fn::GetAtt': [guardrail, 'GuardrailId'] },
+      GUARDRAIL_VERSION: { 'Fn::GetAtt': [only(t(), 'AWS::Bedrock::GuardrailVersion').id, 'Version'] },
+      GUARDRAIL_STREAM_MODE: env().guardrail.streamMode,
+      MEMORY_ID: { 'Fn::GetAtt': [only(t(), 'AWS::BedrockAgentCore::Memory').id, 'MemoryId'] },
+      MEMORY_SEMANTIC_NAMESPACE: '/facts/{actorId}',
+      MEMORY_PREFERENCE_NAMESPACE: '/preferences/{actorId}',
+      MEMORY_SUMMARY_NAMESPACE: '/summaries/{actorId}/{sessionId}',
+      LOG_LEVEL: env().runtime.logLevel,
+      AGENT_ENV: name,
+      METRICS_NAMESPACE: 'AgentCoreGitops',
+    });
+  });
+
+  it('a named live endpoint created at version 1 (the pipeline moves it afterwards)', () => {
+    const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime').id;
+    expect(only(t(), 'AWS::BedrockAgentCore::RuntimeEndpoint').Properties).toEqual({
+      Name: env().runtime.liveEndpoint,
+      AgentRuntimeId: { 'Fn::GetAtt': [runtime, 'AgentRuntimeId'] },
+      AgentRuntimeVersion: '1',
+    });
+  });
+
+  it('memory: semantic, preference and summary strategies in the namespaces the agent reads, expiry from the file', () => {
+    const memory = only(t(), 'AWS::BedrockAgentCore::Memory').Properties;
+    expect(memory).toMatchObject({ Name: env().names.memory, EventExpiryDuration: env().memory.expiryDays });
+    expect(memory.MemoryStrategies).toEqual([
+      { SemanticMemoryStrategy: expect.objectContaining({ Namespaces: [memoryNamespaces.semantic] }) },
+      {
+        UserPreferenceMemoryStrategy: expect.objectContaining({
+          Namespaces: [memoryNamespaces.userPreference],
+        }),
+      },
+      { SummaryMemoryStrategy: expect.objectContaining({ Namespaces: [memoryNamespaces.summary] }) },
+    ]);
+  });
+
+  it('guardrail: prompt attacks blocked on input, PII actions and messages from the file, a retained version', () => {
+    expect(only(t(), 'AWS::Bedrock::Guardrail').Properties).toMatchObject({
+      Name: env().names.guardrail,
+      BlockedInputMessaging: env().guardrail.blockedInputMessage,
+      BlockedOutputsMessaging: env().guardrail.blockedOutputMessage,
+      ContentPolicyConfig: {
+        FiltersConfig: [{ Type: 'PROMPT_ATTACK', InputStrength: 'HIGH', OutputStrength: 'NONE' }],
+      },
+      SensitiveInformationPolicyConfig: {
+        PiiEntitiesConfig: Object.entries(env().guardrail.pii).map(([Type, Action]) => ({ Type, Action })),
+      },
+    });
+    expect(only(t(), 'AWS::Bedrock::GuardrailVersion').DeletionPolicy).toBe('Retain');
+  });
+
+  it('alarms: named with the prefix, thresholds from the file, to an encrypted topic', () => {
+    const a = env().alarms;
+    const p = env().names.alarmPrefix;
+    const topic = only(t(), 'AWS::SNS::Topic');
+    expect(topic.Properties).toMatchObject({
+      TopicName: env().names.alarmTopic,
+      KmsMasterKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^AlarmTopicKey/), 'Arn'] },
+    });
+    const alarms = Object.values(resourcesOf(t(), 'AWS::CloudWatch::Alarm')).map((r) => r.Properties);
+    const byName = Object.fromEntries(alarms.map((x) => [x.AlarmName as string, x]));
+    const runtimeDims = expect.arrayContaining([
+      { Name: 'Operation', Value: 'InvokeAgentRuntime' },
+      { Name: 'Name', Value: `${env().names.runtime}::${env().runtime.liveEndpoint}` },
+    ]);
+    expect(byName[`${p}latency-p95`]).toMatchObject({
+      Namespace: 'AWS/Bedrock-AgentCore',
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p95',
+      Threshold: a.latencyP95Ms,
+      Dimensions: runtimeDims,
+    });
+    expect(byName[`${p}system-errors`]).toMatchObject({
+      MetricName: 'SystemErrors',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: a.systemErrorsPer5Min,
+    });
+    expect(byName[`${p}throttles`]).toMatchObject({ MetricName: 'Throttles', Threshold: a.throttlesPer5Min });
+    for (const [role, model] of [
+      ['primary', env().models.primary],
+      ['background', env().models.background],
+    ]) {
+      const dims = [{ Name: 'ModelId', Value: model }];
+      expect(byName[`${p}input-tokens-${role}`]).toMatchObject({
+        Namespace: 'AWS/Bedrock',
+        MetricName: 'InputTokenCount',
+        Dimensions: dims,
+        Period: 3600,
+        Threshold: a.inputTokensPerHour,
+      });
+      expect(byName[`${p}output-tokens-${role}`]).toMatchObject({
+        MetricName: 'OutputTokenCount',
+        Dimensions: dims,
+        Threshold: a.outputTokensPerHour,
+      });
+    }
+    expect(byName[`${p}time-to-first-token-p95`]).toMatchObject({
+      Namespace: metricsNamespace,
+      MetricName: 'TimeToFirstToken',
+      Dimensions: [{ Name: 'Environment', Value: name }],
+      ExtendedStatistic: 'p95',
+      Threshold: a.timeToFirstTokenP95Ms,
+    });
+    expect(alarms).toHaveLength(8);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmName).toMatch(new RegExp(`^${p}`));
+      expect(alarm.AlarmActions).toEqual([{ Ref: topic.id }]);
+    }
+    t().hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: env().names.dashboard });
+  });
+
+  it('exports every output the pipeline and previews read', () => {
+    const outputs = t().toJSON().Outputs as Record<string, { Export?: { Name: string } }>;
+    for (const key of stackOutputKeys) expect(outputs[key]?.Export?.Name).toBe(exportName(env().names, key));
+  });
+
+  it('execution role: trusted by AgentCore for its own runtime (and previews on dev), scoped model and guardrail access', () => {
+    const e = env();
+    const role = Object.values(resourcesOf(t(), 'AWS::IAM::Role')).find(
+      (r) => r.Properties.RoleName === e.names.executionRole,
+    )!;
+    const arn = (n: string) => `arn:aws:bedrock-agentcore:${e.region}:${e.account}:runtime/${n}`;
+    expect(role.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Principal: { Service: 'bedrock-agentcore.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': e.account },
+            ArnLike: {
+              'aws:SourceArn':
+                name === 'dev'
+                  ? [arn(`${e.names.runtime}-*`), arn('agentcore_gitops_pr_*')]
+                  : [arn(`${e.names.runtime}-*`)],
+            },
+          },
+        },
+      ],
+    });
+    const statements = policyStatements(t(), 'ExecutionRole');
+    expect(statements.find((s) => s.Sid === 'InvokeModels')?.Resource).toEqual([
+      `arn:aws:bedrock:${e.region}:${e.account}:inference-profile/${e.models.primary}`,
+      'arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6',
+      `arn:aws:bedrock:${e.region}:${e.account}:inference-profile/${e.models.background}`,
+      'arn:aws:bedrock:*::foundation-model/amazon.nova-pro-v1:0',
+    ]);
+    expect(statements.find((s) => s.Sid === 'ApplyGuardrail')?.Resource).toEqual({
+      'Fn::GetAtt': [only(t(), 'AWS::Bedrock::Guardrail').id, 'GuardrailArn'],
+    });
+    expect(statements.find((s) => s.Sid === 'PullImage')?.Resource).toBe(
+      'arn:aws:ecr:us-east-1:111111111111:repository/agentcore-gitops',
+    );
+    const memoryActions = statements
+      .filter((s) => JSON.stringify(s.Resource).includes('Memory'))
+      .flatMap((s) => [s.Action].flat());
+    expect(memoryActions).toEqual(
+      expect.arrayContaining(['bedrock-agentcore:CreateEvent', 'bedrock-agentcore:RetrieveMemoryRecords']),
+    );
+  });
+});
+
+interface PolicyStatementJson {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Statements of the IAM policies attached to the role whose logical id starts with `rolePrefix`. */
+function policyStatements(t: Template, rolePrefix: string): PolicyStatementJson[] {
+  return Object.values(resourcesOf(t, 'AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"Ref":"${rolePrefix}`))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: PolicyStatementJson[] }).Statement);
+}
+
+describe('shared stack (registry account)', () => {
+  const t = () => templateOf(built.shared[0]);
+
+  it('one ECR repository: :<sha> immutable, moving tags excluded, lifecycle keeps what runtimes may use', () => {
+    const repo = only(t(), 'AWS::ECR::Repository');
+    expect(repo.Properties).toMatchObject({
+      RepositoryName: 'agentcore-gitops',
+      ImageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      ImageTagMutabilityExclusionFilters: ['latest', 'dev', 'prod', 'pr-*'].map((f) => ({
+        ImageTagMutabilityExclusionFilterType: 'WILDCARD',
+        ImageTagMutabilityExclusionFilterValue: f,
+      })),
+    });
+    expect(repo.DeletionPolicy).toBe('Retain');
+    const rules = JSON.parse(
+      (repo.Properties.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText,
+    ).rules as { rulePriority: number; selection: Record<string, unknown> }[];
+    const { ecr } = built.topology.app;
+    expect(rules.map((r) => [r.rulePriority, r.selection])).toEqual([
+      [
+        1,
+        { tagStatus: 'tagged', tagPatternList: ['latest'], countType: 'imageCountMoreThan', countNumber: 1 },
+      ],
+      [2, { tagStatus: 'tagged', tagPatternList: ['dev'], countType: 'imageCountMoreThan', countNumber: 1 }],
+      [3, { tagStatus: 'tagged', tagPatternList: ['prod'], countType: 'imageCountMoreThan', countNumber: 1 }],
+      [
+        4,
+        {
+          tagStatus: 'tagged',
+          tagPatternList: ['pr-*'],
+          countType: 'sinceImagePushed',
+          countNumber: ecr.previewImageDays,
+          countUnit: 'days',
+        },
+      ],
+      [5, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: ecr.keepReleaseImages }],
+    ]);
+  });
+
+  it('lets the prod account pull (execution role) and retag (deploy role) by principal ARN condition', () => {
+    const policy = only(t(), 'AWS::ECR::Repository').Properties.RepositoryPolicyText as {
+      Statement: PolicyStatementJson[];
+    };
+    const prod = envOf('prod');
+    const byPrincipal = Object.fromEntries(
+      policy.Statement.map((s) => [
+        (s.Condition!.ArnEquals as Record<string, string>)['aws:PrincipalArn'],
+        s,
+      ]),
+    );
+    expect(Object.keys(byPrincipal).sort()).toEqual([
+      `arn:aws:iam::${prod.account}:role/${prod.names.deployRole}`,
+      `arn:aws:iam::${prod.account}:role/${prod.names.executionRole}`,
+    ]);
+    expect(
+      [byPrincipal[`arn:aws:iam::${prod.account}:role/${prod.names.executionRole}`].Action].flat(),
+    ).not.toContain('ecr:PutImage');
+  });
+
+  it('GitHub OIDC provider without thumbprint, for sts.amazonaws.com', () => {
+    for (const stack of built.shared)
+      expect(only(templateOf(stack), 'AWS::IAM::OIDCProvider').Properties).toEqual({
+        Url: 'https://token.actions.githubusercontent.com',
+        ClientIdList: ['sts.amazonaws.com'],
+      });
+  });
+
+  it('deploy roles: own runtime only, pass only the execution role to AgentCore, own parameter, alarms, CDK roles', () => {
+    for (const name of ['dev', 'prod']) {
+      const e = envOf(name);
+      const stack = built.shared.find((s) => s.account === e.account)!;
+      const s = policyStatements(templateOf(stack), `Deploy${name[0].toUpperCase()}${name.slice(1)}Role`);
+      const bySid = Object.fromEntries(s.map((x) => [x.Sid, x]));
+      const rt = `arn:aws:bedrock-agentcore:${e.region}:${e.account}:runtime/${e.names.runtime}-*`;
+      expect(bySid.UpdateOwnRuntime.Resource).toEqual([rt, `${rt}/runtime-endpoint/*`]);
+      expect(bySid.UpdateOwnRuntime.Action).not.toContain('bedrock-agentcore:CreateAgentRuntime');
+      expect(bySid[`PassExecutionRole${name[0].toUpperCase()}${name.slice(1)}`]).toMatchObject({
+        Action: 'iam:PassRole',
+        Resource: `arn:aws:iam::${e.account}:role/${e.names.executionRole}`,
+        Condition: { StringEquals: { 'iam:PassedToService': 'bedrock-agentcore.amazonaws.com' } },
+      });
+      expect(bySid.RecordImage.Resource).toBe(
+        `arn:aws:ssm:${e.region}:${e.account}:parameter${e.names.imageParameter}`,
+      );
+      expect(bySid.WatchAlarms).toMatchObject({
+        Action: 'cloudwatch:DescribeAlarms',
+        Resource: `arn:aws:cloudwatch:${e.region}:${e.account}:alarm:${e.names.alarmPrefix}*`,
+      });
+      expect(bySid.CdkDeployViaBootstrapRoles.Resource).toBe(
+        `arn:aws:iam::${e.account}:role/cdk-hnb659fds-*-${e.account}-${e.region}`,
+      );
+    }
+  });
+
+  it('preview role: only <app>_pr_* runtimes, creation and changes tied to the preview tag', () => {
+    const s = Object.fromEntries(policyStatements(t(), 'PreviewRole').map((x) => [x.Sid, x]));
+    const prefix = 'arn:aws:bedrock-agentcore:us-east-1:111111111111:runtime/agentcore_gitops_pr_*';
+    for (const sid of ['CreateTaggedPreviewRuntimes', 'ChangeTaggedPreviewRuntimes', 'ReadPreviewRuntimes'])
+      expect(s[sid].Resource).toEqual([prefix, `${prefix}/runtime-endpoint/*`]);
+    expect(s.CreateTaggedPreviewRuntimes.Condition).toEqual({
+      StringEquals: { [`aws:RequestTag/${previewTag.key}`]: previewTag.value },
+    });
+    expect(s.ChangeTaggedPreviewRuntimes.Condition).toEqual({
+      StringEquals: { [`aws:ResourceTag/${previewTag.key}`]: previewTag.value },
+    });
+    expect(s.PassExecutionRoleDev.Resource).toBe(
+      `arn:aws:iam::111111111111:role/${envOf('dev').names.executionRole}`,
+    );
+  });
+
+  it('no statement anywhere allows every action', () => {
+    for (const template of templates.values())
+      expect(JSON.stringify(template.toJSON())).not.toMatch(/"Action":"\*"/);
+  });
+});
