@@ -1,0 +1,154 @@
+import { BedrockAgentCoreClient, ListEventsCommand } from '@aws-sdk/client-bedrock-agentcore';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTwin, type Twin } from '../../local/src/twin';
+import { ask, newSessionId, startAgent, textOf, type TestAgent } from './helpers';
+
+let twin: Twin;
+let memoryId: string;
+const agents: TestAgent[] = [];
+
+/** A bearer token whose `sub` is the memory actor (the agent only decodes it). */
+const bearer = async (sub: string) =>
+  `Bearer ${await new SignJWT({ token_use: 'access' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .sign(new TextEncoder().encode('unverified'))}`;
+
+async function agentWithMemory(env: Record<string, string> = {}) {
+  const agent = await startAgent(twin, { MEMORY_ID: memoryId, ...env });
+  agents.push(agent);
+  return agent;
+}
+
+beforeAll(async () => {
+  twin = await startTwin({
+    bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 },
+    memory: { activationDelayMs: 0 },
+  });
+  memoryId = twin.memory.createMemory({
+    name: 'agent_memory_test',
+    eventExpiryDuration: 30,
+    memoryStrategies: [
+      { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
+      { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
+      { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
+    ],
+  }).id;
+});
+afterAll(async () => {
+  for (const agent of agents) await agent.close();
+  await twin?.close();
+});
+
+describe('memory', () => {
+  it('writes every answered turn as conversational events', async () => {
+    const agent = await agentWithMemory();
+    const sessionId = newSessionId('mem-write');
+    const actorId = 'actor-write-1';
+    const events = await ask(agent.url, 'calculate 12*12', {
+      sessionId,
+      headers: { authorization: await bearer(actorId) },
+    });
+    expect(textOf(events)).toContain('144');
+
+    // Written before RUN_FINISHED, so they are already there.
+    const client = new BedrockAgentCoreClient({ region: 'us-east-1', endpoint: twin.url, maxAttempts: 1 });
+    const out = await client.send(
+      new ListEventsCommand({ memoryId, actorId, sessionId, includePayloads: true }),
+    );
+    expect(out.events!.map((e) => e.payload![0].conversational)).toEqual([
+      { role: 'USER', content: { text: 'calculate 12*12' } },
+      { role: 'ASSISTANT', content: { text: textOf(events) } },
+    ]);
+  });
+
+  it('retrieves long-term records for the actor into the current message', async () => {
+    const agent = await agentWithMemory();
+    const authorization = await bearer('actor-recall-1');
+    await ask(agent.url, 'My name is Ada and I live in Lisbon. I prefer metric units.', {
+      sessionId: newSessionId('mem-a'),
+      headers: { authorization },
+    });
+    // A different session of the same actor: only long-term memory can know the name.
+    const sessionId = newSessionId('mem-b');
+    const events = await ask(agent.url, 'What is my name?', { sessionId, headers: { authorization } });
+    expect(textOf(events)).toBe('Your name is Ada.');
+
+    const request = twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request;
+    const current = request.messages!.at(-1)!.content.map((b) => b.text);
+    expect(current).toHaveLength(2);
+    expect(current[0]).toContain("The user's name is Ada.");
+    expect(current[0]).toContain('User prefers metric units.');
+    expect(current[1]).toBe('What is my name?');
+    // Another actor sees none of it.
+    const stranger = await ask(agent.url, 'What is my name?', {
+      headers: { authorization: await bearer('actor-recall-2') },
+    });
+    expect(textOf(stranger)).toBe("I don't know your name yet.");
+  });
+
+  it('rebuilds a session new to the process from its events (after a restart)', async () => {
+    const authorization = await bearer('actor-rebuild-1');
+    const sessionId = newSessionId('mem-rebuild');
+    const first = await agentWithMemory();
+    await ask(first.url, 'calculate 7*6', { sessionId, headers: { authorization } });
+    await ask(first.url, 'Hello again', { sessionId, headers: { authorization } });
+    await first.close();
+
+    const restarted = await agentWithMemory();
+    await ask(restarted.url, 'calculate 1+1', { sessionId, headers: { authorization } });
+    expect(restarted.logs.find((l) => l.msg === 'session rebuilt from memory events')).toMatchObject({
+      turns: 2,
+      sessionId,
+    });
+
+    const request = twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request;
+    const texts = request.messages!.map(
+      (m) =>
+        `${m.role}: ${m.content
+          .map((b) => b.text ?? (b.toolUse ? 'toolUse' : b.toolResult ? 'toolResult' : ''))
+          .filter(Boolean)
+          .join(' | ')}`,
+    );
+    expect(texts.slice(0, 4)).toEqual([
+      'user: calculate 7*6',
+      expect.stringMatching(/^assistant: .*7\*6 = 42/),
+      'user: Hello again',
+      expect.stringMatching(/^assistant: You said: "Hello again"/),
+    ]);
+    // The history prefix ends with a cache point; the current question follows it.
+    expect(request.messages![3].content.at(-1)).toEqual({ cachePoint: { type: 'default' } });
+    expect(texts[4]).toMatch(/calculate 1\+1/);
+  });
+
+  it('answers without memory when retrieval exceeds its budget, and logs it', async () => {
+    const agent = await agentWithMemory({ MEMORY_RETRIEVE_BUDGET_MS: '1' });
+    const events = await ask(agent.url, 'calculate 5*5', {
+      headers: { authorization: await bearer('actor-slow-1') },
+    });
+    expect(textOf(events)).toContain('5*5 = 25');
+    expect(
+      agent.logs.some((l) => l.msg === 'memory retrieval exceeded its budget; answering without it'),
+    ).toBe(true);
+  });
+
+  it('answers when memory fails entirely, and logs every failure', async () => {
+    const agent = await startAgent(twin, { MEMORY_ID: 'missing_memory-0123456789' });
+    agents.push(agent);
+    const events = await ask(agent.url, 'calculate 9-3');
+    expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+    expect(textOf(events)).toContain('9-3 = 6');
+    const messages = agent.logs.map((l) => l.msg);
+    expect(messages).toContain('could not rebuild the session from memory; continuing without its history');
+    expect(messages).toContain('memory retrieval failed; answering without it');
+    expect(messages).toContain('memory event write failed');
+  });
+
+  it('logs once at start when memory is off', async () => {
+    const agent = await startAgent(twin);
+    agents.push(agent);
+    await ask(agent.url, 'calculate 1+2');
+    expect(agent.logs.filter((l) => String(l.msg).startsWith('MEMORY_ID is not set'))).toHaveLength(1);
+  });
+});
