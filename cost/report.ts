@@ -5,7 +5,8 @@ export type Format = (typeof formats)[number];
 
 const tokens = (n: number) => Math.round(n).toLocaleString('en-US');
 /** Small amounts need more places than cents to be readable. */
-export const usd = (n: number) => `${n < 0 ? '-' : ''}$${Math.abs(n).toFixed(Math.abs(n) >= 100 ? 2 : 4)}`;
+export const usd = (n: number) =>
+  `${n < 0 ? '-' : ''}$${Math.abs(n).toFixed(n === 0 || Math.abs(n) >= 1 ? 2 : 4)}`;
 
 const headers = [
   'Model',
