@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import * as core from '@actions/core';
+import { STSClient } from '@aws-sdk/client-sts';
+import { environmentInput, numberInput, requiredInput, run, setOutputs } from '../lib/action';
+import { assumeRole, sessionName } from '../steps/aws-credentials';
+
+/** The web identity token: a file or variable for local runs, else the runner's OIDC token. */
+async function webIdentityToken(audience: string): Promise<string> {
+  const file = core.getInput('web-identity-token-file');
+  const fromEnv = process.env.AWS_WEB_IDENTITY_TOKEN;
+  if (file || fromEnv) {
+    const token = file ? fs.readFileSync(file, 'utf8').trim() : fromEnv!.trim();
+    core.setSecret(token);
+    return token;
+  }
+  if (!process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN || !process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+    throw new Error(
+      'no GitHub OIDC token is available (ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set). ' +
+        'Did you mean to set the `id-token: write` permission on this job? ' +
+        'Local runs can pass web-identity-token-file or AWS_WEB_IDENTITY_TOKEN instead.',
+    );
+  }
+  return core.getIDToken(audience);
+}
+
+run(async () => {
+  const roleArn = requiredInput('role-to-assume');
+  const region =
+    core.getInput('aws-region') || (core.getInput('environment') ? environmentInput().region : '');
+  if (!region) throw new Error('set input "aws-region" or "environment" (whose file names the region)');
+  const audience = core.getInput('audience') || 'sts.amazonaws.com';
+  const token = await webIdentityToken(audience);
+  const result = await assumeRole({
+    sts: new STSClient({ region, maxAttempts: 1 }),
+    roleArn,
+    sessionName: sessionName(
+      core.getInput('role-session-name') ||
+        `GitHubActions-${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
+    ),
+    durationSeconds: numberInput('role-duration-seconds', 3600)!,
+    webIdentityToken: token,
+    allowedAccountIds: core
+      .getInput('allowed-account-ids')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    retryTotalMs: numberInput('retry-max-seconds', 60)! * 1000,
+    log: core.info,
+  });
+  const { accessKeyId, secretAccessKey, sessionToken } = result.credentials;
+  for (const secret of [accessKeyId, secretAccessKey, sessionToken]) core.setSecret(secret);
+  core.exportVariable('AWS_ACCESS_KEY_ID', accessKeyId);
+  core.exportVariable('AWS_SECRET_ACCESS_KEY', secretAccessKey);
+  core.exportVariable('AWS_SESSION_TOKEN', sessionToken);
+  core.exportVariable('AWS_REGION', region);
+  core.exportVariable('AWS_DEFAULT_REGION', region);
+  setOutputs({ 'aws-account-id': result.accountId, 'authenticated-arn': result.arn });
+  core.info(`assumed ${result.arn}`);
+});

@@ -1,0 +1,63 @@
+import * as core from '@actions/core';
+import {
+  controlClient,
+  dataPlaneUrl,
+  environmentInput,
+  numberInput,
+  requiredInput,
+  run,
+  setOutputs,
+  writeSummary,
+} from '../lib/action';
+import { requireRuntime } from '../lib/runtime';
+import { smokeTest } from '../steps/smoke-test';
+
+run(async () => {
+  const env = environmentInput();
+  const clientSecret = requiredInput('client-secret');
+  core.setSecret(clientSecret);
+  const credentials = {
+    tokenUrl: requiredInput('token-url'),
+    clientId: requiredInput('client-id'),
+    clientSecret,
+    scope: core.getInput('scope') || env.names.invokeScope,
+  };
+  const runtimeArn =
+    core.getInput('runtime-arn') ||
+    (await requireRuntime(controlClient(env), env.names.runtime)).agentRuntimeArn!;
+  const qualifier = core.getInput('qualifier') || 'DEFAULT';
+  const report = await smokeTest({
+    target: { dataPlaneUrl: dataPlaneUrl(env), runtimeArn, qualifier },
+    credentials,
+    cases: env.smoke.cases,
+    blockedMessage: env.guardrail.blockedInputMessage,
+    samples: numberInput('samples', env.smoke.samples)!,
+    concurrency: env.smoke.concurrency,
+    thresholds: env.smoke,
+    onToken: (token) => core.setSecret(token),
+  });
+  setOutputs({
+    passed: report.passed,
+    report: JSON.stringify(report),
+    'first-token-p95-ms': report.latency.firstTokenP95Ms,
+    'total-p95-ms': report.latency.totalP95Ms,
+  });
+  await writeSummary((s) =>
+    s
+      .addHeading(`Smoke gates ${env.name} (${qualifier}): ${report.passed ? 'passed' : 'FAILED'}`, 3)
+      .addTable([
+        [
+          { data: 'Gate', header: true },
+          { data: 'Result', header: true },
+          { data: 'Actual', header: true },
+          { data: 'Required', header: true },
+        ],
+        ...report.gates.map((g) => [g.gate, g.passed ? '✅ pass' : '❌ fail', g.actual, g.expected]),
+      ])
+      .addRaw(
+        `Latency over ${report.latency.samples} samples at concurrency ${env.smoke.concurrency}: first token p50 ${report.latency.firstTokenP50Ms} ms, p95 ${report.latency.firstTokenP95Ms} ms; total p50 ${report.latency.totalP50Ms} ms, p95 ${report.latency.totalP95Ms} ms.`,
+        true,
+      ),
+  );
+  if (report.failure) throw new Error(report.failure);
+});

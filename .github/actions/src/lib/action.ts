@@ -1,0 +1,74 @@
+import path from 'node:path';
+import * as core from '@actions/core';
+import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { loadEnvironment, type Environment } from '../../../../environments';
+import type { WaitOptions } from './runtime';
+
+/** Run an action's main function; any error fails the step with its message. */
+export function run(main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    core.setFailed(e instanceof Error ? e.message : String(e));
+  });
+}
+
+/** A required input: the runner does not enforce `required: true`, so check here. */
+export function requiredInput(name: string): string {
+  const value = core.getInput(name);
+  if (!value) throw new Error(`input "${name}" is required`);
+  return value;
+}
+
+export function numberInput(name: string, fallback?: number): number | undefined {
+  const raw = core.getInput(name);
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`input "${name}" must be a number, got "${raw}"`);
+  return n;
+}
+
+/** The repository's environments/ folder (the bundles do not carry the YAML files). */
+export function environmentsDir(): string {
+  return (
+    core.getInput('environments-dir') ||
+    path.join(process.env.GITHUB_WORKSPACE ?? process.cwd(), 'environments')
+  );
+}
+
+/** The environment named by the `environment` input, validated. */
+export function environmentInput(name = requiredInput('environment')): Environment {
+  return loadEnvironment(name, environmentsDir());
+}
+
+export function waitOptions(env: Environment): WaitOptions {
+  return { timeoutSeconds: env.runtime.deployTimeoutSeconds, pollSeconds: env.runtime.pollSeconds };
+}
+
+/** SDK clients for the environment's region; endpoints and credentials come from the standard AWS variables. */
+const sdkConfig = (env: Environment) => ({ region: env.region, maxAttempts: 5 });
+export const controlClient = (env: Environment) => new BedrockAgentCoreControlClient(sdkConfig(env));
+export const ecrClient = (env: Environment) => new ECRClient(sdkConfig(env));
+export const ssmClient = (env: Environment) => new SSMClient(sdkConfig(env));
+export const cloudwatchClient = (env: Environment) => new CloudWatchClient(sdkConfig(env));
+
+/** The data-plane base URL: the standard endpoint variables, else the public regional endpoint. */
+export function dataPlaneUrl(env: Environment): string {
+  return (
+    core.getInput('data-plane-url') ||
+    process.env.AWS_ENDPOINT_URL_BEDROCK_AGENTCORE ||
+    process.env.AWS_ENDPOINT_URL ||
+    `https://bedrock-agentcore.${env.region}.amazonaws.com`
+  );
+}
+
+export function setOutputs(outputs: Record<string, string | number | boolean | undefined>): void {
+  for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v === undefined ? '' : String(v));
+}
+
+/** Write the job summary when running under a runner (GITHUB_STEP_SUMMARY set). */
+export async function writeSummary(build: (s: typeof core.summary) => typeof core.summary): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await build(core.summary).write();
+}

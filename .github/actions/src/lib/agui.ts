@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { runHttpRequest, transformHttpEventStream } from '@ag-ui/client';
+import { EventType, type BaseEvent, type RunAgentInput } from '@ag-ui/core';
+
+/** Where and how to call one runtime endpoint with a bearer JWT (the SDK signs SigV4 only). */
+export interface InvokeTarget {
+  /** Data-plane base URL, e.g. https://bedrock-agentcore.us-east-1.amazonaws.com */
+  dataPlaneUrl: string;
+  runtimeArn: string;
+  qualifier: string;
+  bearerToken: string;
+}
+
+export interface InvokeResult {
+  /** Concatenated assistant text. */
+  answer: string;
+  events: BaseEvent[];
+  /** From request start to the first assistant text; undefined when no text arrived. */
+  firstTokenMs?: number;
+  totalMs: number;
+  runError?: { message: string; code?: string };
+  /** True when the agent reported that the guardrail intervened. */
+  guardrailIntervened: boolean;
+}
+
+/** `POST <dataPlane>/runtimes/<url-encoded ARN>/invocations?qualifier=<q>` */
+export function invocationUrl(
+  target: Pick<InvokeTarget, 'dataPlaneUrl' | 'runtimeArn' | 'qualifier'>,
+): string {
+  const base = target.dataPlaneUrl.replace(/\/+$/, '');
+  return `${base}/runtimes/${encodeURIComponent(target.runtimeArn)}/invocations?qualifier=${encodeURIComponent(target.qualifier)}`;
+}
+
+/** AgentCore session ids are 33–256 characters. */
+export const newSessionId = () => `smoke-${randomUUID()}`;
+
+export function runInput(prompt: string, sessionId: string): RunAgentInput {
+  return {
+    threadId: sessionId,
+    runId: randomUUID(),
+    state: {},
+    messages: [{ id: randomUUID(), role: 'user', content: prompt }],
+    tools: [],
+    context: [],
+    forwardedProps: {},
+  };
+}
+
+/** Send one prompt and read the AG-UI event stream to its end, timing the first token. */
+export async function invokeAgent(
+  target: InvokeTarget,
+  prompt: string,
+  options: { sessionId?: string; timeoutMs?: number } = {},
+): Promise<InvokeResult> {
+  const sessionId = options.sessionId ?? newSessionId();
+  const started = performance.now();
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 120_000);
+  const events: BaseEvent[] = [];
+  let firstTokenMs: number | undefined;
+  const source = runHttpRequest(async () => {
+    const response = await fetch(invocationUrl(target), {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${target.bearerToken}`,
+        'Content-Type': 'application/json',
+        Accept: 'text/event-stream',
+        'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id': sessionId,
+      },
+      body: JSON.stringify(runInput(prompt, sessionId)),
+      signal,
+    });
+    if (!response.ok) {
+      const body = (await response.text()).slice(0, 500);
+      throw new Error(`invocation answered HTTP ${response.status}: ${body}`);
+    }
+    return response;
+  });
+  await new Promise<void>((resolve, reject) => {
+    transformHttpEventStream(source).subscribe({
+      next: (event) => {
+        if (firstTokenMs === undefined && isTextDelta(event)) firstTokenMs = performance.now() - started;
+        events.push(event);
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  const totalMs = performance.now() - started;
+  return { ...summarise(events), firstTokenMs, totalMs };
+}
+
+function isTextDelta(event: BaseEvent): boolean {
+  return (
+    (event.type === EventType.TEXT_MESSAGE_CONTENT || event.type === EventType.TEXT_MESSAGE_CHUNK) &&
+    !!(event as { delta?: string }).delta
+  );
+}
+
+/** Answer text, run error and guardrail signal of a finished event stream. */
+export function summarise(events: readonly BaseEvent[]): Omit<InvokeResult, 'totalMs' | 'firstTokenMs'> {
+  let answer = '';
+  let runError: InvokeResult['runError'];
+  let guardrailIntervened = false;
+  for (const event of events) {
+    const e = event as BaseEvent & Record<string, unknown>;
+    if (isTextDelta(event)) answer += String(e.delta);
+    if (event.type === EventType.RUN_ERROR) runError = { message: String(e.message), code: e.code as string };
+    if (mentionsGuardrail(e)) guardrailIntervened = true;
+  }
+  return { answer, events: [...events], runError, guardrailIntervened };
+}
+
+/** An agent reports a guardrail stop as RUN_FINISHED result/outcome or a CUSTOM event naming it. */
+function mentionsGuardrail(e: BaseEvent & Record<string, unknown>): boolean {
+  if (e.type === EventType.CUSTOM) return /guardrail/i.test(String(e.name));
+  if (e.type === EventType.RUN_FINISHED) {
+    return /guardrail_intervened/.test(JSON.stringify([e.result ?? null, e.outcome ?? null]));
+  }
+  return false;
+}

@@ -1,0 +1,88 @@
+/**
+ * Bundle every pipeline step into one self-contained ESM file, .github/actions/dist/<step>.js
+ * (the runner does not npm install). Output is deterministic, so CI can rebuild in memory and
+ * compare bytes with the committed bundles.
+ *
+ *   npm run build:actions
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type OutputFile, type Plugin } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const actionsDir = path.join(root, '.github/actions');
+export const entriesDir = path.join(actionsDir, 'src/entries');
+export const distDir = path.join(actionsDir, 'dist');
+
+/** One entry per step: src/entries/<step>.ts → dist/<step>.js, used by <step>/action.yml. */
+export function actionSteps(): string[] {
+  return fs
+    .readdirSync(entriesDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+// The toolkit's dependencies call require() for Node built-ins; ESM output needs a real one.
+const banner =
+  "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);";
+
+/**
+ * scripts/push-local-image.ts can build the agent with esbuild, a native binary that cannot be
+ * bundled. The build-image action always passes a prebuilt bundle, so esbuild is replaced by a stub
+ * that says so if it is ever reached.
+ */
+const noEsbuild: Plugin = {
+  name: 'no-esbuild',
+  setup(b) {
+    b.onResolve({ filter: /^esbuild$/ }, () => ({ path: 'esbuild', namespace: 'no-esbuild' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-esbuild' }, () => ({
+      contents:
+        "export function build() { throw new Error('the action bundles do not include esbuild: build the agent first (npm run build:agent) and pass its bundle'); }",
+      loader: 'js',
+    }));
+  },
+};
+
+/** Build all bundles in memory: file path → bytes. */
+export async function bundleActions(): Promise<Map<string, Uint8Array>> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: Object.fromEntries(actionSteps().map((s) => [s, path.join(entriesDir, `${s}.ts`)])),
+    outdir: distDir,
+    bundle: true,
+    platform: 'node',
+    // Runners use node24; node20 syntax also runs the bundles on this repository's dev machines.
+    target: 'node20',
+    format: 'esm',
+    banner: { js: banner },
+    minify: true,
+    legalComments: 'none',
+    sourcemap: false,
+    charset: 'utf8',
+    logLevel: 'warning',
+    plugins: [noEsbuild],
+    write: false,
+  });
+  return new Map(result.outputFiles.map((f: OutputFile) => [f.path, f.contents]));
+}
+
+export async function buildActions(): Promise<string[]> {
+  const files = await bundleActions();
+  fs.mkdirSync(distDir, { recursive: true });
+  const expected = new Set(files.keys());
+  for (const stale of fs.readdirSync(distDir).map((f) => path.join(distDir, f))) {
+    if (!expected.has(stale)) fs.rmSync(stale);
+  }
+  for (const [file, bytes] of files) fs.writeFileSync(file, bytes);
+  return [...files.keys()];
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const started = performance.now();
+  const files = await buildActions();
+  for (const f of files)
+    console.log(`${path.relative(root, f)}  ${(fs.statSync(f).size / 1024).toFixed(0)} KiB`);
+  console.log(`built ${files.length} action bundles in ${Math.round(performance.now() - started)} ms`);
+}
