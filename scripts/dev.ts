@@ -1,0 +1,110 @@
+/**
+ * `npm start`: the local twin of the AWS APIs plus the agent from source with reload on change.
+ * The twin gets what the agent needs (a memory, the twin's guardrail, a Cognito pool with a machine
+ * client); the agent runs under `tsx watch` with the twin's environment. Ctrl-C stops both.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BedrockAgentCoreControlClient,
+  CreateMemoryCommand,
+  waitUntilMemoryCreated,
+} from '@aws-sdk/client-bedrock-agentcore-control';
+import { DEFAULT_GUARDRAIL } from '../local/src/services/guardrail';
+import { startTwin, type Twin } from '../local/src/twin';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const twinPort = Number(process.env.TWIN_PORT ?? 4566);
+const agentPort = Number(process.env.PORT ?? 8080);
+
+/** A memory with the three long-term strategies, in the namespaces the agent reads by default. */
+async function createMemory(twin: Twin): Promise<string> {
+  const client = new BedrockAgentCoreControlClient({ region: twin.context.region });
+  const { memory } = await client.send(
+    new CreateMemoryCommand({
+      name: `agent_local_${Date.now().toString(36)}`,
+      eventExpiryDuration: 30,
+      memoryStrategies: [
+        { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
+        { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
+        { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
+      ],
+    }),
+  );
+  await waitUntilMemoryCreated({ client, maxWaitTime: 30, minDelay: 1 }, { memoryId: memory!.id! });
+  client.destroy();
+  return memory!.id!;
+}
+
+/** A user pool with an `agent/invoke` scope and a confidential machine client (client credentials). */
+function createCognito(twin: Twin) {
+  const poolId = twin.cognito.createUserPool('agentcore_gitops_local');
+  twin.cognito.createResourceServer(poolId, 'agent', ['invoke']);
+  const client = twin.cognito.createClient(poolId, { name: 'machine', scopes: ['agent/invoke'] });
+  return { poolId, issuer: twin.cognito.issuer(poolId), ...client };
+}
+
+const twin = await startTwin({ port: twinPort });
+// This process talks to the twin too (CreateMemory), with the same credentials and endpoint.
+Object.assign(process.env, twin.env());
+const memoryId = await createMemory(twin);
+const cognito = createCognito(twin);
+
+const agent = spawn(
+  path.join(root, 'node_modules/.bin/tsx'),
+  ['watch', '--clear-screen=false', 'agent/src/main.ts'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      PORT: String(agentPort),
+      HOST: '127.0.0.1',
+      AGENT_ENV: process.env.AGENT_ENV ?? 'local',
+      MEMORY_ID: memoryId,
+      GUARDRAIL_ID: DEFAULT_GUARDRAIL.id,
+      GUARDRAIL_VERSION: DEFAULT_GUARDRAIL.version,
+    },
+  },
+);
+
+const agentUrl = `http://127.0.0.1:${agentPort}`;
+const basic = Buffer.from(`${cognito.clientId}:${cognito.clientSecret}`).toString('base64');
+console.log(`
+local twin   ${twin.url}   (AWS APIs: Bedrock, AgentCore, Memory ${memoryId}, Cognito ${cognito.poolId})
+agent        ${agentUrl}   (tsx watch agent/src: edits reload it; guardrail ${DEFAULT_GUARDRAIL.id} v${DEFAULT_GUARDRAIL.version})
+
+Stream an answer (AG-UI events over SSE):
+  curl -N -X POST ${agentUrl}/invocations -H 'content-type: application/json' -d '{"prompt":"What time is it in Tokyo?"}'
+
+Health (HealthyBusy while a stream is open):
+  curl ${agentUrl}/ping
+
+A bearer token (client credentials; its sub becomes the memory actor):
+  TOKEN=$(curl -s -X POST ${cognito.issuer}/oauth2/token -H 'authorization: Basic ${basic}' \\
+    -d 'grant_type=client_credentials&scope=agent/invoke' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -N -X POST ${agentUrl}/invocations -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+    -H 'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: my-first-local-session-0000000000001' -d '{"prompt":"My name is Ada"}'
+
+Ctrl-C stops the agent and the twin.
+`);
+
+let stopping = false;
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  if (agent.exitCode === null) {
+    agent.kill('SIGTERM');
+    await new Promise((resolve) => agent.once('exit', resolve));
+  }
+  await twin.close();
+  process.exit(code);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
+agent.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`agent exited (${code}); stopping the twin`);
+    void stop(code ?? 1);
+  }
+});
