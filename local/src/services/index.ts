@@ -3,6 +3,7 @@ import type { TwinContext } from '../twin';
 import { register as registerBedrockRuntime, type BedrockOptions } from './bedrock-runtime';
 import { register as registerGuardrails, type GuardrailOptions } from './guardrail';
 import { register as registerMemory, type MemoryOptions } from './memory';
+import { register as registerCognito } from './cognito';
 import type { AgentCoreOptions } from '../runtime/options';
 import { registerAgentCoreControl } from './agentcore-control';
 import { registerCloudWatch } from './cloudwatch';
@@ -38,6 +39,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
     guardrails,
     bedrock: registerBedrockRuntime(router, ctx, guardrails),
     memory: registerMemory(router, ctx),
+    cognito: registerCognito(router, ctx),
   };
 }
 
