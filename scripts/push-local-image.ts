@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { pushImage, type PushedImage } from '../local/src/image/push';
-import { buildAgent } from './build-agent';
+import { buildAgent, type BuildAgentOptions } from './build-agent';
 
 const HELP = `Usage: npm run image:local -- --repository NAME --tag TAG [--tag TAG ...] [options]
 
@@ -25,6 +25,8 @@ export interface PushLocalImageOptions {
   tags?: string[];
   /** A bundle to push as is; default: build the agent. */
   bundlePath?: string;
+  /** Options for building the agent when no bundlePath is given (e.g. another outfile). */
+  build?: BuildAgentOptions;
   architecture?: string;
   create?: boolean;
   ecr?: ECRClient;
@@ -32,7 +34,7 @@ export interface PushLocalImageOptions {
 
 /** Build (or take) the agent bundle and push it to the twin's ECR; what the pipeline's build step calls locally. */
 export async function pushLocalImage(options: PushLocalImageOptions): Promise<PushedImage> {
-  const bundlePath = options.bundlePath ?? (await buildAgent()).outfile;
+  const bundlePath = options.bundlePath ?? (await buildAgent(options.build)).outfile;
   return pushImage({
     bundle: await readFile(bundlePath),
     repository: options.repository,
@@ -42,7 +44,10 @@ export async function pushLocalImage(options: PushLocalImageOptions): Promise<Pu
     ...(options.create && {
       createRepository: {
         imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-        imageTagMutabilityExclusionFilters: ['latest', 'dev', 'prod', 'pr-*'].map((filter) => ({ filterType: 'WILDCARD', filter })),
+        imageTagMutabilityExclusionFilters: ['latest', 'dev', 'prod', 'pr-*'].map((filter) => ({
+          filterType: 'WILDCARD',
+          filter,
+        })),
       },
     }),
   });
@@ -63,7 +68,9 @@ async function main() {
   if (values.help) return console.log(HELP);
   if (!values.repository) throw new Error(`--repository is required\n\n${HELP}`);
   if (!process.env.AWS_ENDPOINT_URL && !process.env.AWS_ENDPOINT_URL_ECR) {
-    throw new Error('The local image format only runs on the twin: set AWS_ENDPOINT_URL to the twin (npm run twin prints it).');
+    throw new Error(
+      'The local image format only runs on the twin: set AWS_ENDPOINT_URL to the twin (npm run twin prints it).',
+    );
   }
   const pushed = await pushLocalImage({
     repository: values.repository,

@@ -46,12 +46,25 @@ server.listen(Number(process.env.PORT), process.env.HOST, () => console.log('fix
 `;
 
 export const ecrClient = (twin: Twin) =>
-  new ECRClient({ endpoint: twin.url, region: twin.context.region, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' }, maxAttempts: 1 });
+  new ECRClient({
+    endpoint: twin.url,
+    region: twin.context.region,
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
 
 /** Push the fixture agent (a `marker` comment makes distinct images) and return its URI by digest. */
-export async function pushFixture(twin: Twin, options: Partial<PushOptions> & { repository: string; marker?: string }) {
+export async function pushFixture(
+  twin: Twin,
+  options: Partial<PushOptions> & { repository: string; marker?: string },
+) {
   const bundle = Buffer.from(`${FIXTURE_AGENT}\n// ${options.marker ?? 'fixture'}\n`);
-  return pushImage({ bundle, ecr: ecrClient(twin), createRepository: { imageTagMutability: 'MUTABLE' }, ...options });
+  return pushImage({
+    bundle,
+    ecr: ecrClient(twin),
+    createRepository: { imageTagMutability: 'MUTABLE' },
+    ...options,
+  });
 }
 
 export const clientConfig = (twin: Twin) => ({

@@ -1,6 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BedrockAgentCoreClient, InvokeAgentRuntimeCommand, StopRuntimeSessionCommand } from '@aws-sdk/client-bedrock-agentcore';
+import {
+  BedrockAgentCoreClient,
+  InvokeAgentRuntimeCommand,
+  StopRuntimeSessionCommand,
+} from '@aws-sdk/client-bedrock-agentcore';
 import {
   BedrockAgentCoreControlClient,
   CreateAgentRuntimeCommand,
@@ -26,7 +30,12 @@ async function startIssuer() {
   const other = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
   const server = http.createServer((req, res) => {
-    const body = req.url === '/.well-known/openid-configuration' ? { issuer: url, jwks_uri: `${url}/jwks` } : req.url === '/jwks' ? { keys: [jwk] } : undefined;
+    const body =
+      req.url === '/.well-known/openid-configuration'
+        ? { issuer: url, jwks_uri: `${url}/jwks` }
+        : req.url === '/jwks'
+          ? { keys: [jwk] }
+          : undefined;
     res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body ?? {}));
   });
@@ -54,14 +63,25 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
   const waitReady = async (runtimeId: string, endpoint = 'DEFAULT') => {
     for (let i = 0; i < 100; i++) {
       const rt = await control.send(new GetAgentRuntimeCommand({ agentRuntimeId: runtimeId }));
-      const ep = await control.send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId: runtimeId, endpointName: endpoint }));
+      const ep = await control.send(
+        new GetAgentRuntimeEndpointCommand({ agentRuntimeId: runtimeId, endpointName: endpoint }),
+      );
       if (rt.status === 'READY' && ep.status === 'READY' && ep.liveVersion === rt.agentRuntimeVersion) return;
       await sleep(10);
     }
     throw new Error('not ready');
   };
   const invoke = async (qualifier?: string, runtimeSessionId?: string, payload = '{"hello":"world"}') => {
-    const out = await data.send(new InvokeAgentRuntimeCommand({ agentRuntimeArn: arn, qualifier, runtimeSessionId, payload: new TextEncoder().encode(payload), contentType: 'application/json', accept: 'text/event-stream' }));
+    const out = await data.send(
+      new InvokeAgentRuntimeCommand({
+        agentRuntimeArn: arn,
+        qualifier,
+        runtimeSessionId,
+        payload: new TextEncoder().encode(payload),
+        contentType: 'application/json',
+        accept: 'text/event-stream',
+      }),
+    );
     const text = await out.response!.transformToString();
     return { out, text, answer: JSON.parse(text.split('\n\n')[0].slice('data: '.length)) };
   };
@@ -80,7 +100,9 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     data = new BedrockAgentCoreClient(clientConfig(twin));
     issuer = await startIssuer();
     image = (await pushFixture(twin, { repository: 'agent', tags: ['v1'] })).imageUri;
-    const created = await control.send(new CreateAgentRuntimeCommand({ agentRuntimeName: 'sigv4_agent', ...config('one') }));
+    const created = await control.send(
+      new CreateAgentRuntimeCommand({ agentRuntimeName: 'sigv4_agent', ...config('one') }),
+    );
     arn = created.agentRuntimeArn!;
     id = created.agentRuntimeId!;
     await waitReady(id);
@@ -95,21 +117,34 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     expect(out.statusCode).toBe(200);
     expect(out.contentType).toBe('text/event-stream');
     expect(out.runtimeSessionId).toBe(session('a'));
-    expect(answer).toMatchObject({ type: 'ANSWER', label: 'one', session: session('a'), endpoint: twin.url, body: { hello: 'world' } });
+    expect(answer).toMatchObject({
+      type: 'ANSWER',
+      label: 'one',
+      session: session('a'),
+      endpoint: twin.url,
+      body: { hello: 'world' },
+    });
     expect(answer.request).toMatch(/^[0-9a-f-]{36}$/);
     expect(text).toContain('"DONE"');
     expect(twin.agentcore.logs({ runtimeId: id }).map((l) => l.line)).toContain('fixture listening as one');
   });
 
   it('routes each endpoint to its own version: DEFAULT follows the newest, live stays pinned', async () => {
-    await control.send(new CreateAgentRuntimeEndpointCommand({ agentRuntimeId: id, name: 'live', agentRuntimeVersion: '1' }));
+    await control.send(
+      new CreateAgentRuntimeEndpointCommand({ agentRuntimeId: id, name: 'live', agentRuntimeVersion: '1' }),
+    );
     await control.send(new UpdateAgentRuntimeCommand({ agentRuntimeId: id, ...config('two') }));
     await waitReady(id);
     await waitReady(id, 'DEFAULT');
     expect((await invoke('DEFAULT')).answer.label).toBe('two');
     expect((await invoke('live')).answer.label).toBe('one');
     const instances = await twin.agentcore.instances();
-    expect(instances.filter((i) => i.runtimeId === id).map((i) => i.version).sort()).toEqual(['1', '2']);
+    expect(
+      instances
+        .filter((i) => i.runtimeId === id)
+        .map((i) => i.version)
+        .sort(),
+    ).toEqual(['1', '2']);
     const missing = await invoke('nope').catch((e) => e);
     expect(missing.name).toBe('ResourceNotFoundException');
   });
@@ -119,8 +154,14 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     const first = await invoke('DEFAULT', s);
     const second = await invoke('DEFAULT', s);
     expect(second.answer.pid).toBe(first.answer.pid);
-    await data.send(new StopRuntimeSessionCommand({ agentRuntimeArn: arn, qualifier: 'DEFAULT', runtimeSessionId: s }));
-    const again = await data.send(new StopRuntimeSessionCommand({ agentRuntimeArn: arn, qualifier: 'DEFAULT', runtimeSessionId: s })).catch((e) => e);
+    await data.send(
+      new StopRuntimeSessionCommand({ agentRuntimeArn: arn, qualifier: 'DEFAULT', runtimeSessionId: s }),
+    );
+    const again = await data
+      .send(
+        new StopRuntimeSessionCommand({ agentRuntimeArn: arn, qualifier: 'DEFAULT', runtimeSessionId: s }),
+      )
+      .catch((e) => e);
     expect(again.name).toBe('ResourceNotFoundException');
   });
 
@@ -131,7 +172,12 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     // Signed-looking header: the twin checks the scheme, not the signature.
     const res = await fetch(url, {
       method: 'POST',
-      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/bedrock-agentcore/aws4_request, Signature=x', 'content-type': 'application/json', [SESSION]: session('stream') },
+      headers: {
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/bedrock-agentcore/aws4_request, Signature=x',
+        'content-type': 'application/json',
+        [SESSION]: session('stream'),
+      },
       body: '{"slow":true}',
       signal: controller.signal,
     });
@@ -141,31 +187,55 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     expect(Date.now() - started).toBeLessThan(380); // the second event comes 400 ms later
     controller.abort();
     await sleep(100);
-    expect(twin.agentcore.logs({ runtimeId: id }).map((l) => l.line)).toContain('fixture: invocation aborted by the caller');
+    expect(twin.agentcore.logs({ runtimeId: id }).map((l) => l.line)).toContain(
+      'fixture: invocation aborted by the caller',
+    );
   });
 
-  it("answers a runtime error like the service (424 RuntimeClientError) and rejects bearer tokens on a SigV4 runtime", async () => {
+  it('answers a runtime error like the service (424 RuntimeClientError) and rejects bearer tokens on a SigV4 runtime', async () => {
     const err = await invoke('DEFAULT', undefined, '{"fail":true}').catch((e) => e);
     expect(err.name).toBe('RuntimeClientError');
     expect(err.$metadata.httpStatusCode).toBe(424);
-    expect(err.message).toBe('Received error (500) from runtime. Please check your CloudWatch logs for more information.');
-    const res = await fetch(`${twin.url}/runtimes/${encodeURIComponent(arn)}/invocations`, { method: 'POST', headers: { authorization: 'Bearer abc' }, body: '{}' });
+    expect(err.message).toBe(
+      'Received error (500) from runtime. Please check your CloudWatch logs for more information.',
+    );
+    const res = await fetch(`${twin.url}/runtimes/${encodeURIComponent(arn)}/invocations`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer abc' },
+      body: '{}',
+    });
     expect(res.status).toBe(403);
     expect((await res.json()).message).toMatch(/^Authorization method mismatch/);
   });
 
   it('reaps idle instances after the (scaled) idle timeout', async () => {
     await invoke('DEFAULT');
-    expect((await twin.agentcore.instances()).some((i) => i.runtimeId === id && i.version === '2')).toBe(true);
+    expect((await twin.agentcore.instances()).some((i) => i.runtimeId === id && i.version === '2')).toBe(
+      true,
+    );
     await sleep(60 * 1000 * 0.02 + 300);
-    expect((await twin.agentcore.instances()).some((i) => i.runtimeId === id && i.version === '2')).toBe(false);
+    expect((await twin.agentcore.instances()).some((i) => i.runtimeId === id && i.version === '2')).toBe(
+      false,
+    );
     expect((await invoke('DEFAULT')).answer.label).toBe('two'); // and starts again on demand
   });
 
   it('reports an artifact that dies at start as a 424 with its output', async () => {
-    const created = await control.send(new CreateAgentRuntimeCommand({ agentRuntimeName: 'broken_agent', ...config('x', { environmentVariables: { FAIL_AT_START: '1' } }) }));
+    const created = await control.send(
+      new CreateAgentRuntimeCommand({
+        agentRuntimeName: 'broken_agent',
+        ...config('x', { environmentVariables: { FAIL_AT_START: '1' } }),
+      }),
+    );
     await waitReady(created.agentRuntimeId!);
-    const err = await data.send(new InvokeAgentRuntimeCommand({ agentRuntimeArn: created.agentRuntimeArn, payload: new TextEncoder().encode('{}') })).catch((e) => e);
+    const err = await data
+      .send(
+        new InvokeAgentRuntimeCommand({
+          agentRuntimeArn: created.agentRuntimeArn,
+          payload: new TextEncoder().encode('{}'),
+        }),
+      )
+      .catch((e) => e);
     expect(err.name).toBe('RuntimeClientError');
     expect(err.message).toMatch(/exited during initialization \(exit code 3\).*failing at start/);
   });
@@ -175,7 +245,13 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     const call = (token?: string, headers: Record<string, string> = {}) =>
       fetch(`${twin.url}/runtimes/${encodeURIComponent(jwtArn)}/invocations?qualifier=DEFAULT`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', [SESSION]: session('jwt'), ...(token && { authorization: `Bearer ${token}` }), ...headers },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream, application/json',
+          [SESSION]: session('jwt'),
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...headers,
+        },
         body: '{"q":1}',
       });
 
@@ -184,8 +260,15 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
         new CreateAgentRuntimeCommand({
           agentRuntimeName: 'jwt_agent',
           ...config('jwt', {
-            authorizerConfiguration: { customJWTAuthorizer: { discoveryUrl: `${issuer.url}/.well-known/openid-configuration`, allowedClients: ['client-ok'] } },
-            requestHeaderConfiguration: { requestHeaderAllowlist: ['Authorization', 'X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant'] },
+            authorizerConfiguration: {
+              customJWTAuthorizer: {
+                discoveryUrl: `${issuer.url}/.well-known/openid-configuration`,
+                allowedClients: ['client-ok'],
+              },
+            },
+            requestHeaderConfiguration: {
+              requestHeaderAllowlist: ['Authorization', 'X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant'],
+            },
           }),
         }),
       );
@@ -194,7 +277,12 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     });
 
     it('accepts a valid token from an allowed client and passes allow-listed headers', async () => {
-      const token = await issuer.sign({ client_id: 'client-ok', sub: 'user-1', token_use: 'access', scope: 'agent/invoke' });
+      const token = await issuer.sign({
+        client_id: 'client-ok',
+        sub: 'user-1',
+        token_use: 'access',
+        scope: 'agent/invoke',
+      });
       const res = await call(token, { 'X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant': 'acme' });
       expect(res.status).toBe(200);
       expect(res.headers.get(SESSION)).toBe(session('jwt'));
@@ -206,7 +294,9 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
       const claims = { client_id: 'client-ok', sub: 'u' };
       expect((await call()).status).toBe(401);
       expect((await call(await issuer.sign(claims, { key: issuer.otherKey }))).status).toBe(401);
-      expect((await call(await issuer.sign(claims, { iss: 'http://127.0.0.1:1/elsewhere' }))).status).toBe(401);
+      expect((await call(await issuer.sign(claims, { iss: 'http://127.0.0.1:1/elsewhere' }))).status).toBe(
+        401,
+      );
       const expired = await call(await issuer.sign(claims, { exp: Math.floor(Date.now() / 1000) - 60 }));
       expect(expired.status).toBe(401);
       expect((await expired.json()).message).toMatch(/expired/);
@@ -216,7 +306,11 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     });
 
     it('rejects SigV4 on a JWT runtime', async () => {
-      const err = await data.send(new InvokeAgentRuntimeCommand({ agentRuntimeArn: jwtArn, payload: new TextEncoder().encode('{}') })).catch((e) => e);
+      const err = await data
+        .send(
+          new InvokeAgentRuntimeCommand({ agentRuntimeArn: jwtArn, payload: new TextEncoder().encode('{}') }),
+        )
+        .catch((e) => e);
       expect(err.name).toBe('AccessDeniedException');
       expect(err.message).toMatch(/^Authorization method mismatch/);
     });

@@ -32,26 +32,63 @@ describe('a twin with a state directory', () => {
     twin = await startTwin({ stateDir, agentcore: { readyDelayMs: 10 } });
     const { imageUri, digest } = await pushFixture(twin, { repository: 'agent', tags: ['v1'] });
     let control = new BedrockAgentCoreControlClient(clientConfig(twin));
-    const spec = { roleArn: ROLE, agentRuntimeArtifact: { containerConfiguration: { containerUri: imageUri } }, networkConfiguration: { networkMode: 'PUBLIC' as const } };
-    const { agentRuntimeId, agentRuntimeArn } = await control.send(new CreateAgentRuntimeCommand({ agentRuntimeName: 'kept', ...spec, environmentVariables: { VERSION_LABEL: 'v1' } }));
+    const spec = {
+      roleArn: ROLE,
+      agentRuntimeArtifact: { containerConfiguration: { containerUri: imageUri } },
+      networkConfiguration: { networkMode: 'PUBLIC' as const },
+    };
+    const { agentRuntimeId, agentRuntimeArn } = await control.send(
+      new CreateAgentRuntimeCommand({
+        agentRuntimeName: 'kept',
+        ...spec,
+        environmentVariables: { VERSION_LABEL: 'v1' },
+      }),
+    );
     await sleep(30);
-    await control.send(new UpdateAgentRuntimeCommand({ agentRuntimeId, ...spec, environmentVariables: { VERSION_LABEL: 'v2' } }));
-    await control.send(new CreateAgentRuntimeEndpointCommand({ agentRuntimeId, name: 'live', agentRuntimeVersion: '1' }));
-    await new SSMClient(clientConfig(twin)).send(new PutParameterCommand({ Name: '/app/dev/image', Value: imageUri, Type: 'String' }));
+    await control.send(
+      new UpdateAgentRuntimeCommand({
+        agentRuntimeId,
+        ...spec,
+        environmentVariables: { VERSION_LABEL: 'v2' },
+      }),
+    );
+    await control.send(
+      new CreateAgentRuntimeEndpointCommand({ agentRuntimeId, name: 'live', agentRuntimeVersion: '1' }),
+    );
+    await new SSMClient(clientConfig(twin)).send(
+      new PutParameterCommand({ Name: '/app/dev/image', Value: imageUri, Type: 'String' }),
+    );
     await sleep(30);
     await twin.close();
 
     twin = await startTwin({ stateDir });
     control = new BedrockAgentCoreControlClient(clientConfig(twin));
-    expect(await control.send(new GetAgentRuntimeCommand({ agentRuntimeId }))).toMatchObject({ status: 'READY', agentRuntimeVersion: '2', environmentVariables: { VERSION_LABEL: 'v2' } });
-    expect((await control.send(new ListAgentRuntimeVersionsCommand({ agentRuntimeId }))).agentRuntimes).toHaveLength(2);
-    expect(await control.send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId, endpointName: 'live' }))).toMatchObject({ status: 'READY', liveVersion: '1' });
+    expect(await control.send(new GetAgentRuntimeCommand({ agentRuntimeId }))).toMatchObject({
+      status: 'READY',
+      agentRuntimeVersion: '2',
+      environmentVariables: { VERSION_LABEL: 'v2' },
+    });
+    expect(
+      (await control.send(new ListAgentRuntimeVersionsCommand({ agentRuntimeId }))).agentRuntimes,
+    ).toHaveLength(2);
+    expect(
+      await control.send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId, endpointName: 'live' })),
+    ).toMatchObject({ status: 'READY', liveVersion: '1' });
     const images = await ecrClient(twin).send(new DescribeImagesCommand({ repositoryName: 'agent' }));
     expect(images.imageDetails?.[0]).toMatchObject({ imageDigest: digest, imageTags: ['v1'] });
-    expect((await new SSMClient(clientConfig(twin)).send(new GetParameterCommand({ Name: '/app/dev/image' }))).Parameter?.Value).toBe(imageUri);
+    expect(
+      (await new SSMClient(clientConfig(twin)).send(new GetParameterCommand({ Name: '/app/dev/image' })))
+        .Parameter?.Value,
+    ).toBe(imageUri);
 
     const data = new BedrockAgentCoreClient(clientConfig(twin));
-    const out = await data.send(new InvokeAgentRuntimeCommand({ agentRuntimeArn, qualifier: 'live', payload: new TextEncoder().encode('{}') }));
+    const out = await data.send(
+      new InvokeAgentRuntimeCommand({
+        agentRuntimeArn,
+        qualifier: 'live',
+        payload: new TextEncoder().encode('{}'),
+      }),
+    );
     expect(await out.response!.transformToString()).toContain('"label":"v1"');
   });
 });

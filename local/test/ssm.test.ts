@@ -1,4 +1,9 @@
-import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig } from './image-fixture';
@@ -14,12 +19,26 @@ describe('SSM Parameter Store on the twin', () => {
   afterAll(() => twin.close());
 
   it('puts, refuses to overwrite without Overwrite, overwrites with it, and versions', async () => {
-    expect((await ssm.send(new PutParameterCommand({ Name: name, Value: 'repo@sha256:aaa', Type: 'String' }))).Version).toBe(1);
-    const dup = await ssm.send(new PutParameterCommand({ Name: name, Value: 'repo@sha256:bbb', Type: 'String' })).catch((e) => e);
+    expect(
+      (await ssm.send(new PutParameterCommand({ Name: name, Value: 'repo@sha256:aaa', Type: 'String' })))
+        .Version,
+    ).toBe(1);
+    const dup = await ssm
+      .send(new PutParameterCommand({ Name: name, Value: 'repo@sha256:bbb', Type: 'String' }))
+      .catch((e) => e);
     expect(dup.name).toBe('ParameterAlreadyExists');
-    expect((await ssm.send(new PutParameterCommand({ Name: name, Value: 'repo@sha256:bbb', Overwrite: true }))).Version).toBe(2);
+    expect(
+      (await ssm.send(new PutParameterCommand({ Name: name, Value: 'repo@sha256:bbb', Overwrite: true })))
+        .Version,
+    ).toBe(2);
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
-    expect(Parameter).toMatchObject({ Name: name, Value: 'repo@sha256:bbb', Version: 2, Type: 'String', ARN: 'arn:aws:ssm:us-east-1:123456789012:parameter/agentcore-gitops/dev/image' });
+    expect(Parameter).toMatchObject({
+      Name: name,
+      Value: 'repo@sha256:bbb',
+      Version: 2,
+      Type: 'String',
+      ARN: 'arn:aws:ssm:us-east-1:123456789012:parameter/agentcore-gitops/dev/image',
+    });
     expect(Parameter?.LastModifiedDate).toBeInstanceOf(Date);
     expect(twin.ssm.get(name)).toBe('repo@sha256:bbb');
   });

@@ -8,6 +8,9 @@ export function jsonBody<T = Record<string, unknown>>(req: TwinRequest): T {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new AwsError('SerializationException', `The request body is not valid JSON: ${(e as Error).message}`);
+    throw new AwsError(
+      'SerializationException',
+      `The request body is not valid JSON: ${(e as Error).message}`,
+    );
   }
 }

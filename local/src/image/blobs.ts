@@ -16,7 +16,8 @@ export class BlobStore {
   /** Store `bytes`; when `digest` is given it must match. Returns the digest. */
   put(bytes: Buffer, digest?: string): string {
     const actual = sha256(bytes);
-    if (digest && digest !== actual) throw new Error(`digest mismatch: the content is ${actual}, not ${digest}`);
+    if (digest && digest !== actual)
+      throw new Error(`digest mismatch: the content is ${actual}, not ${digest}`);
     if (this.has(actual)) return actual;
     if (this.dir) {
       const file = this.file(actual);

@@ -13,7 +13,8 @@ export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const AGENT_BUNDLE_LAYER = 'application/vnd.agentcore-gitops.agent.bundle.v1+javascript';
 export const BUNDLE_FILE_ANNOTATION = 'org.opencontainers.image.title';
 
-export const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+export const sha256 = (bytes: Buffer | string) =>
+  `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 export interface Blob {
   digest: string;
@@ -45,7 +46,11 @@ export function packImage(bundle: Buffer, options: PackOptions = {}): PackedImag
   const configJson = {
     architecture: options.architecture ?? 'arm64',
     os: options.os ?? 'linux',
-    config: { Entrypoint: ['node', `/app/${fileName}`], ExposedPorts: { '8080/tcp': {} }, Labels: options.labels ?? {} },
+    config: {
+      Entrypoint: ['node', `/app/${fileName}`],
+      ExposedPorts: { '8080/tcp': {} },
+      Labels: options.labels ?? {},
+    },
     rootfs: { type: 'layers', diff_ids: [layer.digest] },
   };
   const configBytes = Buffer.from(JSON.stringify(configJson));
@@ -95,6 +100,9 @@ export function parseManifest(text: string): ImageManifest {
     throw new Error('the image manifest is not valid JSON');
   }
   const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`the image manifest is not an image manifest (schemaVersion 2 with config and layers): ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(
+      `the image manifest is not an image manifest (schemaVersion 2 with config and layers): ${z.prettifyError(parsed.error)}`,
+    );
   return parsed.data;
 }

@@ -47,20 +47,37 @@ export async function pushImage(options: PushOptions): Promise<PushedImage> {
     repositoryUri = found.repositories![0].repositoryUri!;
   } catch (e) {
     if (!named(e, 'RepositoryNotFoundException') || !options.createRepository) throw e;
-    const created = await ecr.send(new CreateRepositoryCommand({ ...options.createRepository, repositoryName: repository }));
+    const created = await ecr.send(
+      new CreateRepositoryCommand({ ...options.createRepository, repositoryName: repository }),
+    );
     repositoryUri = created.repository!.repositoryUri!;
   }
 
   const image = packImage(options.bundle, options);
   const blobs = [image.config, image.layer];
-  const check = await ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: repository, layerDigests: blobs.map((b) => b.digest) }));
-  const available = new Set(check.layers?.filter((l) => l.layerAvailability === 'AVAILABLE').map((l) => l.layerDigest));
+  const check = await ecr.send(
+    new BatchCheckLayerAvailabilityCommand({
+      repositoryName: repository,
+      layerDigests: blobs.map((b) => b.digest),
+    }),
+  );
+  const available = new Set(
+    check.layers?.filter((l) => l.layerAvailability === 'AVAILABLE').map((l) => l.layerDigest),
+  );
   for (const blob of blobs.filter((b) => !available.has(b.digest))) await uploadBlob(ecr, repository, blob);
 
   const tags = options.tags ?? [];
   for (const imageTag of tags.length ? tags : [undefined]) {
     try {
-      await ecr.send(new PutImageCommand({ repositoryName: repository, imageManifest: image.manifest, imageManifestMediaType: OCI_MANIFEST, imageTag, imageDigest: image.digest }));
+      await ecr.send(
+        new PutImageCommand({
+          repositoryName: repository,
+          imageManifest: image.manifest,
+          imageManifestMediaType: OCI_MANIFEST,
+          imageTag,
+          imageDigest: image.digest,
+        }),
+      );
     } catch (e) {
       if (!named(e, 'ImageAlreadyExistsException')) throw e;
     }
@@ -73,7 +90,15 @@ async function uploadBlob(ecr: ECRClient, repositoryName: string, blob: Blob) {
   const size = partSize ?? 10 * 1024 * 1024;
   for (let first = 0; first < blob.bytes.length; first += size) {
     const part = blob.bytes.subarray(first, first + size);
-    await ecr.send(new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: first, partLastByte: first + part.length - 1, layerPartBlob: part }));
+    await ecr.send(
+      new UploadLayerPartCommand({
+        repositoryName,
+        uploadId,
+        partFirstByte: first,
+        partLastByte: first + part.length - 1,
+        layerPartBlob: part,
+      }),
+    );
   }
   try {
     await ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [blob.digest] }));

@@ -16,7 +16,10 @@ const denied = (message: string) => new AwsError('AccessDeniedException', messag
  * allow-lists. A bad token is 401; a good token from a client, audience or scope not allowed is 403.
  */
 export class JwtAuthorizer {
-  private readonly issuers = new Map<string, Promise<{ issuer: string; jwks: ReturnType<typeof createRemoteJWKSet> }>>();
+  private readonly issuers = new Map<
+    string,
+    Promise<{ issuer: string; jwks: ReturnType<typeof createRemoteJWKSet> }>
+  >();
 
   async verify(token: string, config: CustomJwtAuthorizer): Promise<JWTPayload> {
     const { issuer, jwks } = await this.discover(config.discoveryUrl);
@@ -26,7 +29,9 @@ export class JwtAuthorizer {
     } catch (e) {
       if (e instanceof errors.JWTExpired) throw unauthorized('Invalid Bearer token: the token has expired');
       if (e instanceof errors.JWSSignatureVerificationFailed || e instanceof errors.JWKSNoMatchingKey) {
-        throw unauthorized('Invalid Bearer token: the signature does not verify with the keys of the configured issuer');
+        throw unauthorized(
+          'Invalid Bearer token: the signature does not verify with the keys of the configured issuer',
+        );
       }
       if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'iss') {
         throw unauthorized(`Invalid Bearer token: the issuer is not ${issuer}`);
@@ -35,13 +40,17 @@ export class JwtAuthorizer {
     }
     const { allowedClients, allowedAudience, allowedScopes } = config;
     if (allowedClients?.length && !allowedClients.includes(String(payload.client_id ?? ''))) {
-      throw denied(`The token's client_id '${payload.client_id ?? ''}' is not in the runtime's allowedClients`);
+      throw denied(
+        `The token's client_id '${payload.client_id ?? ''}' is not in the runtime's allowedClients`,
+      );
     }
     const aud = payload.aud === undefined ? [] : ([] as string[]).concat(payload.aud);
     if (allowedAudience?.length && !aud.some((a) => allowedAudience.includes(a))) {
       throw denied(`The token's audience '${aud.join(' ')}' is not in the runtime's allowedAudience`);
     }
-    const scopes = String(payload.scope ?? '').split(' ').filter(Boolean);
+    const scopes = String(payload.scope ?? '')
+      .split(' ')
+      .filter(Boolean);
     if (allowedScopes?.length && !scopes.some((s) => allowedScopes.includes(s))) {
       throw denied(`The token has none of the runtime's allowedScopes (${allowedScopes.join(', ')})`);
     }
@@ -63,7 +72,11 @@ export class JwtAuthorizer {
       found.catch(() => this.issuers.delete(discoveryUrl));
     }
     return found.catch((e: Error) => {
-      throw new AwsError('InternalServerException', `Could not load the JWT authorizer's discovery document: ${e.message}`, 500);
+      throw new AwsError(
+        'InternalServerException',
+        `Could not load the JWT authorizer's discovery document: ${e.message}`,
+        500,
+      );
     });
   }
 }

@@ -55,7 +55,11 @@ export class Supervisor {
   private readonly instances = new Map<string, Promise<Running>>();
   private readonly logs: LogLine[] = [];
   private readonly killAll = () => {
-    for (const p of this.instances.values()) void p.then((i) => i.child.kill('SIGKILL'), () => undefined);
+    for (const p of this.instances.values())
+      void p.then(
+        (i) => i.child.kill('SIGKILL'),
+        () => undefined,
+      );
   };
 
   constructor(
@@ -99,7 +103,11 @@ export class Supervisor {
   }
 
   recentLogs(filter: { runtimeId?: string; version?: string } = {}): LogLine[] {
-    return this.logs.filter((l) => (!filter.runtimeId || l.runtimeId === filter.runtimeId) && (!filter.version || l.version === filter.version));
+    return this.logs.filter(
+      (l) =>
+        (!filter.runtimeId || l.runtimeId === filter.runtimeId) &&
+        (!filter.version || l.version === filter.version),
+    );
   }
 
   async stop(key: string): Promise<void> {
@@ -159,12 +167,19 @@ export class Supervisor {
     const deadline = Date.now() + this.options.startTimeoutMs;
     while (!(await healthy(port))) {
       if (exitInfo) {
-        const tail = this.recentLogs({ runtimeId: spec.runtimeId, version: spec.version }).slice(-5).map((l) => l.line).join(' | ');
-        throw new StartError(`The runtime process exited during initialization (${exitInfo})${tail ? `: ${tail}` : ''}`);
+        const tail = this.recentLogs({ runtimeId: spec.runtimeId, version: spec.version })
+          .slice(-5)
+          .map((l) => l.line)
+          .join(' | ');
+        throw new StartError(
+          `The runtime process exited during initialization (${exitInfo})${tail ? `: ${tail}` : ''}`,
+        );
       }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new StartError(`Runtime initialization time exceeded. Please make sure that initialization completes in ${Math.round(this.options.startTimeoutMs / 1000)}s.`);
+        throw new StartError(
+          `Runtime initialization time exceeded. Please make sure that initialization completes in ${Math.round(this.options.startTimeoutMs / 1000)}s.`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -178,7 +193,13 @@ export class Supervisor {
   private capture(child: ChildProcess, spec: InstanceSpec) {
     for (const stream of ['stdout', 'stderr'] as const) {
       readline.createInterface({ input: child[stream]! }).on('line', (line) => {
-        const entry: LogLine = { time: new Date().toISOString(), runtimeId: spec.runtimeId, version: spec.version, stream, line };
+        const entry: LogLine = {
+          time: new Date().toISOString(),
+          runtimeId: spec.runtimeId,
+          version: spec.version,
+          stream,
+          line,
+        };
         this.logs.push(entry);
         if (this.logs.length > LOG_LIMIT) this.logs.shift();
         if (this.options.logAgentOutput) process.stderr.write(`[${spec.label}] ${line}\n`);

@@ -73,6 +73,24 @@ export interface RuntimeRecord {
   endpoints: Record<string, EndpointRecord>;
 }
 
+/** The members of the runtime and endpoint requests, as they arrive on the wire. */
+interface ControlInput {
+  roleArn?: string;
+  networkConfiguration?: RuntimeConfig['networkConfiguration'];
+  description?: string;
+  authorizerConfiguration?: RuntimeConfig['authorizerConfiguration'];
+  requestHeaderConfiguration?: RuntimeConfig['requestHeaderConfiguration'];
+  protocolConfiguration?: RuntimeConfig['protocolConfiguration'];
+  environmentVariables?: Record<string, string>;
+  agentRuntimeName?: string;
+  agentRuntimeArtifact?: { containerConfiguration?: { containerUri?: string }; codeConfiguration?: unknown };
+  lifecycleConfiguration?: { idleRuntimeSessionTimeout?: number; maxLifetime?: number };
+  clientToken?: string;
+  tags?: Record<string, string>;
+  name?: string;
+  agentRuntimeVersion?: string;
+}
+
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 const suffix = () => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
 
@@ -84,7 +102,8 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     clientTokens: {} as Record<string, { hash: string; response: unknown }>,
   }));
   const deletedListeners: ((runtime: RuntimeRecord) => void)[] = [];
-  const workloadArn = (name: string) => `arn:aws:bedrock-agentcore:${ctx.region}:${ctx.accountId}:workload-identity-directory/default/workload-identity/${name}`;
+  const workloadArn = (name: string) =>
+    `arn:aws:bedrock-agentcore:${ctx.region}:${ctx.accountId}:workload-identity-directory/default/workload-identity/${name}`;
 
   /** Apply every transition whose time has come: statuses settle lazily, so they survive restarts. */
   function settle(rt: RuntimeRecord) {
@@ -97,7 +116,9 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
         delete v.settlesTo;
       }
     }
-    const ready = Object.values(rt.versions).filter((v) => v.status === 'READY').map((v) => Number(v.version));
+    const ready = Object.values(rt.versions)
+      .filter((v) => v.status === 'READY')
+      .map((v) => Number(v.version));
     const newestReady = ready.length ? String(Math.max(...ready)) : undefined;
     const def = rt.endpoints.DEFAULT;
     const latest = rt.versions[rt.latestVersion];
@@ -142,55 +163,93 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
 
   function findVersion(rt: RuntimeRecord, version: string | null | undefined): VersionRecord {
     const v = rt.versions[version ?? rt.latestVersion];
-    if (!v) throw new AwsError('ResourceNotFoundException', `Version ${version} of agent runtime '${rt.id}' not found`, 404);
+    if (!v)
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `Version ${version} of agent runtime '${rt.id}' not found`,
+        404,
+      );
     return v;
   }
 
   function findEndpoint(rt: RuntimeRecord, name: string): EndpointRecord {
     const ep = rt.endpoints[name];
-    if (!ep) throw new AwsError('ResourceNotFoundException', `Endpoint '${name}' of agent runtime '${rt.id}' not found`, 404);
+    if (!ep)
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `Endpoint '${name}' of agent runtime '${rt.id}' not found`,
+        404,
+      );
     return ep;
   }
 
   const invalid = (message: string) => new AwsError('ValidationException', message);
 
-  function validateConfig(input: Record<string, any>): RuntimeConfig {
+  function validateConfig(input: ControlInput): RuntimeConfig {
     const uri = input.agentRuntimeArtifact?.containerConfiguration?.containerUri;
-    if (input.agentRuntimeArtifact?.codeConfiguration) throw invalid('The local twin runs container artifacts only: use agentRuntimeArtifact.containerConfiguration.containerUri');
-    if (typeof uri !== 'string' || !uri) throw invalid('agentRuntimeArtifact.containerConfiguration.containerUri is required');
+    if (input.agentRuntimeArtifact?.codeConfiguration)
+      throw invalid(
+        'The local twin runs container artifacts only: use agentRuntimeArtifact.containerConfiguration.containerUri',
+      );
+    if (typeof uri !== 'string' || !uri)
+      throw invalid('agentRuntimeArtifact.containerConfiguration.containerUri is required');
     if (typeof input.roleArn !== 'string' || !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(input.roleArn)) {
-      throw invalid(`roleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got '${input.roleArn ?? ''}'`);
+      throw invalid(
+        `roleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got '${input.roleArn ?? ''}'`,
+      );
     }
     const lifecycle = {
       idleRuntimeSessionTimeout: input.lifecycleConfiguration?.idleRuntimeSessionTimeout ?? 900,
       maxLifetime: input.lifecycleConfiguration?.maxLifetime ?? 28800,
     };
     for (const [k, v] of Object.entries(lifecycle)) {
-      if (!Number.isInteger(v) || v < 60 || v > 28800) throw invalid(`lifecycleConfiguration.${k} must be 60-28800 seconds, got ${v}`);
+      if (!Number.isInteger(v) || v < 60 || v > 28800)
+        throw invalid(`lifecycleConfiguration.${k} must be 60-28800 seconds, got ${v}`);
     }
-    if (lifecycle.idleRuntimeSessionTimeout > lifecycle.maxLifetime) throw invalid('lifecycleConfiguration.idleRuntimeSessionTimeout must not exceed maxLifetime');
+    if (lifecycle.idleRuntimeSessionTimeout > lifecycle.maxLifetime)
+      throw invalid('lifecycleConfiguration.idleRuntimeSessionTimeout must not exceed maxLifetime');
     const env = input.environmentVariables ?? {};
-    if (Object.keys(env).length > 50) throw invalid(`environmentVariables allows at most 50 variables, got ${Object.keys(env).length}`);
+    if (Object.keys(env).length > 50)
+      throw invalid(`environmentVariables allows at most 50 variables, got ${Object.keys(env).length}`);
     const jwt = input.authorizerConfiguration?.customJWTAuthorizer;
     if (jwt && !/^.+\/\.well-known\/openid-configuration$/.test(jwt.discoveryUrl ?? '')) {
-      throw invalid(`customJWTAuthorizer.discoveryUrl must end in /.well-known/openid-configuration, got '${jwt.discoveryUrl ?? ''}'`);
+      throw invalid(
+        `customJWTAuthorizer.discoveryUrl must end in /.well-known/openid-configuration, got '${jwt.discoveryUrl ?? ''}'`,
+      );
     }
     const allow: string[] = input.requestHeaderConfiguration?.requestHeaderAllowlist ?? [];
-    if (allow.length > 20) throw invalid(`requestHeaderAllowlist allows at most 20 headers, got ${allow.length}`);
+    if (allow.length > 20)
+      throw invalid(`requestHeaderAllowlist allows at most 20 headers, got ${allow.length}`);
     for (const h of allow) {
       const l = h.toLowerCase();
-      if (l.startsWith('x-amz-') || (l.startsWith('x-amzn-') && !l.startsWith('x-amzn-bedrock-agentcore-runtime-custom-'))) {
-        throw invalid(`requestHeaderAllowlist: '${h}' is not allowed (x-amz-* never, x-amzn-* only as X-Amzn-Bedrock-AgentCore-Runtime-Custom-*)`);
+      if (
+        l.startsWith('x-amz-') ||
+        (l.startsWith('x-amzn-') && !l.startsWith('x-amzn-bedrock-agentcore-runtime-custom-'))
+      ) {
+        throw invalid(
+          `requestHeaderAllowlist: '${h}' is not allowed (x-amz-* never, x-amzn-* only as X-Amzn-Bedrock-AgentCore-Runtime-Custom-*)`,
+        );
       }
     }
     const protocol = input.protocolConfiguration?.serverProtocol;
-    if (protocol !== undefined && !PROTOCOLS.includes(protocol)) throw invalid(`protocolConfiguration.serverProtocol must be one of ${PROTOCOLS.join(', ')}, got '${protocol}'`);
+    if (protocol !== undefined && !PROTOCOLS.includes(protocol))
+      throw invalid(
+        `protocolConfiguration.serverProtocol must be one of ${PROTOCOLS.join(', ')}, got '${protocol}'`,
+      );
     const rest = Object.fromEntries(Object.entries(input).filter(([k]) => !NOT_CONFIG.includes(k)));
-    return { ...rest, networkConfiguration: input.networkConfiguration ?? { networkMode: 'PUBLIC' }, lifecycleConfiguration: lifecycle } as RuntimeConfig;
+    return {
+      ...rest,
+      networkConfiguration: input.networkConfiguration ?? { networkMode: 'PUBLIC' },
+      lifecycleConfiguration: lifecycle,
+    } as RuntimeConfig;
   }
 
   /** A new version whose status settles after the delay: READY, or *_FAILED if its image is unusable. */
-  function newVersion(version: string, config: RuntimeConfig, pending: 'CREATING' | 'UPDATING'): VersionRecord {
+  function newVersion(
+    version: string,
+    config: RuntimeConfig,
+    pending: 'CREATING' | 'UPDATING',
+  ): VersionRecord {
     const uri = config.agentRuntimeArtifact.containerConfiguration.containerUri;
     const failed = pending === 'CREATING' ? 'CREATE_FAILED' : 'UPDATE_FAILED';
     let image: ResolvedImage | undefined;
@@ -220,7 +279,12 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     const hash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     const seen = state.clientTokens[key];
     if (seen) {
-      if (seen.hash !== hash) throw new AwsError('ConflictException', 'The client token was already used with a different request; use a new clientToken', 409);
+      if (seen.hash !== hash)
+        throw new AwsError(
+          'ConflictException',
+          'The client token was already used with a different request; use a new clientToken',
+          409,
+        );
       return seen.response;
     }
     const response = run();
@@ -228,8 +292,15 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     return response;
   }
 
-  const route = (method: string, path: string, status: number, fn: (req: TwinRequest, input: Record<string, any>) => unknown) =>
-    router.route(method, path, (req: TwinRequest, res: TwinResponse) => sendJson(res, status, fn(req, method === 'GET' || method === 'DELETE' ? {} : jsonBody(req))));
+  const route = (
+    method: string,
+    path: string,
+    status: number,
+    fn: (req: TwinRequest, input: ControlInput) => unknown,
+  ) =>
+    router.route(method, path, (req: TwinRequest, res: TwinResponse) =>
+      sendJson(res, status, fn(req, method === 'GET' || method === 'DELETE' ? {} : jsonBody(req))),
+    );
 
   const versionSummary = (rt: RuntimeRecord, v: VersionRecord) => ({
     agentRuntimeArn: rt.arn,
@@ -258,14 +329,25 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   const page = <T>(items: T[], req: TwinRequest) => {
     const start = Number(req.query.get('nextToken') ?? 0) || 0;
     const size = Number(req.query.get('maxResults') ?? 100) || 100;
-    return { items: items.slice(start, start + size), ...(start + size < items.length && { nextToken: String(start + size) }) };
+    return {
+      items: items.slice(start, start + size),
+      ...(start + size < items.length && { nextToken: String(start + size) }),
+    };
   };
 
   route('PUT', '/runtimes/', 202, (_req, input) =>
     idempotent(input.clientToken && `create:${input.clientToken}`, input, () => {
       const name = String(input.agentRuntimeName ?? '');
-      if (!NAME.test(name)) throw invalid(`1 validation error detected: Value '${name}' at 'agentRuntimeName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`);
-      if (Object.values(state.runtimes).some((r) => r.name === name)) throw new AwsError('ConflictException', `An agent runtime with the name '${name}' already exists`, 409);
+      if (!NAME.test(name))
+        throw invalid(
+          `1 validation error detected: Value '${name}' at 'agentRuntimeName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`,
+        );
+      if (Object.values(state.runtimes).some((r) => r.name === name))
+        throw new AwsError(
+          'ConflictException',
+          `An agent runtime with the name '${name}' already exists`,
+          409,
+        );
       const config = validateConfig(input);
       const id = `${name}-${suffix()}`;
       const created = iso();
@@ -278,15 +360,33 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
         ...(input.tags && { tags: input.tags }),
         latestVersion: '1',
         versions: { '1': newVersion('1', config, 'CREATING') },
-        endpoints: { DEFAULT: { name: 'DEFAULT', id: `DEFAULT`, createdAt: created, lastUpdatedAt: created, status: 'CREATING', targetVersion: '1' } },
+        endpoints: {
+          DEFAULT: {
+            name: 'DEFAULT',
+            id: `DEFAULT`,
+            createdAt: created,
+            lastUpdatedAt: created,
+            status: 'CREATING',
+            targetVersion: '1',
+          },
+        },
       };
       state.runtimes[id] = rt;
-      return { agentRuntimeArn: rt.arn, agentRuntimeId: id, agentRuntimeVersion: '1', createdAt: created, status: 'CREATING', workloadIdentityDetails: { workloadIdentityArn: workloadArn(name) } };
+      return {
+        agentRuntimeArn: rt.arn,
+        agentRuntimeId: id,
+        agentRuntimeVersion: '1',
+        createdAt: created,
+        status: 'CREATING',
+        workloadIdentityDetails: { workloadIdentityArn: workloadArn(name) },
+      };
     }),
   );
 
   route('POST', '/runtimes/', 200, (req) => {
-    const all = Object.values(state.runtimes).map((rt) => (settle(rt), versionSummary(rt, rt.versions[rt.latestVersion])));
+    const all = Object.values(state.runtimes).map(
+      (rt) => (settle(rt), versionSummary(rt, rt.versions[rt.latestVersion])),
+    );
     const { items, nextToken } = page(all, req);
     return { agentRuntimes: items, ...(nextToken && { nextToken }) };
   });
@@ -313,7 +413,11 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     return idempotent(input.clientToken && `update:${rt.id}:${input.clientToken}`, input, () => {
       const latest = rt.versions[rt.latestVersion];
       if (PENDING.includes(latest.status)) {
-        throw new AwsError('ConflictException', `Agent runtime '${rt.id}' is ${latest.status}; wait until it is READY or *_FAILED before updating it`, 409);
+        throw new AwsError(
+          'ConflictException',
+          `Agent runtime '${rt.id}' is ${latest.status}; wait until it is READY or *_FAILED before updating it`,
+          409,
+        );
       }
       const config = validateConfig(input);
       const version = String(Math.max(...Object.keys(rt.versions).map(Number), Number(rt.latestVersion)) + 1);
@@ -338,9 +442,15 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     const version = req.query.get('version');
     if (version) {
       const v = findVersion(rt, version);
-      const inUse = Object.values(rt.endpoints).filter((e) => e.liveVersion === version || e.targetVersion === version);
+      const inUse = Object.values(rt.endpoints).filter(
+        (e) => e.liveVersion === version || e.targetVersion === version,
+      );
       if (version === rt.latestVersion || inUse.length) {
-        throw new AwsError('ConflictException', `Version ${version} is ${version === rt.latestVersion ? 'the latest version' : `used by endpoint(s) ${inUse.map((e) => e.name).join(', ')}`} and cannot be deleted`, 409);
+        throw new AwsError(
+          'ConflictException',
+          `Version ${version} is ${version === rt.latestVersion ? 'the latest version' : `used by endpoint(s) ${inUse.map((e) => e.name).join(', ')}`} and cannot be deleted`,
+          409,
+        );
       }
       delete rt.versions[version];
       return { status: 'DELETING', agentRuntimeId: rt.id, agentRuntimeVersion: v.version };
@@ -362,10 +472,22 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   route('PUT', '/runtimes/{agentRuntimeId}/runtime-endpoints/', 202, (req, input) => {
     const rt = findRuntime(req.params.agentRuntimeId);
     const name = String(input.name ?? '');
-    if (!NAME.test(name)) throw invalid(`1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`);
-    if (rt.endpoints[name]) throw new AwsError('ConflictException', `An endpoint named '${name}' already exists for agent runtime '${rt.id}'`, 409);
+    if (!NAME.test(name))
+      throw invalid(
+        `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`,
+      );
+    if (rt.endpoints[name])
+      throw new AwsError(
+        'ConflictException',
+        `An endpoint named '${name}' already exists for agent runtime '${rt.id}'`,
+        409,
+      );
     if (Object.keys(rt.endpoints).length >= MAX_ENDPOINTS) {
-      throw new AwsError('ServiceQuotaExceededException', `Agent runtime '${rt.id}' already has the maximum of ${MAX_ENDPOINTS} endpoints (DEFAULT included)`, 402);
+      throw new AwsError(
+        'ServiceQuotaExceededException',
+        `Agent runtime '${rt.id}' already has the maximum of ${MAX_ENDPOINTS} endpoints (DEFAULT included)`,
+        402,
+      );
     }
     const version = findVersion(rt, input.agentRuntimeVersion ?? rt.latestVersion).version;
     const created = iso();
@@ -380,12 +502,23 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       settlesAt: Date.now() + options.endpointReadyDelayMs,
     };
     rt.endpoints[name] = ep;
-    return { targetVersion: version, agentRuntimeEndpointArn: `${rt.arn}/runtime-endpoint/${name}`, agentRuntimeArn: rt.arn, agentRuntimeId: rt.id, endpointName: name, status: 'CREATING', createdAt: created };
+    return {
+      targetVersion: version,
+      agentRuntimeEndpointArn: `${rt.arn}/runtime-endpoint/${name}`,
+      agentRuntimeArn: rt.arn,
+      agentRuntimeId: rt.id,
+      endpointName: name,
+      status: 'CREATING',
+      createdAt: created,
+    };
   });
 
   route('POST', '/runtimes/{agentRuntimeId}/runtime-endpoints/', 200, (req) => {
     const rt = findRuntime(req.params.agentRuntimeId);
-    const { items, nextToken } = page(Object.values(rt.endpoints).map((ep) => describeEndpoint(rt, ep)), req);
+    const { items, nextToken } = page(
+      Object.values(rt.endpoints).map((ep) => describeEndpoint(rt, ep)),
+      req,
+    );
     return { runtimeEndpoints: items, ...(nextToken && { nextToken }) };
   });
 
@@ -397,8 +530,16 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   route('PUT', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 202, (req, input) => {
     const rt = findRuntime(req.params.agentRuntimeId);
     const ep = findEndpoint(rt, req.params.endpointName);
-    if (ep.name === 'DEFAULT' && input.agentRuntimeVersion) throw invalid('The DEFAULT endpoint always follows the latest version and cannot be pointed at another one');
-    if (PENDING.includes(ep.status)) throw new AwsError('ConflictException', `Endpoint '${ep.name}' is ${ep.status}; wait until it is READY before updating it`, 409);
+    if (ep.name === 'DEFAULT' && input.agentRuntimeVersion)
+      throw invalid(
+        'The DEFAULT endpoint always follows the latest version and cannot be pointed at another one',
+      );
+    if (PENDING.includes(ep.status))
+      throw new AwsError(
+        'ConflictException',
+        `Endpoint '${ep.name}' is ${ep.status}; wait until it is READY before updating it`,
+        409,
+      );
     if (input.description !== undefined) ep.description = input.description;
     if (input.agentRuntimeVersion) {
       ep.targetVersion = findVersion(rt, input.agentRuntimeVersion).version;
@@ -407,13 +548,22 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     }
     ep.lastUpdatedAt = iso();
     const d = describeEndpoint(rt, ep);
-    return { liveVersion: d.liveVersion, targetVersion: d.targetVersion, agentRuntimeEndpointArn: d.agentRuntimeEndpointArn, agentRuntimeArn: rt.arn, status: ep.status, createdAt: ep.createdAt, lastUpdatedAt: ep.lastUpdatedAt };
+    return {
+      liveVersion: d.liveVersion,
+      targetVersion: d.targetVersion,
+      agentRuntimeEndpointArn: d.agentRuntimeEndpointArn,
+      agentRuntimeArn: rt.arn,
+      status: ep.status,
+      createdAt: ep.createdAt,
+      lastUpdatedAt: ep.lastUpdatedAt,
+    };
   });
 
   route('DELETE', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 202, (req) => {
     const rt = findRuntime(req.params.agentRuntimeId);
     const ep = findEndpoint(rt, req.params.endpointName);
-    if (ep.name === 'DEFAULT') throw invalid('The DEFAULT endpoint cannot be deleted on its own; delete the agent runtime instead');
+    if (ep.name === 'DEFAULT')
+      throw invalid('The DEFAULT endpoint cannot be deleted on its own; delete the agent runtime instead');
     delete rt.endpoints[ep.name];
     return { status: 'DELETING', agentRuntimeId: rt.id, endpointName: ep.name };
   });
@@ -421,7 +571,9 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   return {
     /** A runtime by id, ARN or name, with statuses settled to now; undefined if there is none. */
     runtime(idArnOrName: string): RuntimeRecord | undefined {
-      const rt = Object.values(state.runtimes).find((r) => r.id === idArnOrName || r.arn === idArnOrName || r.name === idArnOrName);
+      const rt = Object.values(state.runtimes).find(
+        (r) => r.id === idArnOrName || r.arn === idArnOrName || r.name === idArnOrName,
+      );
       if (rt) settle(rt);
       return rt;
     },
@@ -429,10 +581,19 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     resolve(idOrArn: string, qualifier = 'DEFAULT') {
       const rt = findRuntime(idOrArn);
       const ep = rt.endpoints[qualifier];
-      if (!ep) throw new AwsError('ResourceNotFoundException', `Endpoint '${qualifier}' not found for agent runtime '${rt.id}'`, 404);
+      if (!ep)
+        throw new AwsError(
+          'ResourceNotFoundException',
+          `Endpoint '${qualifier}' not found for agent runtime '${rt.id}'`,
+          404,
+        );
       const version = ep.liveVersion && rt.versions[ep.liveVersion];
       if (!version || version.status !== 'READY' || !version.image) {
-        throw new AwsError('ValidationException', `Endpoint '${qualifier}' of agent runtime '${rt.id}' has no READY version to serve (status ${ep.status})`, 400);
+        throw new AwsError(
+          'ValidationException',
+          `Endpoint '${qualifier}' of agent runtime '${rt.id}' has no READY version to serve (status ${ep.status})`,
+          400,
+        );
       }
       return { runtime: rt, endpoint: ep, version, image: version.image };
     },

@@ -56,8 +56,50 @@ interface AlarmRecord extends AlarmInput {
   AlarmConfigurationUpdatedTimestamp: number;
 }
 
+interface MetricDatum {
+  MetricName?: string;
+  Dimensions?: Dimension[];
+  Timestamp?: number;
+  Value?: number;
+  Values?: number[];
+  Counts?: number[];
+  StatisticValues?: { SampleCount: number; Sum: number; Minimum: number; Maximum: number };
+}
+interface MetricDataQuery {
+  Id: string;
+  Label?: string;
+  ReturnData?: boolean;
+  Expression?: string;
+  MetricStat?: {
+    Metric: { Namespace: string; MetricName: string; Dimensions?: Dimension[] };
+    Period: number;
+    Stat: string;
+  };
+}
+/** The members of the CloudWatch requests this module reads, as they arrive on the wire. */
+interface CwInput {
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: { Name: string; Value?: string }[];
+  MetricData?: MetricDatum[];
+  StartTime?: number;
+  EndTime?: number;
+  ScanBy?: string;
+  MetricDataQueries?: MetricDataQuery[];
+  AlarmNames?: string[];
+  AlarmNamePrefix?: string;
+  AlarmTypes?: string[];
+  AlarmName?: string;
+  StateValue?: AlarmState;
+  StateReason?: string;
+}
+
 const seriesKey = (ns: string, name: string, dims: Dimension[] = []) =>
-  JSON.stringify([ns, name, [...dims].sort((a, b) => a.Name.localeCompare(b.Name)).map((d) => [d.Name, d.Value])]);
+  JSON.stringify([
+    ns,
+    name,
+    [...dims].sort((a, b) => a.Name.localeCompare(b.Name)).map((d) => [d.Name, d.Value]),
+  ]);
 const invalid = (message: string) => new AwsError('InvalidParameterValueException', message);
 
 function statistic(points: Point[], stat: string): number | undefined {
@@ -77,7 +119,10 @@ function statistic(points: Point[], stat: string): number | undefined {
       return Math.max(...points.map((p) => p.max));
   }
   const p = /^p(\d{1,2}(?:\.\d+)?|100)$/.exec(stat);
-  if (!p) throw invalid(`The statistic '${stat}' is not supported: use SampleCount, Sum, Average, Minimum, Maximum or pNN`);
+  if (!p)
+    throw invalid(
+      `The statistic '${stat}' is not supported: use SampleCount, Sum, Average, Minimum, Maximum or pNN`,
+    );
   const values = points.flatMap((pt) => pt.values ?? []).sort((a, b) => a - b);
   if (!values.length) return undefined;
   // Nearest rank.
@@ -88,10 +133,13 @@ type Expr = { num: number } | { id: string } | { op: string; left: Expr; right: 
 
 /** Metric math, arithmetic only: ids, numbers, + - * / and parentheses. */
 function parseExpression(text: string): Expr {
-  const tokens = text.match(/\s*(\d+(?:\.\d+)?|[A-Za-z][a-zA-Z0-9_]*|[-+*/()]|\S)/g)?.map((t) => t.trim()) ?? [];
+  const tokens =
+    text.match(/\s*(\d+(?:\.\d+)?|[A-Za-z][a-zA-Z0-9_]*|[-+*/()]|\S)/g)?.map((t) => t.trim()) ?? [];
   let i = 0;
   const fail = (why: string): never => {
-    throw invalid(`The expression '${text}' is not supported by the local twin (${why}); it evaluates arithmetic on metric ids (+ - * / and parentheses) only`);
+    throw invalid(
+      `The expression '${text}' is not supported by the local twin (${why}); it evaluates arithmetic on metric ids (+ - * / and parentheses) only`,
+    );
   };
   const primary = (): Expr => {
     const t = tokens[i++];
@@ -139,39 +187,72 @@ function evaluate(e: Expr, at: number, series: Map<string, Map<number, number>>)
   return e.op === '+' ? l + r : e.op === '-' ? l - r : e.op === '*' ? l * r : r === 0 ? undefined : l / r;
 }
 
-const ids = (e: Expr): string[] => ('id' in e ? [e.id] : 'neg' in e ? ids(e.neg) : 'op' in e ? [...ids(e.left), ...ids(e.right)] : []);
+const ids = (e: Expr): string[] =>
+  'id' in e ? [e.id] : 'neg' in e ? ids(e.neg) : 'op' in e ? [...ids(e.left), ...ids(e.right)] : [];
 
 /** CloudWatch (awsJson1_0, query-compatible): metrics in memory, alarms steered through the in-process API. */
 export function registerCloudWatch(router: Router, ctx: TwinContext) {
   const series = new Map<string, Series>();
   const state = ctx.state.get('cloudwatch', () => ({ alarms: {} as Record<string, AlarmRecord> }));
 
-  const op = (name: string, fn: (input: Record<string, any>) => unknown) =>
-    router.target(`${TARGET}.${name}`, (req: TwinRequest, res: TwinResponse) => sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE));
+  const op = (name: string, fn: (input: CwInput) => unknown) =>
+    router.target(`${TARGET}.${name}`, (req: TwinRequest, res: TwinResponse) =>
+      sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE),
+    );
 
   function record(namespace: string, metricName: string, dimensions: Dimension[], point: Point) {
     const key = seriesKey(namespace, metricName, dimensions);
     let s = series.get(key);
-    if (!s) series.set(key, (s = { Namespace: namespace, MetricName: metricName, Dimensions: dimensions, points: [] }));
+    if (!s)
+      series.set(
+        key,
+        (s = { Namespace: namespace, MetricName: metricName, Dimensions: dimensions, points: [] }),
+      );
     s.points.push(point);
   }
 
-  function putMetricData(input: Record<string, any>) {
+  function putMetricData(input: CwInput) {
     const namespace = String(input.Namespace ?? '');
-    if (!namespace || namespace.startsWith('AWS/')) throw invalid(`The value '${namespace}' for parameter Namespace is invalid: it must be set and must not start with AWS/`);
-    for (const d of (input.MetricData ?? []) as Record<string, any>[]) {
-      if (!d.MetricName) throw new AwsError('MissingRequiredParameterException', 'The parameter MetricData.member.N.MetricName is required.');
+    if (!namespace || namespace.startsWith('AWS/'))
+      throw invalid(
+        `The value '${namespace}' for parameter Namespace is invalid: it must be set and must not start with AWS/`,
+      );
+    for (const d of input.MetricData ?? []) {
+      if (!d.MetricName)
+        throw new AwsError(
+          'MissingRequiredParameterException',
+          'The parameter MetricData.member.N.MetricName is required.',
+        );
       const t = d.Timestamp !== undefined ? Number(d.Timestamp) * 1000 : Date.now();
       let values: number[] = [];
       if (d.Value !== undefined) values = [Number(d.Value)];
-      else if (d.Values) values = (d.Values as number[]).flatMap((v, i) => Array<number>(Math.min(Number(d.Counts?.[i] ?? 1), 1000)).fill(v));
+      else if (d.Values)
+        values = (d.Values as number[]).flatMap((v, i) =>
+          Array<number>(Math.min(Number(d.Counts?.[i] ?? 1), 1000)).fill(v),
+        );
       if (d.StatisticValues) {
         const s = d.StatisticValues;
-        record(namespace, d.MetricName, d.Dimensions ?? [], { t, sum: s.Sum, count: s.SampleCount, min: s.Minimum, max: s.Maximum });
+        record(namespace, d.MetricName, d.Dimensions ?? [], {
+          t,
+          sum: s.Sum,
+          count: s.SampleCount,
+          min: s.Minimum,
+          max: s.Maximum,
+        });
       } else if (values.length) {
-        record(namespace, d.MetricName, d.Dimensions ?? [], { t, sum: values.reduce((a, b) => a + b, 0), count: values.length, min: Math.min(...values), max: Math.max(...values), values });
+        record(namespace, d.MetricName, d.Dimensions ?? [], {
+          t,
+          sum: values.reduce((a, b) => a + b, 0),
+          count: values.length,
+          min: Math.min(...values),
+          max: Math.max(...values),
+          values,
+        });
       } else {
-        throw new AwsError('MissingRequiredParameterException', `MetricData for ${d.MetricName} needs Value, Values or StatisticValues`);
+        throw new AwsError(
+          'MissingRequiredParameterException',
+          `MetricData for ${d.MetricName} needs Value, Values or StatisticValues`,
+        );
       }
     }
   }
@@ -180,8 +261,16 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
 
   op('ListMetrics', (input) => ({
     Metrics: [...series.values()]
-      .filter((s) => (!input.Namespace || s.Namespace === input.Namespace) && (!input.MetricName || s.MetricName === input.MetricName))
-      .filter((s) => ((input.Dimensions ?? []) as { Name: string; Value?: string }[]).every((f) => s.Dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value))))
+      .filter(
+        (s) =>
+          (!input.Namespace || s.Namespace === input.Namespace) &&
+          (!input.MetricName || s.MetricName === input.MetricName),
+      )
+      .filter((s) =>
+        (input.Dimensions ?? []).every((f) =>
+          s.Dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value)),
+        ),
+      )
       .map(({ Namespace, MetricName, Dimensions }) => ({ Namespace, MetricName, Dimensions })),
   }));
 
@@ -191,13 +280,14 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
     if (!(start < end)) throw invalid('StartTime must be before EndTime');
     const computed = new Map<string, Map<number, number>>();
     const results = [];
-    for (const q of (input.MetricDataQueries ?? []) as Record<string, any>[]) {
+    for (const q of input.MetricDataQueries ?? []) {
       let values = new Map<number, number>();
       let label = q.Label ?? q.Id;
       if (q.MetricStat) {
         const m = q.MetricStat.Metric;
         const period = Number(q.MetricStat.Period) * 1000;
-        if (!(period > 0)) throw invalid(`MetricStat.Period of query ${q.Id} must be a positive number of seconds`);
+        if (!(period > 0))
+          throw invalid(`MetricStat.Period of query ${q.Id} must be a positive number of seconds`);
         label = q.Label ?? m.MetricName;
         const buckets = new Map<number, Point[]>();
         for (const p of series.get(seriesKey(m.Namespace, m.MetricName, m.Dimensions ?? []))?.points ?? []) {
@@ -214,26 +304,50 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
         const times = new Set(
           ids(expr).flatMap((id) => {
             const s = computed.get(id);
-            if (!s) throw invalid(`The expression '${q.Expression}' refers to '${id}', which is not a query id defined before it`);
+            if (!s)
+              throw invalid(
+                `The expression '${q.Expression}' refers to '${id}', which is not a query id defined before it`,
+              );
             return [...s.keys()];
           }),
         );
-        values = new Map([...times].flatMap((t) => {
-          const v = evaluate(expr, t, computed);
-          return v === undefined ? [] : [[t, v] as [number, number]];
-        }));
+        values = new Map(
+          [...times].flatMap((t) => {
+            const v = evaluate(expr, t, computed);
+            return v === undefined ? [] : [[t, v] as [number, number]];
+          }),
+        );
       } else {
-        throw new AwsError('MissingRequiredParameterException', `Query ${q.Id} needs MetricStat or Expression`);
+        throw new AwsError(
+          'MissingRequiredParameterException',
+          `Query ${q.Id} needs MetricStat or Expression`,
+        );
       }
       computed.set(q.Id, values);
       if (q.ReturnData === false) continue;
-      const times = [...values.keys()].sort((a, b) => (input.ScanBy === 'TimestampAscending' ? a - b : b - a));
-      results.push({ Id: q.Id, Label: label, Timestamps: times.map((t) => t / 1000), Values: times.map((t) => values.get(t)!), StatusCode: 'Complete', Messages: [] });
+      const times = [...values.keys()].sort((a, b) =>
+        input.ScanBy === 'TimestampAscending' ? a - b : b - a,
+      );
+      results.push({
+        Id: q.Id,
+        Label: label,
+        Timestamps: times.map((t) => t / 1000),
+        Values: times.map((t) => values.get(t)!),
+        StatusCode: 'Complete',
+        Messages: [],
+      });
     }
     return { MetricDataResults: results, Messages: [] };
   });
 
-  const describe = (a: AlarmRecord) => ({ ActionsEnabled: true, AlarmActions: [], OKActions: [], InsufficientDataActions: [], Dimensions: [], ...a });
+  const describe = (a: AlarmRecord) => ({
+    ActionsEnabled: true,
+    AlarmActions: [],
+    OKActions: [],
+    InsufficientDataActions: [],
+    Dimensions: [],
+    ...a,
+  });
 
   op('DescribeAlarms', (input) => {
     const names = input.AlarmNames as string[] | undefined;
@@ -250,12 +364,23 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
   function setAlarmState(name: string, value: AlarmState, reason: string) {
     const alarm = state.alarms[name];
     if (!alarm) throw new AwsError('ResourceNotFound', `Alarm ${name} not found`, 404);
-    if (!STATES.includes(value)) throw invalid(`StateValue must be one of ${STATES.join(', ')}, got '${value}'`);
-    Object.assign(alarm, { StateValue: value, StateReason: reason, StateUpdatedTimestamp: Date.now() / 1000 });
+    if (!STATES.includes(value))
+      throw invalid(`StateValue must be one of ${STATES.join(', ')}, got '${value}'`);
+    Object.assign(alarm, {
+      StateValue: value,
+      StateReason: reason,
+      StateUpdatedTimestamp: Date.now() / 1000,
+    });
     ctx.state.save();
   }
 
-  op('SetAlarmState', (input) => (setAlarmState(input.AlarmName, input.StateValue, String(input.StateReason ?? '')), {}));
+  op(
+    'SetAlarmState',
+    (input) => (
+      setAlarmState(String(input.AlarmName ?? ''), input.StateValue!, String(input.StateReason ?? '')),
+      {}
+    ),
+  );
 
   return {
     /** Create or replace an alarm (state INSUFFICIENT_DATA unless given). */
@@ -271,11 +396,25 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
       };
       ctx.state.save();
     },
-    setAlarmState: (name: string, value: AlarmState, reason = `Set by the local twin to ${value}`) => setAlarmState(name, value, reason),
+    setAlarmState: (name: string, value: AlarmState, reason = `Set by the local twin to ${value}`) =>
+      setAlarmState(name, value, reason),
     alarm: (name: string) => state.alarms[name],
     /** Record a datapoint directly, e.g. for the AWS/ namespaces a real service would publish. */
-    putMetric(namespace: string, metricName: string, value: number, dimensions: Dimension[] = [], time = Date.now()) {
-      record(namespace, metricName, dimensions, { t: time, sum: value, count: 1, min: value, max: value, values: [value] });
+    putMetric(
+      namespace: string,
+      metricName: string,
+      value: number,
+      dimensions: Dimension[] = [],
+      time = Date.now(),
+    ) {
+      record(namespace, metricName, dimensions, {
+        t: time,
+        sum: value,
+        count: 1,
+        min: value,
+        max: value,
+        values: [value],
+      });
     },
   };
 }

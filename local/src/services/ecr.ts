@@ -4,7 +4,13 @@ import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest } from '../core/router';
 import { BlobStore } from '../image/blobs';
-import { AGENT_BUNDLE_LAYER, BUNDLE_FILE_ANNOTATION, imageConfigSchema, parseManifest, sha256 } from '../image/format';
+import {
+  AGENT_BUNDLE_LAYER,
+  BUNDLE_FILE_ANNOTATION,
+  imageConfigSchema,
+  parseManifest,
+  sha256,
+} from '../image/format';
 import type { TwinContext } from '../twin';
 
 const TARGET = 'AmazonEC2ContainerRegistry_V20150921';
@@ -41,6 +47,29 @@ interface ImageId {
   imageTag?: string;
 }
 
+/** The members of the ECR requests this module reads, as they arrive on the wire. */
+interface EcrInput {
+  registryId?: string;
+  repositoryName?: string;
+  repositoryNames?: string[];
+  imageTagMutability?: Mutability;
+  imageTagMutabilityExclusionFilters?: ExclusionFilter[];
+  force?: boolean;
+  layerDigests?: string[];
+  uploadId?: string;
+  partFirstByte?: number;
+  partLastByte?: number;
+  layerPartBlob?: string;
+  imageManifest?: string;
+  imageManifestMediaType?: string;
+  imageTag?: string;
+  imageDigest?: string;
+  imageIds?: ImageId[];
+  nextToken?: string;
+  maxResults?: number;
+  filter?: { tagStatus?: 'TAGGED' | 'UNTAGGED' | 'ANY' };
+}
+
 /** An image resolved for the runtime data plane: where its bundle is and what platform it claims. */
 export interface ResolvedImage {
   repositoryName: string;
@@ -52,7 +81,13 @@ export interface ResolvedImage {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const wildcard = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const wildcard = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 /** ECR (awsJson1_1) with the layer-upload operations, so the real ECR client pushes local images. */
 export function registerEcr(router: Router, ctx: TwinContext) {
@@ -62,10 +97,12 @@ export function registerEcr(router: Router, ctx: TwinContext) {
   const registry = `${ctx.accountId}.dkr.ecr.${ctx.region}.amazonaws.com`;
   const repositoryUri = (name: string) => `${registry}/${name}`;
 
-  const op = (name: string, fn: (input: Record<string, any>) => unknown) =>
-    router.target(`${TARGET}.${name}`, (req: TwinRequest, res) => sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE));
+  const op = (name: string, fn: (input: EcrInput) => unknown) =>
+    router.target(`${TARGET}.${name}`, (req: TwinRequest, res) =>
+      sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE),
+    );
 
-  function repository(input: Record<string, any>): RepositoryRecord {
+  function repository(input: EcrInput): RepositoryRecord {
     const name = String(input.repositoryName ?? '');
     const repo = state.repositories[name];
     if (!repo || (input.registryId && input.registryId !== ctx.accountId)) {
@@ -84,13 +121,17 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     repositoryUri: repositoryUri(r.name),
     createdAt: r.createdAt,
     imageTagMutability: r.imageTagMutability,
-    ...(r.imageTagMutabilityExclusionFilters && { imageTagMutabilityExclusionFilters: r.imageTagMutabilityExclusionFilters }),
+    ...(r.imageTagMutabilityExclusionFilters && {
+      imageTagMutabilityExclusionFilters: r.imageTagMutabilityExclusionFilters,
+    }),
     imageScanningConfiguration: { scanOnPush: false },
     encryptionConfiguration: { encryptionType: 'AES256' },
   });
 
   function tagIsImmutable(repo: RepositoryRecord, tag: string): boolean {
-    const excluded = (repo.imageTagMutabilityExclusionFilters ?? []).some((f) => wildcard(f.filter).test(tag));
+    const excluded = (repo.imageTagMutabilityExclusionFilters ?? []).some((f) =>
+      wildcard(f.filter).test(tag),
+    );
     switch (repo.imageTagMutability) {
       case 'MUTABLE':
         return false;
@@ -117,34 +158,57 @@ export function registerEcr(router: Router, ctx: TwinContext) {
       `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`,
     );
 
-  function validateMutability(input: Record<string, any>): Pick<RepositoryRecord, 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'> {
+  function validateMutability(
+    input: EcrInput,
+  ): Pick<RepositoryRecord, 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'> {
     const mutability = (input.imageTagMutability ?? 'MUTABLE') as Mutability;
     if (!MUTABILITY.includes(mutability)) {
-      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${MUTABILITY.join(', ')}]'`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${MUTABILITY.join(', ')}]'`,
+      );
     }
     const filters = input.imageTagMutabilityExclusionFilters as ExclusionFilter[] | undefined;
     const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
     if (withExclusion && !filters?.length) {
-      throw new AwsError('InvalidParameterException', `imageTagMutabilityExclusionFilters must contain 1 to 5 filters when imageTagMutability is ${mutability}`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `imageTagMutabilityExclusionFilters must contain 1 to 5 filters when imageTagMutability is ${mutability}`,
+      );
     }
     if (!withExclusion && filters?.length) {
-      throw new AwsError('InvalidParameterException', `imageTagMutabilityExclusionFilters can only be used with MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, not ${mutability}`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `imageTagMutabilityExclusionFilters can only be used with MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, not ${mutability}`,
+      );
     }
     for (const f of filters ?? []) {
       if (f.filterType !== 'WILDCARD' || !/^[A-Za-z0-9_.*-]{1,128}$/.test(f.filter ?? '')) {
-        throw new AwsError('InvalidParameterException', `Invalid exclusion filter ${JSON.stringify(f)}: filterType must be WILDCARD and filter 1-128 characters of letters, digits, '_', '.', '-' and '*'`);
+        throw new AwsError(
+          'InvalidParameterException',
+          `Invalid exclusion filter ${JSON.stringify(f)}: filterType must be WILDCARD and filter 1-128 characters of letters, digits, '_', '.', '-' and '*'`,
+        );
       }
     }
-    return { imageTagMutability: mutability, ...(withExclusion && { imageTagMutabilityExclusionFilters: filters }) };
+    return {
+      imageTagMutability: mutability,
+      ...(withExclusion && { imageTagMutabilityExclusionFilters: filters }),
+    };
   }
 
   op('CreateRepository', (input) => {
     const name = String(input.repositoryName ?? '');
     if (!REPOSITORY_NAME.test(name)) {
-      throw new AwsError('InvalidParameterException', `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must be 2-256 lowercase letters, digits and separators (._-/) matching (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*', got '${name}'`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must be 2-256 lowercase letters, digits and separators (._-/) matching (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*', got '${name}'`,
+      );
     }
     if (state.repositories[name]) {
-      throw new AwsError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${ctx.accountId}'`);
+      throw new AwsError(
+        'RepositoryAlreadyExistsException',
+        `The repository with name '${name}' already exists in the registry with id '${ctx.accountId}'`,
+      );
     }
     const repo: RepositoryRecord = { name, createdAt: now(), ...validateMutability(input), images: {} };
     state.repositories[name] = repo;
@@ -154,19 +218,29 @@ export function registerEcr(router: Router, ctx: TwinContext) {
   op('PutImageTagMutability', (input) => {
     const repo = repository(input);
     Object.assign(repo, { imageTagMutabilityExclusionFilters: undefined }, validateMutability(input));
-    return { registryId: ctx.accountId, repositoryName: repo.name, imageTagMutability: repo.imageTagMutability, imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters };
+    return {
+      registryId: ctx.accountId,
+      repositoryName: repo.name,
+      imageTagMutability: repo.imageTagMutability,
+      imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters,
+    };
   });
 
   op('DescribeRepositories', (input) => {
     const names = input.repositoryNames as string[] | undefined;
-    const repos = names?.length ? names.map((n) => repository({ repositoryName: n, registryId: input.registryId })) : Object.values(state.repositories);
+    const repos = names?.length
+      ? names.map((n) => repository({ repositoryName: n, registryId: input.registryId }))
+      : Object.values(state.repositories);
     return { repositories: repos.map(describeRepository) };
   });
 
   op('DeleteRepository', (input) => {
     const repo = repository(input);
     if (Object.keys(repo.images).length && !input.force) {
-      throw new AwsError('RepositoryNotEmptyException', `The repository with name '${repo.name}' in registry with id '${ctx.accountId}' cannot be deleted because it still contains images`);
+      throw new AwsError(
+        'RepositoryNotEmptyException',
+        `The repository with name '${repo.name}' in registry with id '${ctx.accountId}' cannot be deleted because it still contains images`,
+      );
     }
     delete state.repositories[repo.name];
     return { repository: describeRepository(repo) };
@@ -189,8 +263,18 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const layers = [];
     const failures = [];
     for (const d of digests) {
-      if (!DIGEST.test(d)) failures.push({ layerDigest: d, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
-      else if (!blobs.has(d)) failures.push({ layerDigest: d, failureCode: 'MissingLayerDigest', failureReason: 'Could not find layer' });
+      if (!DIGEST.test(d))
+        failures.push({
+          layerDigest: d,
+          failureCode: 'InvalidLayerDigest',
+          failureReason: 'Invalid layer digest',
+        });
+      else if (!blobs.has(d))
+        failures.push({
+          layerDigest: d,
+          failureCode: 'MissingLayerDigest',
+          failureReason: 'Could not find layer',
+        });
       else layers.push({ layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: blobs.get(d)!.length });
     }
     return { layers, failures };
@@ -203,11 +287,14 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     return { uploadId, partSize: 10 * 1024 * 1024 };
   });
 
-  function upload(input: Record<string, any>) {
+  function upload(input: EcrInput) {
     const repo = repository(input);
     const u = uploads.get(String(input.uploadId));
     if (!u || u.repositoryName !== repo.name) {
-      throw new AwsError('UploadNotFoundException', `The upload with id '${input.uploadId}' was not found in repository '${repo.name}'; start one with InitiateLayerUpload`);
+      throw new AwsError(
+        'UploadNotFoundException',
+        `The upload with id '${input.uploadId}' was not found in repository '${repo.name}'; start one with InitiateLayerUpload`,
+      );
     }
     return { repo, u };
   }
@@ -216,24 +303,49 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const { repo, u } = upload(input);
     const part = Buffer.from(String(input.layerPartBlob ?? ''), 'base64');
     if (input.partFirstByte !== u.received || input.partLastByte !== u.received + part.length - 1) {
-      throw new AwsError('InvalidLayerPartException', `The layer part must start at byte ${u.received} and end at partFirstByte + size - 1; got ${input.partFirstByte}-${input.partLastByte} for ${part.length} bytes`);
+      throw new AwsError(
+        'InvalidLayerPartException',
+        `The layer part must start at byte ${u.received} and end at partFirstByte + size - 1; got ${input.partFirstByte}-${input.partLastByte} for ${part.length} bytes`,
+      );
     }
     u.parts.push(part);
     u.received += part.length;
-    return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: input.uploadId, lastByteReceived: u.received - 1 };
+    return {
+      registryId: ctx.accountId,
+      repositoryName: repo.name,
+      uploadId: input.uploadId,
+      lastByteReceived: u.received - 1,
+    };
   });
 
   op('CompleteLayerUpload', (input) => {
     const { repo, u } = upload(input);
-    if (!u.parts.length) throw new AwsError('EmptyUploadException', `The upload '${input.uploadId}' has no parts; send them with UploadLayerPart`);
+    if (!u.parts.length)
+      throw new AwsError(
+        'EmptyUploadException',
+        `The upload '${input.uploadId}' has no parts; send them with UploadLayerPart`,
+      );
     const bytes = Buffer.concat(u.parts);
     const expected = (input.layerDigests as string[] | undefined)?.[0];
     const actual = sha256(bytes);
     uploads.delete(String(input.uploadId));
-    if (expected !== actual) throw new AwsError('InvalidLayerException', `The layer digest '${expected}' does not match the uploaded content (${actual})`);
-    if (blobs.has(actual)) throw new AwsError('LayerAlreadyExistsException', `The layer '${actual}' already exists in the repository with name '${repo.name}'`);
+    if (expected !== actual)
+      throw new AwsError(
+        'InvalidLayerException',
+        `The layer digest '${expected}' does not match the uploaded content (${actual})`,
+      );
+    if (blobs.has(actual))
+      throw new AwsError(
+        'LayerAlreadyExistsException',
+        `The layer '${actual}' already exists in the repository with name '${repo.name}'`,
+      );
     blobs.put(bytes, actual);
-    return { registryId: ctx.accountId, repositoryName: repo.name, uploadId: input.uploadId, layerDigest: actual };
+    return {
+      registryId: ctx.accountId,
+      repositoryName: repo.name,
+      uploadId: input.uploadId,
+      layerDigest: actual,
+    };
   });
 
   op('PutImage', (input) => {
@@ -241,37 +353,56 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const text = String(input.imageManifest ?? '');
     const tag = input.imageTag as string | undefined;
     if (tag !== undefined && !TAG.test(tag)) {
-      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageTag' failed to satisfy constraint: 'must be 1-300 letters, digits, '_', '.', '-' and start with a letter, digit or '_'', got '${tag}'`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageTag' failed to satisfy constraint: 'must be 1-300 letters, digits, '_', '.', '-' and start with a letter, digit or '_'', got '${tag}'`,
+      );
     }
     let manifest;
     try {
       manifest = parseManifest(text);
     } catch (e) {
-      throw new AwsError('InvalidParameterException', `Invalid parameter at 'imageManifest': ${(e as Error).message}`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageManifest': ${(e as Error).message}`,
+      );
     }
     const digest = sha256(text);
     if (input.imageDigest && input.imageDigest !== digest) {
-      throw new AwsError('ImageDigestDoesNotMatchException', `The imageDigest '${input.imageDigest}' does not match the digest of the manifest '${digest}'`);
+      throw new AwsError(
+        'ImageDigestDoesNotMatchException',
+        `The imageDigest '${input.imageDigest}' does not match the digest of the manifest '${digest}'`,
+      );
     }
     const missing = [manifest.config, ...manifest.layers].map((d) => d.digest).filter((d) => !blobs.has(d));
     if (missing.length) {
-      throw new AwsError('LayersNotFoundException', `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${ctx.accountId}' do not exist; upload them first (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload)`);
+      throw new AwsError(
+        'LayersNotFoundException',
+        `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${ctx.accountId}' do not exist; upload them first (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload)`,
+      );
     }
     const existing = repo.images[digest];
     if (existing && (tag === undefined || existing.tags.includes(tag))) {
-      throw new AwsError('ImageAlreadyExistsException', `Image with digest '${digest}'${tag ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`);
+      throw new AwsError(
+        'ImageAlreadyExistsException',
+        `Image with digest '${digest}'${tag ? ` and tag '${tag}'` : ''} already exists in the repository with name '${repo.name}' in registry with id '${ctx.accountId}'`,
+      );
     }
     if (tag !== undefined) {
       const holder = Object.values(repo.images).find((i) => i.tags.includes(tag));
       if (holder && tagIsImmutable(repo, tag)) {
-        throw new AwsError('ImageTagAlreadyExistsException', `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`);
+        throw new AwsError(
+          'ImageTagAlreadyExistsException',
+          `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`,
+        );
       }
       if (holder) holder.tags = holder.tags.filter((t) => t !== tag);
     }
     const image: ImageRecord = existing ?? {
       digest,
       manifest: text,
-      mediaType: input.imageManifestMediaType ?? manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+      mediaType:
+        input.imageManifestMediaType ?? manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
       configMediaType: manifest.config.mediaType,
       tags: [],
       pushedAt: now(),
@@ -296,8 +427,18 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const failures = [];
     for (const id of (input.imageIds ?? []) as ImageId[]) {
       const image = findImage(repo, id);
-      if (!id.imageDigest && !id.imageTag) failures.push({ imageId: id, failureCode: 'MissingDigestAndTag', failureReason: 'Invalid request parameters: both tag and digest cannot be null' });
-      else if (!image) failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+      if (!id.imageDigest && !id.imageTag)
+        failures.push({
+          imageId: id,
+          failureCode: 'MissingDigestAndTag',
+          failureReason: 'Invalid request parameters: both tag and digest cannot be null',
+        });
+      else if (!image)
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        });
       else {
         images.push({
           registryId: ctx.accountId,
@@ -311,14 +452,15 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     return { images, failures };
   });
 
-  const page = <T>(items: T[], input: Record<string, any>) => {
+  const page = <T>(items: T[], input: EcrInput) => {
     const start = input.nextToken ? Number(Buffer.from(String(input.nextToken), 'base64url').toString()) : 0;
     const size = Math.min(Number(input.maxResults ?? 100), 1000);
-    const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
+    const next =
+      start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
     return { items: items.slice(start, start + size), nextToken: next };
   };
 
-  const byTagStatus = (input: Record<string, any>) => (i: ImageRecord) => {
+  const byTagStatus = (input: EcrInput) => (i: ImageRecord) => {
     const status = input.filter?.tagStatus ?? 'ANY';
     return status === 'ANY' || (status === 'TAGGED') === i.tags.length > 0;
   };
@@ -327,7 +469,13 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const repo = repository(input);
     const ids = input.imageIds as ImageId[] | undefined;
     const selected = ids?.length
-      ? ids.map((id) => findImage(repo, id) ?? (() => { throw notFound(repo, id); })())
+      ? ids.map(
+          (id) =>
+            findImage(repo, id) ??
+            (() => {
+              throw notFound(repo, id);
+            })(),
+        )
       : Object.values(repo.images).filter(byTagStatus(input));
     const { items, nextToken } = page(selected, input);
     return {
@@ -350,7 +498,11 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const repo = repository(input);
     const ids = Object.values(repo.images)
       .filter(byTagStatus(input))
-      .flatMap((i) => (i.tags.length ? i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t })) : [{ imageDigest: i.digest }]));
+      .flatMap((i) =>
+        i.tags.length
+          ? i.tags.map((t) => ({ imageDigest: i.digest, imageTag: t }))
+          : [{ imageDigest: i.digest }],
+      );
     const { items, nextToken } = page(ids, input);
     return { imageIds: items, ...(nextToken && { nextToken }) };
   });
@@ -362,7 +514,11 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     for (const id of (input.imageIds ?? []) as ImageId[]) {
       const image = findImage(repo, id);
       if (!image) {
-        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        });
         continue;
       }
       if (id.imageTag && !id.imageDigest) {
@@ -371,7 +527,11 @@ export function registerEcr(router: Router, ctx: TwinContext) {
         imageIds.push({ imageDigest: image.digest, imageTag: id.imageTag });
       } else {
         delete repo.images[image.digest];
-        imageIds.push(...(image.tags.length ? image.tags.map((t) => ({ imageDigest: image.digest, imageTag: t })) : [{ imageDigest: image.digest }]));
+        imageIds.push(
+          ...(image.tags.length
+            ? image.tags.map((t) => ({ imageDigest: image.digest, imageTag: t }))
+            : [{ imageDigest: image.digest }]),
+        );
       }
     }
     return { imageIds, failures };
@@ -380,7 +540,10 @@ export function registerEcr(router: Router, ctx: TwinContext) {
   /** `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…/<repo>@sha256:<hex>` → the image it names now. */
   function resolveImage(uri: string): ResolvedImage {
     const m = /^([^/]+)\/(.+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*)|@(sha256:[a-f0-9]{64}))$/.exec(uri);
-    if (!m) throw new Error(`'${uri}' is not an ECR image URI: use ${registry}/<repository>:<tag> or ${registry}/<repository>@sha256:<digest>`);
+    if (!m)
+      throw new Error(
+        `'${uri}' is not an ECR image URI: use ${registry}/<repository>:<tag> or ${registry}/<repository>@sha256:<digest>`,
+      );
     const [, host, name, tag, digest] = m;
     if (host !== registry) throw new Error(`The image '${uri}' is not in this registry (${registry})`);
     const repo = state.repositories[name];
@@ -389,7 +552,10 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const manifest = parseManifest(image.manifest);
     const config = imageConfigSchema.parse(JSON.parse(blobs.get(manifest.config.digest)!.toString('utf8')));
     const layer = manifest.layers.find((l) => l.mediaType === AGENT_BUNDLE_LAYER);
-    if (!layer) throw new Error(`The image '${uri}' has no agent bundle layer (${AGENT_BUNDLE_LAYER}); push it with npm run image:local`);
+    if (!layer)
+      throw new Error(
+        `The image '${uri}' has no agent bundle layer (${AGENT_BUNDLE_LAYER}); push it with npm run image:local`,
+      );
     return {
       repositoryName: name,
       digest: image.digest,

@@ -105,7 +105,9 @@ export function registerGithubOidc(router: Router, ctx: TwinContext) {
       state.privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
       ctx.state.save();
     }
-    const publicJwk = Object.fromEntries(Object.entries(state.privateJwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k)));
+    const publicJwk = Object.fromEntries(
+      Object.entries(state.privateJwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k)),
+    );
     return { privateKey: await importJWK(state.privateJwk, 'RS256'), publicJwk, kid: state.privateJwk.kid! };
   })();
 
@@ -127,7 +129,32 @@ export function registerGithubOidc(router: Router, ctx: TwinContext) {
       jwks_uri: `${issuer()}/.well-known/jwks`,
       subject_types_supported: ['public', 'pairwise'],
       response_types_supported: ['id_token'],
-      claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'sha', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'run_id', 'run_number', 'run_attempt', 'actor', 'actor_id', 'workflow', 'workflow_ref', 'job_workflow_ref', 'event_name', 'environment', 'ref_type'],
+      claims_supported: [
+        'sub',
+        'aud',
+        'exp',
+        'iat',
+        'iss',
+        'jti',
+        'nbf',
+        'ref',
+        'sha',
+        'repository',
+        'repository_id',
+        'repository_owner',
+        'repository_owner_id',
+        'run_id',
+        'run_number',
+        'run_attempt',
+        'actor',
+        'actor_id',
+        'workflow',
+        'workflow_ref',
+        'job_workflow_ref',
+        'event_name',
+        'environment',
+        'ref_type',
+      ],
       id_token_signing_alg_values_supported: ['RS256'],
       scopes_supported: ['openid'],
     }),
@@ -143,7 +170,10 @@ export function registerGithubOidc(router: Router, ctx: TwinContext) {
     const token = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
     const job = token ? state.requests[token] : undefined;
     if (!job) {
-      sendJson(res, 401, { message: 'Bad credentials: the bearer token is not an ACTIONS_ID_TOKEN_REQUEST_TOKEN issued by this twin' });
+      sendJson(res, 401, {
+        message:
+          'Bad credentials: the bearer token is not an ACTIONS_ID_TOKEN_REQUEST_TOKEN issued by this twin',
+      });
       return;
     }
     sendJson(res, 200, { value: await mintToken(job, { audience: req.query.get('audience') ?? undefined }) });

@@ -25,12 +25,21 @@ const MISMATCH =
  * the endpoint its live version, the version its image, the image its bundle, which runs as a child
  * process (see runtime/supervisor.ts) that the request is relayed to, streaming.
  */
-export function registerRuntimeInvoke(router: Router, ctx: TwinContext, deps: { control: AgentCoreControlApi; ecr: EcrApi }) {
+export function registerRuntimeInvoke(
+  router: Router,
+  ctx: TwinContext,
+  deps: { control: AgentCoreControlApi; ecr: EcrApi },
+) {
   const options = agentCoreDefaults(ctx.options.agentcore);
-  const supervisor = new Supervisor({ startTimeoutMs: options.startTimeoutMs, logAgentOutput: options.logAgentOutput });
+  const supervisor = new Supervisor({
+    startTimeoutMs: options.startTimeoutMs,
+    logAgentOutput: options.logAgentOutput,
+  });
   const authorizer = new JwtAuthorizer();
   const ownWorkDir = !ctx.state.dir;
-  const workDir = ctx.state.dir ? path.join(ctx.state.dir, 'artifacts') : fs.mkdtempSync(path.join(os.tmpdir(), 'twin-artifacts-'));
+  const workDir = ctx.state.dir
+    ? path.join(ctx.state.dir, 'artifacts')
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'twin-artifacts-'));
   /** `${runtimeId}|${endpoint}|${sessionId}` → the instance key the session was first routed to. */
   const sessions = new Map<string, string>();
 
@@ -46,7 +55,12 @@ export function registerRuntimeInvoke(router: Router, ctx: TwinContext, deps: { 
     const file = path.join(workDir, image.bundleDigest.replace(':', '-'), image.bundleFileName);
     if (!fs.existsSync(file)) {
       const bytes = deps.ecr.blob(image.bundleDigest);
-      if (!bytes) throw new AwsError('RuntimeClientError', `The image layer ${image.bundleDigest} is no longer in the registry`, 424);
+      if (!bytes)
+        throw new AwsError(
+          'RuntimeClientError',
+          `The image layer ${image.bundleDigest} is no longer in the registry`,
+          424,
+        );
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, bytes);
     }
@@ -109,7 +123,9 @@ export function registerRuntimeInvoke(router: Router, ctx: TwinContext, deps: { 
       [REQUEST_ID]: randomUUID(),
     };
     const jwt = !!version.config.authorizerConfiguration?.customJWTAuthorizer;
-    const allowed = (version.config.requestHeaderConfiguration?.requestHeaderAllowlist ?? []).map((h) => h.toLowerCase());
+    const allowed = (version.config.requestHeaderConfiguration?.requestHeaderAllowlist ?? []).map((h) =>
+      h.toLowerCase(),
+    );
     for (const name of [...TRACING, ...allowed, ...(jwt ? [] : [USER_ID])]) {
       if (name === 'authorization' && !jwt) continue;
       const value = req.headers[name];
@@ -121,12 +137,16 @@ export function registerRuntimeInvoke(router: Router, ctx: TwinContext, deps: { 
   router.route('POST', '/runtimes/{runtime}/invocations', async (req: TwinRequest, res: TwinResponse) => {
     const qualifier = req.query.get('qualifier') ?? 'DEFAULT';
     const rt = deps.control.runtime(req.params.runtime);
-    if (!rt) throw new AwsError('ResourceNotFoundException', `Agent runtime '${req.params.runtime}' not found`, 404);
+    if (!rt)
+      throw new AwsError('ResourceNotFoundException', `Agent runtime '${req.params.runtime}' not found`, 404);
     const resolved = deps.control.resolve(rt.id, qualifier);
     await authorize(req, resolved.version);
     const sessionId = String(req.headers[SESSION] ?? randomUUID());
     if (sessionId.length < 33 || sessionId.length > 256) {
-      throw new AwsError('ValidationException', `runtimeSessionId must be 33-256 characters, got ${sessionId.length}`);
+      throw new AwsError(
+        'ValidationException',
+        `runtimeSessionId must be 33-256 characters, got ${sessionId.length}`,
+      );
     }
 
     // A session stays on the instance it started on while that instance lives (like a microVM).
@@ -134,21 +154,33 @@ export function registerRuntimeInvoke(router: Router, ctx: TwinContext, deps: { 
     const bound = sessions.get(sessionKey);
     const live = await supervisor.list();
     const pinned = bound && live.find((i) => i.key === bound);
-    const version = pinned ? rt.versions[pinned.spec.version] ?? resolved.version : resolved.version;
+    const version = pinned ? (rt.versions[pinned.spec.version] ?? resolved.version) : resolved.version;
     const instance = await acquire(rt, version);
     instance.sessions.add(sessionId);
     sessions.set(sessionKey, instance.key);
 
     try {
-      const upstream = http.request({ host: '127.0.0.1', port: instance.port, method: 'POST', path: '/invocations', headers: headersFor(req, version, sessionId) });
+      const upstream = http.request({
+        host: '127.0.0.1',
+        port: instance.port,
+        method: 'POST',
+        path: '/invocations',
+        headers: headersFor(req, version, sessionId),
+      });
       const abort = () => upstream.destroy(new Error('the caller disconnected'));
       req.signal.addEventListener('abort', abort, { once: true });
       upstream.end(req.body);
-      const answer = await new Promise<http.IncomingMessage>((resolve, reject) => upstream.once('response', resolve).once('error', reject));
+      const answer = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        upstream.once('response', resolve).once('error', reject),
+      );
       const status = answer.statusCode ?? 502;
       if (status >= 400) {
         answer.resume();
-        throw new AwsError('RuntimeClientError', `Received error (${status}) from runtime. Please check your CloudWatch logs for more information.`, 424);
+        throw new AwsError(
+          'RuntimeClientError',
+          `Received error (${status}) from runtime. Please check your CloudWatch logs for more information.`,
+          424,
+        );
       }
       res.writeHead(status, {
         'content-type': answer.headers['content-type'] ?? 'application/octet-stream',
@@ -166,25 +198,38 @@ export function registerRuntimeInvoke(router: Router, ctx: TwinContext, deps: { 
     }
   });
 
-  router.route('POST', '/runtimes/{runtime}/stopruntimesession', async (req: TwinRequest, res: TwinResponse) => {
-    const qualifier = req.query.get('qualifier') ?? 'DEFAULT';
-    const rt = deps.control.runtime(req.params.runtime);
-    if (!rt) throw new AwsError('ResourceNotFoundException', `Agent runtime '${req.params.runtime}' not found`, 404);
-    await authorize(req, deps.control.resolve(rt.id, qualifier).version);
-    const sessionId = String(req.headers[SESSION] ?? '');
-    const sessionKey = `${rt.id}|${qualifier}|${sessionId}`;
-    const key = sessions.get(sessionKey);
-    const instance = key && (await supervisor.list()).find((i) => i.key === key);
-    sessions.delete(sessionKey);
-    if (!instance || !instance.sessions.has(sessionId)) {
-      throw new AwsError('ResourceNotFoundException', `Session '${sessionId}' not found on endpoint '${qualifier}' of agent runtime '${rt.id}'`, 404);
-    }
-    instance.sessions.delete(sessionId);
-    // The instance is shared by the version's sessions: it stops when its last session does.
-    if (instance.sessions.size === 0 && instance.inflight === 0) await supervisor.stop(instance.key);
-    res.writeHead(200, { 'content-type': 'application/json', [SESSION]: sessionId });
-    res.end('{}');
-  });
+  router.route(
+    'POST',
+    '/runtimes/{runtime}/stopruntimesession',
+    async (req: TwinRequest, res: TwinResponse) => {
+      const qualifier = req.query.get('qualifier') ?? 'DEFAULT';
+      const rt = deps.control.runtime(req.params.runtime);
+      if (!rt)
+        throw new AwsError(
+          'ResourceNotFoundException',
+          `Agent runtime '${req.params.runtime}' not found`,
+          404,
+        );
+      await authorize(req, deps.control.resolve(rt.id, qualifier).version);
+      const sessionId = String(req.headers[SESSION] ?? '');
+      const sessionKey = `${rt.id}|${qualifier}|${sessionId}`;
+      const key = sessions.get(sessionKey);
+      const instance = key && (await supervisor.list()).find((i) => i.key === key);
+      sessions.delete(sessionKey);
+      if (!instance || !instance.sessions.has(sessionId)) {
+        throw new AwsError(
+          'ResourceNotFoundException',
+          `Session '${sessionId}' not found on endpoint '${qualifier}' of agent runtime '${rt.id}'`,
+          404,
+        );
+      }
+      instance.sessions.delete(sessionId);
+      // The instance is shared by the version's sessions: it stops when its last session does.
+      if (instance.sessions.size === 0 && instance.inflight === 0) await supervisor.stop(instance.key);
+      res.writeHead(200, { 'content-type': 'application/json', [SESSION]: sessionId });
+      res.end('{}');
+    },
+  );
 
   return {
     /** Running agent processes: runtime id, version, pid, port, sessions, requests in flight. */

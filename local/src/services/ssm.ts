@@ -18,27 +18,56 @@ interface Parameter {
   Description?: string;
 }
 
+interface SsmInput {
+  Name?: string;
+  Names?: string[];
+  Value?: string;
+  Type?: string;
+  Overwrite?: boolean;
+  Description?: string;
+  DataType?: string;
+}
+
 /** SSM Parameter Store (awsJson1_1): the pipeline records each environment's deployed image here. */
 export function registerSsm(router: Router, ctx: TwinContext) {
   const state = ctx.state.get('ssm', () => ({ parameters: {} as Record<string, Parameter> }));
-  const arn = (name: string) => `arn:aws:ssm:${ctx.region}:${ctx.accountId}:parameter/${name.replace(/^\//, '')}`;
-  const describe = (p: Parameter) => ({ Name: p.Name, Type: p.Type, Value: p.Value, Version: p.Version, LastModifiedDate: p.LastModifiedDate, ARN: arn(p.Name), DataType: p.DataType });
+  const arn = (name: string) =>
+    `arn:aws:ssm:${ctx.region}:${ctx.accountId}:parameter/${name.replace(/^\//, '')}`;
+  const describe = (p: Parameter) => ({
+    Name: p.Name,
+    Type: p.Type,
+    Value: p.Value,
+    Version: p.Version,
+    LastModifiedDate: p.LastModifiedDate,
+    ARN: arn(p.Name),
+    DataType: p.DataType,
+  });
 
-  const op = (name: string, fn: (input: Record<string, any>) => unknown) =>
-    router.target(`${TARGET}.${name}`, (req: TwinRequest, res: TwinResponse) => sendJson(res, 200, fn(jsonBody(req)), CONTENT_TYPE));
+  const op = (name: string, fn: (input: SsmInput) => unknown) =>
+    router.target(`${TARGET}.${name}`, (req: TwinRequest, res: TwinResponse) =>
+      sendJson(res, 200, fn(jsonBody(req)), CONTENT_TYPE),
+    );
 
   op('PutParameter', (input) => {
     const name = String(input.Name ?? '');
     if (!NAME.test(name) || name.length > 1011) {
-      throw new AwsError('ValidationException', `Parameter name '${name}' is invalid: use letters, digits, '_', '.', '-' and '/' for hierarchy (a hierarchical name starts with '/')`);
+      throw new AwsError(
+        'ValidationException',
+        `Parameter name '${name}' is invalid: use letters, digits, '_', '.', '-' and '/' for hierarchy (a hierarchical name starts with '/')`,
+      );
     }
-    if (typeof input.Value !== 'string' || !input.Value.length) throw new AwsError('ValidationException', `Parameter ${name}: Value must be a non-empty string`);
+    if (typeof input.Value !== 'string' || !input.Value.length)
+      throw new AwsError('ValidationException', `Parameter ${name}: Value must be a non-empty string`);
     const existing = state.parameters[name];
     if (existing && !input.Overwrite) {
-      throw new AwsError('ParameterAlreadyExists', `The parameter ${name} already exists. To overwrite this value, set the overwrite option in the request to true.`);
+      throw new AwsError(
+        'ParameterAlreadyExists',
+        `The parameter ${name} already exists. To overwrite this value, set the overwrite option in the request to true.`,
+      );
     }
     const type = input.Type ?? existing?.Type ?? 'String';
-    if (!TYPES.includes(type)) throw new AwsError('ValidationException', `Type must be one of ${TYPES.join(', ')}, got '${type}'`);
+    if (!TYPES.includes(type))
+      throw new AwsError('ValidationException', `Type must be one of ${TYPES.join(', ')}, got '${type}'`);
     const p: Parameter = {
       Name: name,
       Type: type,
@@ -46,7 +75,9 @@ export function registerSsm(router: Router, ctx: TwinContext) {
       Version: (existing?.Version ?? 0) + 1,
       LastModifiedDate: Date.now() / 1000,
       DataType: input.DataType ?? 'text',
-      ...((input.Description ?? existing?.Description) && { Description: input.Description ?? existing?.Description }),
+      ...((input.Description ?? existing?.Description) && {
+        Description: input.Description ?? existing?.Description,
+      }),
     };
     state.parameters[name] = p;
     return { Version: p.Version, Tier: 'Standard' };

@@ -31,15 +31,23 @@ interface Session {
 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const like = (pattern: string, value: string) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
-const random = (alphabet: string, n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(value);
+const random = (alphabet: string, n: number) =>
+  Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** Does a statement's condition block hold for these claims (operators AND, keys AND, values OR)? */
 function conditionsHold(condition: Statement['Condition'], claims: JWTPayload): boolean {
   for (const [operator, entries] of Object.entries(condition ?? {})) {
     for (const [key, expected] of Object.entries(entries)) {
-      const claim = key.startsWith(`${GITHUB_KEY_PREFIX}:`) ? claims[key.slice(GITHUB_KEY_PREFIX.length + 1)] : undefined;
+      const claim = key.startsWith(`${GITHUB_KEY_PREFIX}:`)
+        ? claims[key.slice(GITHUB_KEY_PREFIX.length + 1)]
+        : undefined;
       const actual = list(claim as string | string[] | undefined).map(String);
       const values = list(expected).map(String);
       const test =
@@ -61,7 +69,8 @@ function statementApplies(s: Statement, claims: JWTPayload): boolean {
   const actions = list(s.Action);
   if (!actions.some((a) => a === 'sts:AssumeRoleWithWebIdentity' || a === 'sts:*' || a === '*')) return false;
   const federated = typeof s.Principal === 'object' ? list(s.Principal.Federated) : [];
-  if (s.Principal !== '*' && !federated.some((f) => f.endsWith(`oidc-provider/${GITHUB_KEY_PREFIX}`))) return false;
+  if (s.Principal !== '*' && !federated.some((f) => f.endsWith(`oidc-provider/${GITHUB_KEY_PREFIX}`)))
+    return false;
   return conditionsHold(s.Condition, claims);
 }
 
@@ -85,19 +94,31 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
     try {
       unverified = decodeJwt(token);
     } catch {
-      throw invalidToken('The web identity token that was passed is not a JWT: expected header.payload.signature');
+      throw invalidToken(
+        'The web identity token that was passed is not a JWT: expected header.payload.signature',
+      );
     }
     if (unverified.iss !== deps.github.issuer) {
-      throw invalidToken(`No OpenIDConnect provider found in your account for ${unverified.iss ?? '(no iss claim)'}`);
+      throw invalidToken(
+        `No OpenIDConnect provider found in your account for ${unverified.iss ?? '(no iss claim)'}`,
+      );
     }
     try {
-      const { payload } = await jwtVerify(token, createLocalJWKSet(await deps.github.jwks()), { issuer: deps.github.issuer });
+      const { payload } = await jwtVerify(token, createLocalJWKSet(await deps.github.jwks()), {
+        issuer: deps.github.issuer,
+      });
       return payload;
     } catch (e) {
       if (e instanceof errors.JWTExpired) {
-        throw new AwsError('ExpiredTokenException', `Token expired: current date/time ${new Date().toISOString()} must be before the expiration date/time ${new Date((unverified.exp ?? 0) * 1000).toISOString()}`, 400);
+        throw new AwsError(
+          'ExpiredTokenException',
+          `Token expired: current date/time ${new Date().toISOString()} must be before the expiration date/time ${new Date((unverified.exp ?? 0) * 1000).toISOString()}`,
+          400,
+        );
       }
-      throw invalidToken('The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
+      throw invalidToken(
+        'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.',
+      );
     }
   }
 
@@ -107,27 +128,47 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
     const sessionName = p.get('RoleSessionName') ?? '';
     const duration = Number(p.get('DurationSeconds') ?? 3600);
     const role = ROLE_ARN.exec(roleArn);
-    if (!role) throw new AwsError('ValidationError', `RoleArn must be arn:aws:iam::<account>:role/<name>, got '${roleArn}'`);
+    if (!role)
+      throw new AwsError(
+        'ValidationError',
+        `RoleArn must be arn:aws:iam::<account>:role/<name>, got '${roleArn}'`,
+      );
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must have length 2-64 and match [\\w+=,.@-]*`);
+      throw new AwsError(
+        'ValidationError',
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must have length 2-64 and match [\\w+=,.@-]*`,
+      );
     }
     if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-      throw new AwsError('ValidationError', `DurationSeconds must be 900-43200, got ${p.get('DurationSeconds')}`);
+      throw new AwsError(
+        'ValidationError',
+        `DurationSeconds must be 900-43200, got ${p.get('DurationSeconds')}`,
+      );
     }
     const claims = await verify(p.get('WebIdentityToken') ?? '');
     const aud = list(claims.aud);
-    if (!aud.includes('sts.amazonaws.com')) throw invalidToken(`Incorrect token audience: ${aud.join(', ') || '(none)'}; request the token for sts.amazonaws.com`);
+    if (!aud.includes('sts.amazonaws.com'))
+      throw invalidToken(
+        `Incorrect token audience: ${aud.join(', ') || '(none)'}; request the token for sts.amazonaws.com`,
+      );
 
     const policy = state.trust[roleArn];
     if (policy) {
       let allowed: boolean;
       try {
         const statements = list(policy.Statement);
-        allowed = statements.some((s) => s.Effect === 'Allow' && statementApplies(s, claims)) && !statements.some((s) => s.Effect === 'Deny' && statementApplies(s, claims));
+        allowed =
+          statements.some((s) => s.Effect === 'Allow' && statementApplies(s, claims)) &&
+          !statements.some((s) => s.Effect === 'Deny' && statementApplies(s, claims));
       } catch (e) {
-        throw new AwsError('AccessDenied', `Not authorized to perform sts:AssumeRoleWithWebIdentity (${(e as Error).message})`, 403);
+        throw new AwsError(
+          'AccessDenied',
+          `Not authorized to perform sts:AssumeRoleWithWebIdentity (${(e as Error).message})`,
+          403,
+        );
       }
-      if (!allowed) throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+      if (!allowed)
+        throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
     }
 
     const accessKeyId = `ASIA${random(UPPER, 16)}`;
@@ -135,7 +176,13 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
     const account = role[1];
     const assumedRoleArn = `arn:aws:sts::${account}:assumed-role/${role[2]}/${sessionName}`;
     const expiration = Date.now() + duration * 1000;
-    state.sessions[accessKeyId] = { roleArn, assumedRoleArn, assumedRoleId: `${roleId}:${sessionName}`, account, expiration };
+    state.sessions[accessKeyId] = {
+      roleArn,
+      assumedRoleArn,
+      assumedRoleId: `${roleId}:${sessionName}`,
+      account,
+      expiration,
+    };
     reply(
       res,
       'AssumeRoleWithWebIdentity',
@@ -151,8 +198,16 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
     const session = req.accessKeyId ? state.sessions[req.accessKeyId] : undefined;
     const identity = session
       ? { arn: session.assumedRoleArn, userId: session.assumedRoleId, account: session.account }
-      : { arn: `arn:aws:iam::${ctx.accountId}:user/local-developer`, userId: 'AIDALOCALTWINDEVELOPER', account: ctx.accountId };
-    reply(res, 'GetCallerIdentity', `<Arn>${xmlEscape(identity.arn)}</Arn><UserId>${xmlEscape(identity.userId)}</UserId><Account>${identity.account}</Account>`);
+      : {
+          arn: `arn:aws:iam::${ctx.accountId}:user/local-developer`,
+          userId: 'AIDALOCALTWINDEVELOPER',
+          account: ctx.accountId,
+        };
+    reply(
+      res,
+      'GetCallerIdentity',
+      `<Arn>${xmlEscape(identity.arn)}</Arn><UserId>${xmlEscape(identity.userId)}</UserId><Account>${identity.account}</Account>`,
+    );
   });
 
   return {
