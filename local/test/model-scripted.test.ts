@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { scriptedTurn } from '../src/model/scripted';
+import { calculatorTrigger, faqTrigger, timeTrigger } from '../src/model/triggers';
+import type { ConverseRequest } from '../src/model/types';
+
+const ask = (text: string, tools: string[] = []): ConverseRequest => ({
+  messages: [{ role: 'user', content: [{ text }] }],
+  ...(tools.length ? { toolConfig: { tools: tools.map((name) => ({ toolSpec: { name } })) } } : {}),
+});
+
+describe('scripted model triggers', () => {
+  it.each([
+    ['What time is it in Tokyo?', 'Asia/Tokyo'],
+    ['what time is it in new york', 'America/New_York'],
+    ['Current time in Europe/Lisbon?', 'Europe/Lisbon'],
+    ['What time is it in Atlantis?', 'UTC'],
+    ['what is the time now', 'UTC'],
+  ])('current_time: %j → %s', (prompt, timeZone) => {
+    expect(timeTrigger(prompt)).toEqual({ timeZone });
+  });
+
+  it('calculator only for arithmetic', () => {
+    expect(calculatorTrigger('calculate (2 + 3) * 4')).toEqual({ expression: '(2 + 3) * 4' });
+    expect(calculatorTrigger('What is 10 / 4?')).toEqual({ expression: '10 / 4' });
+    expect(calculatorTrigger('what is the capital of France?')).toBeUndefined();
+    expect(calculatorTrigger('what is 42?')).toBeUndefined();
+  });
+
+  it('faq_lookup on "faq" and "how do I"', () => {
+    expect(faqTrigger('FAQ: refunds')).toEqual({ query: 'refunds' });
+    expect(faqTrigger('How can I deploy to prod?')).toEqual({ query: 'How can I deploy to prod?' });
+    expect(faqTrigger('Tell me a joke')).toBeUndefined();
+  });
+});
+
+describe('scriptedTurn', () => {
+  it('is deterministic, tool ids included', () => {
+    const a = scriptedTurn(ask('calculate 1+1', ['calculator']));
+    expect(a).toEqual(scriptedTurn(ask('calculate 1+1', ['calculator'])));
+    expect(a).toMatchObject({ kind: 'toolUse', name: 'calculator', input: { expression: '1+1' } });
+  });
+
+  it('answers remembered facts from earlier turns, latest first', () => {
+    const turn = scriptedTurn({
+      messages: [
+        { role: 'user', content: [{ text: 'I live in Paris' }] },
+        { role: 'assistant', content: [{ text: 'ok' }] },
+        { role: 'user', content: [{ text: 'Actually I live in Rome' }] },
+        { role: 'assistant', content: [{ text: 'ok' }] },
+        { role: 'user', content: [{ text: 'Where do I live?' }] },
+      ],
+    });
+    expect(turn).toEqual({ kind: 'text', text: 'You live in Rome.', stopReason: 'end_turn' });
+    expect(scriptedTurn(ask('what is my name?'))).toMatchObject({ text: "I don't know your name yet." });
+  });
+
+  it('reports a failed tool', () => {
+    const turn = scriptedTurn({
+      toolConfig: { tools: [{ toolSpec: { name: 'calculator' } }] },
+      messages: [
+        { role: 'user', content: [{ text: 'calculate 1/0' }] },
+        { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'calculator', input: {} } }] },
+        {
+          role: 'user',
+          content: [
+            { toolResult: { toolUseId: 't1', status: 'error', content: [{ text: 'division by zero' }] } },
+          ],
+        },
+      ],
+    });
+    expect(turn).toMatchObject({ kind: 'text', text: 'The calculator tool failed: division by zero.' });
+  });
+});
