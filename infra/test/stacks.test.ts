@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { App, Validations, type Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   exportName,
@@ -429,4 +431,177 @@ describe('shared stack (registry account)', () => {
     for (const template of templates.values())
       expect(JSON.stringify(template.toJSON())).not.toMatch(/"Action":"\*"/);
   });
+});
+
+describe('GitHub OIDC trust matrix', () => {
+  const roleNames = {
+    build: 'agentcore-gitops-build',
+    preview: 'agentcore-gitops-preview',
+    dev: 'agentcore-gitops-deploy-dev',
+    prod: 'agentcore-gitops-deploy-prod',
+  };
+  type Trust = { doc: { Statement: never[] }; provider: unknown };
+
+  /** Every role of the shared stacks, with its trust policy and the OIDC provider of its own template. */
+  function githubRoles(stacks: Template[]): Map<string, Trust> {
+    const roles = new Map<string, Trust>();
+    for (const t of stacks) {
+      const provider = only(t, 'AWS::IAM::OIDCProvider');
+      for (const role of Object.values(resourcesOf(t, 'AWS::IAM::Role')))
+        roles.set(role.Properties.RoleName as string, {
+          doc: role.Properties.AssumeRolePolicyDocument as Trust['doc'],
+          provider: { Ref: provider.id },
+        });
+    }
+    return roles;
+  }
+
+  const issuer = 'token.actions.githubusercontent.com';
+  function accepted(
+    roles: Map<string, Trust>,
+    sub: string,
+    ref: string | undefined,
+    aud = 'sts.amazonaws.com',
+  ) {
+    const context = { [`${issuer}:sub`]: sub, [`${issuer}:aud`]: aud, [`${issuer}:ref`]: ref };
+    return [...roles].filter(([, r]) => trustAllows(r.doc, r.provider, context)).map(([name]) => name);
+  }
+
+  const main = 'refs/heads/main';
+  function matrix(own: string): [string, string, string | undefined, string[], string?][] {
+    return [
+      ['push to main', `${own}:ref:refs/heads/main`, main, [roleNames.build]],
+      ['push to another branch', `${own}:ref:refs/heads/feature`, 'refs/heads/feature', []],
+      ['a tag', `${own}:ref:refs/tags/v1.0.0`, 'refs/tags/v1.0.0', []],
+      ['pull_request', `${own}:pull_request`, 'refs/pull/7/merge', [roleNames.preview]],
+      ['environment dev', `${own}:environment:dev`, main, [roleNames.dev]],
+      ['environment prod from main', `${own}:environment:prod`, main, [roleNames.prod]],
+      ['environment prod from another branch', `${own}:environment:prod`, 'refs/heads/hotfix', []],
+      ['environment prod, ref claim unavailable (fails closed)', `${own}:environment:prod`, undefined, []],
+      ['another environment', `${own}:environment:staging`, main, []],
+      ['preview-named environment', `${own}:environment:pr-7`, 'refs/pull/7/merge', []],
+      ['other repository, main', 'repo:other-org/agentcore-gitops:ref:refs/heads/main', main, []],
+      ['repository name prefix trick', `${own}-evil:ref:refs/heads/main`, main, []],
+      ["a fork's pull request", 'repo:forker/agentcore-gitops:pull_request', 'refs/pull/7/merge', []],
+      ["a fork's environment prod", 'repo:forker/agentcore-gitops:environment:prod', main, []],
+      ['wrong audience', `${own}:ref:refs/heads/main`, main, [], 'https://github.com/example-org'],
+      ['wrong audience for prod', `${own}:environment:prod`, main, [], 'sts.amazonaws.com.cn'],
+    ];
+  }
+
+  const classic = 'repo:example-org/agentcore-gitops';
+  const immutable = 'repo:example-org@1001/agentcore-gitops@2002';
+
+  it.each(matrix(classic))('classic subjects: %s', (_label, sub, ref, expected, aud) => {
+    const roles = githubRoles(built.shared.map(templateOf));
+    expect([...roles.keys()].sort()).toEqual(Object.values(roleNames).sort());
+    expect(accepted(roles, sub, ref, aud).sort()).toEqual(expected);
+  });
+
+  it('classic-configured roles reject the immutable (id-based) subject form', () => {
+    const roles = githubRoles(built.shared.map(templateOf));
+    expect(accepted(roles, `${immutable}:ref:refs/heads/main`, main)).toEqual([]);
+  });
+
+  describe('with github.subjectFormat: id', () => {
+    let roles: Map<string, Trust>;
+    beforeAll(() => {
+      const envs: Environment[] = [...built.topology.deployed, built.topology.preview!].map((e) => ({
+        ...e,
+        app: {
+          ...e.app,
+          github: { ...e.app.github, subjectFormat: 'id', ownerId: 1001, repositoryId: 2002 },
+        },
+      }));
+      const topology = planTopology(envs);
+      const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-id-')) });
+      const stacks = topology.accounts.map(
+        (plan) =>
+          new SharedStack(app, plan.stackName, {
+            env: { account: plan.account, region: plan.region },
+            topology,
+            plan,
+          }),
+      );
+      roles = githubRoles(stacks.map((s) => Template.fromStack(s)));
+    }, 120_000);
+
+    it.each(matrix(immutable))('id subjects: %s', (_label, sub, ref, expected, aud) => {
+      expect(accepted(roles, sub, ref, aud).sort()).toEqual(expected);
+    });
+
+    it('id-configured roles reject the classic subject form', () => {
+      expect(accepted(roles, `${classic}:ref:refs/heads/main`, main)).toEqual([]);
+      expect(accepted(roles, `${classic}:environment:prod`, main)).toEqual([]);
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding', () => {
+    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string; violations: unknown[] }[];
+    };
+    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    expect(nag).toMatchObject({ conclusion: 'success', violations: [] });
+  });
+
+  it('every acknowledgement names one finding and gives a specific reason', () => {
+    const acks = built.app.node.findAll().flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+            path: c.node.path,
+            id,
+            reason,
+          })),
+        ),
+    );
+    expect(acks.length).toBeGreaterThan(10);
+    for (const { path: where, id, reason } of acks) {
+      expect(id, where).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[Resource::.+\]|COG8)$/);
+      expect(reason.length, `${where} ${id}`).toBeGreaterThanOrEqual(60);
+    }
+    // Acknowledged where the finding is, never stack- or app-wide.
+    for (const { path: where } of acks) expect(where.split('/').length, where).toBeGreaterThan(1);
+  });
+
+  it('is active: an unjustified wildcard fails synthesis', () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-nag-')) });
+    const stack = new Stack(app, 'Probe');
+    new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() }).addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }),
+    );
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5/);
+  });
+});
+
+describe('cfn-lint', () => {
+  // W3005: the Runtime L2 adds an explicit DependsOn on its role (and the endpoint on its runtime)
+  // that a GetAtt already implies; redundant, harmless, and not ours to remove.
+  const ignoredWarnings: Record<string, string> = { W3005: 'redundant DependsOn emitted by the Runtime L2' };
+  const probe = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+  const available = probe.status === 0;
+  if (!available && !process.env.CI)
+    console.warn('cfn-lint not found on PATH: skipping (required when CI is set)');
+
+  it.runIf(available || process.env.CI)(
+    'lints every synthesized template: no errors, only justified warnings',
+    () => {
+      expect(available, 'cfn-lint is required when CI is set (pip install cfn-lint)').toBe(true);
+      const files = [...built.shared, ...built.environments].map((s) => path.join(outdir, s.templateFile));
+      const run = spawnSync('cfn-lint', ['--format', 'json', '--', ...files], { encoding: 'utf8' });
+      const findings = JSON.parse(run.stdout || '[]') as {
+        Rule: { Id: string };
+        Message: string;
+        Filename: string;
+      }[];
+      const unexpected = findings.filter((f) => !(f.Rule.Id in ignoredWarnings));
+      expect(unexpected.map((f) => `${path.basename(f.Filename)} ${f.Rule.Id} ${f.Message}`)).toEqual([]);
+      expect(findings.every((f) => f.Rule.Id.startsWith('W'))).toBe(true);
+    },
+    60_000,
+  );
 });
