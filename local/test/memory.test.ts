@@ -96,6 +96,10 @@ describe('memory control plane', () => {
       .send(new CreateMemoryCommand({ name: 'agent-memory', eventExpiryDuration: 30 }))
       .catch((e: Error) => e);
     expect(hyphen).toMatchObject({ name: 'ValidationException' });
+    const shortExpiry = await control
+      .send(new CreateMemoryCommand({ name: 'short_memory', eventExpiryDuration: 3 }))
+      .catch((e: Error) => e);
+    expect(shortExpiry).toMatchObject({ name: 'ValidationException' });
     const dup = await control
       .send(new CreateMemoryCommand({ name: 'agent_memory', eventExpiryDuration: 30 }))
       .catch((e: Error) => e);

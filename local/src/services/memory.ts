@@ -160,9 +160,9 @@ export function register(router: Router, ctx: TwinContext) {
     }
     if (input.eventExpiryDuration === undefined) throw mustNotBeNull('eventExpiryDuration');
     const days = input.eventExpiryDuration;
-    if (typeof days !== 'number' || !Number.isInteger(days) || days < 3 || days > 365) {
+    if (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 365) {
       throw invalid(
-        `1 validation error detected: Value '${String(days)}' at 'eventExpiryDuration' failed to satisfy constraint: Member must be between 3 and 365`,
+        `1 validation error detected: Value '${String(days)}' at 'eventExpiryDuration' failed to satisfy constraint: Member must be between 7 and 365`,
       );
     }
     if (Object.values(state.memories).some((m) => m.name === input.name)) {
