@@ -1,0 +1,80 @@
+/** Servers under measurement as child processes on loopback: spawn, wait for /ping, stop. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** performance.now() when the process was spawned. */
+  spawnedAt: number;
+  /** Everything the process wrote to stderr (for error messages). */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Spawn `command args` serving HTTP on 127.0.0.1:<free port> (PORT/HOST in its environment). */
+export async function spawnServer(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const spawnedAt = performance.now();
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-8000)));
+  const exited = once(child, 'exit');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    spawnedAt,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killed = await Promise.race([exited.then(() => false), sleep(5_000).then(() => true)]);
+      if (killed) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Poll GET /ping until it answers {"status":"Healthy"}; returns performance.now() at that moment. */
+export async function waitHealthy(
+  server: ServerProcess,
+  timeoutMs = 30_000,
+  intervalMs = 5,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (server.child.exitCode !== null) {
+      throw new Error(
+        `server exited with ${server.child.exitCode} before /ping answered:\n${server.stderr()}`,
+      );
+    }
+    try {
+      const res = await fetch(`${server.url}/ping`);
+      const body = (await res.json()) as { status?: string };
+      if (res.ok && body.status === 'Healthy') return performance.now();
+    } catch {
+      // not listening yet
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`no Healthy /ping from ${server.url} within ${timeoutMs} ms:\n${server.stderr()}`);
+}

@@ -1,0 +1,108 @@
+/**
+ * The local chat page in a real browser: Debian's Chromium driven by playwright-core, the page served
+ * by local/web/serve.ts, the agent (from source) and the twin on loopback.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTwin, type Twin } from '../../local/src/twin';
+import { serveChatPage, type ChatPage } from '../../local/web/serve';
+import { spawnServer, waitHealthy, type ServerProcess } from '../bench/processes';
+import { chromiumPath, requireOrSkip } from './prereqs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const executablePath = chromiumPath();
+const skip = requireOrSkip(
+  'chat page browser test',
+  executablePath ? [] : ["Debian's chromium (/usr/bin/chromium)"],
+  'scripts/ci/install-browser-deps.sh',
+);
+
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+describe.skipIf(skip)('local chat page (headless Chromium)', () => {
+  let twin: Twin;
+  let agent: ServerProcess;
+  let chat: ChatPage;
+  let userDataDir: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    twin = await startTwin({ bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 2 } });
+    agent = await spawnServer(
+      path.join(root, 'node_modules/.bin/tsx'),
+      [path.join(root, 'agent/src/main.ts')],
+      {
+        ...twin.env(),
+        AGENT_ENV: 'chat-page-test',
+        LOG_LEVEL: 'warn',
+      },
+    );
+    await waitHealthy(agent, 20_000, 50);
+    chat = await serveChatPage({ host: '127.0.0.1', port: 0, agentUrl: agent.url });
+    userDataDir = await mkdtemp(path.join(os.tmpdir(), 'chat-page-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await chat?.close();
+    await agent?.stop();
+    await twin?.close();
+  });
+
+  const ask = async (prompt: string) => {
+    await page.fill('#prompt', prompt);
+    await page.click('#send');
+  };
+  const texts = (selector: string) => page.locator(selector).allTextContents();
+
+  it('streams an answer and shows the tool call', async () => {
+    await page.goto(chat.url);
+    await ask('What time is it in Tokyo?');
+    const tool = page.locator('.tool[data-tool-name="current_time"]');
+    await tool.locator('.result').waitFor({ timeout: 15_000 });
+    expect(await tool.locator('.call').textContent()).toContain('Asia/Tokyo');
+    await expect
+      .poll(() => texts('.msg.assistant'), { timeout: 15_000 })
+      .toEqual([expect.stringContaining('current_time tool returned')]);
+    expect(await page.isEnabled('#send')).toBe(true);
+  });
+
+  it('keeps the conversation across a reload and continues the same session', async () => {
+    const threadBefore = await page.textContent('#thread');
+    await page.reload();
+    expect(await page.textContent('#thread')).toBe(threadBefore);
+    expect(await texts('.msg.user')).toEqual(['What time is it in Tokyo?']);
+    expect(await texts('.msg.assistant')).toEqual([expect.stringContaining('current_time tool returned')]);
+
+    await ask('Calculate 2+3*4');
+    await expect.poll(() => texts('.msg.assistant'), { timeout: 15_000 }).toHaveLength(2);
+    expect((await texts('.msg.assistant'))[1]).toContain('14');
+    expect(await texts('.msg.user')).toEqual(['What time is it in Tokyo?', 'Calculate 2+3*4']);
+    expect(await page.locator('.tool').count()).toBe(2);
+
+    // The agent saw one session: the second model call carries the first turn as history.
+    const last = twin.bedrock.calls().at(-1)!;
+    const history = JSON.stringify(last.request.messages);
+    expect(history).toContain('What time is it in Tokyo?');
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The agent image, for real: agent/Dockerfile built unchanged for linux/arm64 by podman (daemonless,
+ * arm64 under qemu-user-static), its FROM images made locally (scripts/container/stand-in.ts), then run
+ * with host networking against the twin on 127.0.0.1. First run builds the stand-ins (minutes, cached);
+ * later runs reuse them and podman's layer cache. See docs/local-containers.md.
+ */
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTwin, type Twin } from '../../local/src/twin';
+import { newThreadId, runInput, textOf, timedRun } from '../bench/agui-client';
+import { run } from '../container/exec';
+import { agentImage } from '../container/agent-image';
+import { missingContainerTools, requireOrSkip } from './prereqs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const skip = requireOrSkip('container test', missingContainerTools(), 'scripts/ci/install-container-deps.sh');
+const IMAGE = 'localhost/agentcore-gitops/agent:container-test';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
+  let twin: Twin;
+  let container: string | undefined;
+  let url: string;
+  let built: Awaited<ReturnType<typeof agentImage>>;
+
+  beforeAll(async () => {
+    built = await agentImage({ root, tag: IMAGE, log: (s) => console.log(`[container] ${s}`) });
+    twin = await startTwin({ bedrock: { firstTokenDelayMs: 0 } });
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const env = {
+      ...twin.env(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AGENT_ENV: 'container-test',
+      LOG_LEVEL: 'info',
+    };
+    const { stdout } = await run('podman', [
+      'run',
+      '-d',
+      '--network=host',
+      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      IMAGE,
+    ]);
+    container = stdout.trim();
+    // Node starts under qemu here: allow a few seconds.
+    await expect
+      .poll(async () => (await fetch(`${url}/ping`).catch(() => undefined))?.status, {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toBe(200);
+  }, 20 * 60_000);
+
+  afterAll(async () => {
+    if (container) await run('podman', ['rm', '-f', '-t', '0', container], { check: false });
+    await twin?.close();
+  });
+
+  it('is a linux/arm64 image whose configured user is not root', async () => {
+    const { stdout } = await run('podman', [
+      'image',
+      'inspect',
+      '--format',
+      '{{.Os}}/{{.Architecture}} {{.Config.User}}',
+      IMAGE,
+    ]);
+    const [platform, user] = stdout.trim().split(' ');
+    expect(platform).toBe('linux/arm64');
+    expect(user).toBeTruthy();
+    expect(user.split(':')[0]).not.toMatch(/^(0|root)$/);
+    console.log(
+      `[container] image ${IMAGE}: ${(built.bytes / 1e6).toFixed(1)} MB, built in ${(built.ms / 1000).toFixed(1)} s`,
+    );
+  });
+
+  it('runs node as arm64 and as a non-root user', async () => {
+    const uid = await run('podman', ['exec', container!, 'id', '-u']);
+    expect(Number(uid.stdout.trim())).not.toBe(0);
+    const arch = await run('podman', ['exec', container!, 'node', '-p', 'process.arch']);
+    expect(arch.stdout.trim()).toBe('arm64');
+  });
+
+  it('answers /ping as AgentCore expects', async () => {
+    const body = (await (await fetch(`${url}/ping`)).json()) as {
+      status: string;
+      time_of_last_update: number;
+    };
+    expect(body.status).toBe('Healthy');
+    expect(Number.isInteger(body.time_of_last_update)).toBe(true);
+  });
+
+  it('streams an answer with a tool call from the twin model', async () => {
+    const { events } = await timedRun(
+      url,
+      runInput(newThreadId('container'), [{ role: 'user', content: 'What time is it in Tokyo?' }]),
+    );
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('RUN_STARTED');
+    expect(types.at(-1)).toBe('RUN_FINISHED');
+    expect(events.find((e) => e.type === 'TOOL_CALL_START')).toMatchObject({ toolCallName: 'current_time' });
+    expect(textOf(events)).toContain('current_time');
+  });
+
+  it('stops on SIGTERM as PID 1 with exit code 0, well before the 10 s kill', async () => {
+    const started = performance.now();
+    await run('podman', ['stop', '-t', '10', container!]);
+    const stopMs = performance.now() - started;
+    const { stdout } = await run('podman', ['inspect', '--format', '{{.State.ExitCode}}', container!]);
+    console.log(`[container] podman stop took ${stopMs.toFixed(0)} ms`);
+    expect(Number(stdout.trim())).toBe(0);
+    expect(stopMs).toBeLessThan(5_000);
+  });
+});
