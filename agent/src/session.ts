@@ -21,20 +21,24 @@ export class Session {
   }
 }
 
-/** Sessions by id, least recently used evicted first so a long-lived process stays bounded. */
+/**
+ * Sessions by actor and id (one user can never continue another's session), least recently used
+ * evicted first so a long-lived process stays bounded.
+ */
 export class Sessions {
   private readonly map = new Map<string, Session>();
 
   constructor(private readonly capacity = 1000) {}
 
   get(id: string, actorId: string): Session {
-    let session = this.map.get(id);
-    if (session) this.map.delete(id);
+    const key = `${actorId}\n${id}`;
+    let session = this.map.get(key);
+    if (session) this.map.delete(key);
     else session = new Session(id, actorId);
-    this.map.set(id, session);
-    for (const [key, s] of this.map) {
+    this.map.set(key, session);
+    for (const [k, s] of this.map) {
       if (this.map.size <= this.capacity) break;
-      if (!s.busy) this.map.delete(key);
+      if (!s.busy) this.map.delete(k);
     }
     return session;
   }

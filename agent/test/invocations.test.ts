@@ -14,7 +14,7 @@ import {
   type TestAgent,
 } from './helpers';
 
-const LONG = `say: ${Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ')}`;
+const LONG = `say: ${Array.from({ length: 120 }, (_, i) => `word${i}`).join(' ')}`;
 
 let twin: Twin;
 let agent: TestAgent;
@@ -381,5 +381,51 @@ describe('shutdown', () => {
       expect(rest.at(-1)).toMatchObject({ type: 'RUN_ERROR', code: 'ShuttingDown' });
       await stopped;
     });
+  });
+});
+
+describe('background model', () => {
+  it('tags each user message with a topic (log and metric dimension)', async () => {
+    const sessionId = newSessionId('topic');
+    await ask(agent.url, 'What time is it in Tokyo?', { sessionId });
+    await expect
+      .poll(() => agent.logs.find((l) => l.sessionId === sessionId && l.msg === 'user message classified'))
+      .toMatchObject({ topic: 'time' });
+    const metric = agent.metrics.find((m) => m.UserMessages === 1 && m.Topic === 'time')!;
+    expect(metric._aws).toMatchObject({
+      CloudWatchMetrics: [
+        {
+          Dimensions: [['Environment'], ['Environment', 'Topic']],
+          Metrics: [{ Name: 'UserMessages', Unit: 'Count' }],
+        },
+      ],
+    });
+    const call = twin.bedrock
+      .calls()
+      .find((c) => c.operation === 'Converse' && c.modelId === 'us.amazon.nova-pro-v1:0');
+    expect(call).toBeDefined();
+  });
+
+  it('summarises a session over its token budget; the summary replaces the older turns in the prompt', async () => {
+    const small = await startAgent(twin, { HISTORY_TOKEN_BUDGET: '100' });
+    try {
+      const sessionId = newSessionId('summary');
+      for (const prompt of ['calculate 1+1', 'calculate 2+2', 'calculate 3+3'])
+        await ask(small.url, prompt, { sessionId });
+      await expect
+        .poll(() => small.logs.find((l) => l.sessionId === sessionId && l.msg === 'session summarised'))
+        .toMatchObject({ summarisedTurns: 1, keptTurns: 2 });
+      await ask(small.url, 'calculate 4+4', { sessionId });
+      const request = twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request;
+      const first = request.messages![0];
+      expect(first.role).toBe('user');
+      expect(first.content[0].text).toMatch(/^Summary of the earlier conversation:\n\S/);
+      // Turn 1 is gone (only the summary speaks of it); turn 2 is the first history turn now.
+      expect(first.content[1]).toEqual({ text: 'calculate 2+2' });
+      const texts = request.messages!.flatMap((m) => m.content.map((b) => b.text));
+      expect(texts).not.toContain('calculate 1+1');
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -48,7 +48,7 @@ describe('agent process', () => {
     const agent = spawnAgent({ ...twin.env(), PORT: '0', HOST: '127.0.0.1', AGENT_ENV: 'test' });
     try {
       const url = await listeningUrl(agent.lines, agent.child);
-      const res = await invokeRequest(url, { prompt: `say: ${'lorem ipsum dolor '.repeat(15)}` });
+      const res = await invokeRequest(url, { prompt: `say: ${'lorem ipsum dolor '.repeat(50)}` });
       const stream = new SseReader(res);
       await stream.until((e) => e.type === 'TEXT_MESSAGE_CONTENT');
 
