@@ -63,7 +63,8 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     async (raw, res) => {
       const controller = new AbortController();
       res.once('close', () => {
-        if (!res.writableFinished) controller.abort();
+        // `writableEnded` is set only when we ended the response; after an h2 reset `writableFinished` is already true.
+        if (!res.writableEnded) controller.abort();
       });
       const u = new URL(raw.url ?? '/', 'http://twin');
       const headers = raw.headers;
@@ -138,7 +139,12 @@ function respondError(headers: TwinRequest['headers'], res: TwinResponse, e: unk
   }
   const target = headers['x-amz-target'];
   if (typeof target === 'string') {
-    sendAwsJsonError(res, err, String(headers['content-type'] ?? 'application/x-amz-json-1.1'), !!headers['x-amzn-query-mode']);
+    sendAwsJsonError(
+      res,
+      err,
+      String(headers['content-type'] ?? 'application/x-amz-json-1.1'),
+      !!headers['x-amzn-query-mode'],
+    );
   } else if (String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
     sendQueryError(res, err);
   } else {
