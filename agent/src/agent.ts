@@ -104,7 +104,16 @@ export class Agent {
       } as BaseEvent);
     } catch (e) {
       const { code, message } = describeError(e, signal);
-      log.error({ err: e, code }, 'run failed');
+      if (code === 'Aborted') log.warn({ code }, 'run aborted');
+      else log.error({ err: e, code }, 'run failed');
+      this.deps.metrics.emit(
+        [
+          { name: 'RunErrors', value: 1, unit: 'Count' },
+          { name: 'Latency', value: Date.now() - req.startedAt, unit: 'Milliseconds' },
+        ],
+        { ModelId: config.MODEL_ID },
+        { requestId: req.requestId, sessionId: session.id, errorCode: code },
+      );
       emit({ type: EventType.RUN_ERROR, code, message } as BaseEvent);
     }
   }

@@ -71,7 +71,10 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       const blocked =
         step.guardrailBlocked || (step.stopReason === 'guardrail_intervened' && !step.anonymised);
       guardrail.blocked ||= blocked;
-      log.warn({ stopReason: step.stopReason, blocked, trace: step.trace }, 'guardrail intervened');
+      log.warn(
+        { stopReason: step.stopReason, blocked, verdicts: verdicts(step.trace) },
+        'guardrail intervened',
+      );
       if (blocked) {
         if (!step.text) {
           emitText(emit, randomUUID(), GUARDRAIL_FALLBACK);
@@ -312,6 +315,26 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What the guardrail decided, without what it matched: the trace quotes the offending text (PII
+ * included), which must not reach the logs.
+ */
+export function verdicts(trace: unknown): { type?: string; action: string }[] {
+  if (Array.isArray(trace)) return trace.flatMap(verdicts);
+  if (!trace || typeof trace !== 'object') return [];
+  const node = trace as Record<string, unknown>;
+  const own =
+    typeof node.action === 'string' && node.action !== 'NONE'
+      ? [{ ...(typeof node.type === 'string' && { type: node.type }), action: node.action }]
+      : [];
+  return [
+    ...own,
+    ...Object.entries(node)
+      .filter(([k]) => k !== 'modelOutput')
+      .flatMap(([, v]) => verdicts(v)),
+  ];
 }
 
 /** Does a guardrail trace contain a policy verdict with this action (any policy, input or output)? */

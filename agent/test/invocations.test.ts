@@ -125,9 +125,8 @@ describe('POST /invocations', () => {
     expect(textOf(events)).toBe('Sorry, the model cannot answer this question.');
     const metric = agent.metrics.find((m) => m.sessionId === sessionId && 'GuardrailInterventions' in m);
     expect(metric).toMatchObject({ GuardrailInterventions: 1, Environment: 'test' });
-    expect(
-      agent.logs.some((l) => l.sessionId === sessionId && l.msg === 'guardrail intervened' && l.blocked),
-    ).toBe(true);
+    const logged = agent.logs.find((l) => l.sessionId === sessionId && l.msg === 'guardrail intervened');
+    expect(logged).toMatchObject({ blocked: true, verdicts: [{ type: 'PROMPT_ATTACK', action: 'BLOCKED' }] });
 
     // The blocked exchange is not replayed: the next turn on the session is answered normally.
     const next = await ask(agent.url, 'calculate 6*7', { sessionId });
@@ -140,6 +139,12 @@ describe('POST /invocations', () => {
     const text = textOf(events);
     expect(text).toContain('{EMAIL}');
     expect(text).not.toContain('jane.doe@example.com');
+    // Counted as an intervention, logged without what was matched.
+    const logged = agent.logs.filter((l) => l.msg === 'guardrail intervened' && l.blocked === false);
+    expect(logged.at(-1)).toMatchObject({
+      verdicts: expect.arrayContaining([{ type: 'EMAIL', action: 'ANONYMIZED' }]),
+    });
+    expect(JSON.stringify(agent.logs)).not.toContain('jane.doe@example.com');
   });
 
   it('reads at least 80% of the input from the prompt cache on turns 2 and 3', async () => {
@@ -239,6 +244,7 @@ describe('POST /invocations', () => {
         code: 'ModelThrottled',
         message: expect.stringContaining('after 2 attempts'),
       });
+      expect(throttled.metrics.find((m) => m.RunErrors === 1)).toMatchObject({ errorCode: 'ModelThrottled' });
     } finally {
       await throttled.close();
     }
