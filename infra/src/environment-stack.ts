@@ -6,6 +6,7 @@ import {
   Duration,
   RemovalPolicy,
   Stack,
+  Validations,
   type StackProps,
 } from 'aws-cdk-lib';
 import * as bedrock from 'aws-cdk-lib/aws-bedrock';
@@ -127,6 +128,11 @@ export class EnvironmentStack extends Stack {
     // Never change this endpoint's properties in CDK: CloudFormation would repoint it to version 1.
     const live = this.runtime.addEndpoint(env.runtime.liveEndpoint, { version: '1' });
     this.acknowledgeExecutionRole(executionRole, env);
+    Validations.of(this.runtime).acknowledge({
+      id: 'Annotation::aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped',
+      reason:
+        'The image URI is an SSM dynamic reference resolved by CloudFormation; the pipeline validates the image before writing the parameter.',
+    });
     acknowledge(
       auth.pool,
       'COG8',
