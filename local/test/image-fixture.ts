@@ -22,6 +22,8 @@ const server = http.createServer((req, res) => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       if (body.includes('"fail"')) { res.writeHead(500); res.end('boom'); return; }
+      // One embedded-metric-format line per invocation, as the real agent logs its metrics.
+      console.log(JSON.stringify({ _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'FixtureAgent', Dimensions: [['Label']], Metrics: [{ Name: 'Invocations', Unit: 'Count' }] }] }, Label: label, Invocations: 1 }));
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const echo = {
         label,

@@ -14,6 +14,7 @@ import {
   UpdateAgentRuntimeCommand,
   type CreateAgentRuntimeCommandInput,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
@@ -127,6 +128,35 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     expect(answer.request).toMatch(/^[0-9a-f-]{36}$/);
     expect(text).toContain('"DONE"');
     expect(twin.agentcore.logs({ runtimeId: id }).map((l) => l.line)).toContain('fixture listening as one');
+  });
+
+  it("accepts the runtime id in place of the ARN and turns the agent's EMF lines into metrics", async () => {
+    const out = await data.send(
+      new InvokeAgentRuntimeCommand({ agentRuntimeArn: id, payload: new TextEncoder().encode('{}') }),
+    );
+    expect(await out.response!.transformToString()).toContain('"label":"one"');
+    const cw = new CloudWatchClient(clientConfig(twin));
+    const metrics = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(Date.now() - 600_000),
+        EndTime: new Date(Date.now() + 60_000),
+        MetricDataQueries: [
+          {
+            Id: 'n',
+            MetricStat: {
+              Metric: {
+                Namespace: 'FixtureAgent',
+                MetricName: 'Invocations',
+                Dimensions: [{ Name: 'Label', Value: 'one' }],
+              },
+              Period: 3600,
+              Stat: 'Sum',
+            },
+          },
+        ],
+      }),
+    );
+    expect(metrics.MetricDataResults![0].Values).toEqual([2]);
   });
 
   it('routes each endpoint to its own version: DEFAULT follows the newest, live stays pinned', async () => {

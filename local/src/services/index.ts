@@ -29,13 +29,14 @@ export function registerServices(router: Router, ctx: TwinContext) {
   const ecr = registerEcr(router, ctx);
   const github = registerGithubOidc(router, ctx);
   const control = registerAgentCoreControl(router, ctx, { ecr });
+  const cloudwatch = registerCloudWatch(router, ctx);
   return {
     ecr,
     github,
     sts: registerSts(router, ctx, { github }),
-    cloudwatch: registerCloudWatch(router, ctx),
+    cloudwatch,
     ssm: registerSsm(router, ctx),
-    agentcore: { ...control, ...registerRuntimeInvoke(router, ctx, { control, ecr }) },
+    agentcore: { ...control, ...registerRuntimeInvoke(router, ctx, { control, ecr, cloudwatch }) },
     guardrails,
     bedrock: registerBedrockRuntime(router, ctx, guardrails),
     memory: registerMemory(router, ctx),

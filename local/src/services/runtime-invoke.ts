@@ -7,10 +7,12 @@ import { pipeline } from 'node:stream/promises';
 import { AwsError } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import { JwtAuthorizer } from '../runtime/jwt-authorizer';
+import { parseEmf } from '../runtime/emf';
 import { agentCoreDefaults } from '../runtime/options';
 import { StartError, Supervisor, instanceKey, type Instance, type LogLine } from '../runtime/supervisor';
 import type { TwinContext } from '../twin';
 import type { AgentCoreControlApi, RuntimeRecord, VersionRecord } from './agentcore-control';
+import type { CloudWatchApi } from './cloudwatch';
 import type { EcrApi } from './ecr';
 
 const SESSION = 'x-amzn-bedrock-agentcore-runtime-session-id';
@@ -28,12 +30,17 @@ const MISMATCH =
 export function registerRuntimeInvoke(
   router: Router,
   ctx: TwinContext,
-  deps: { control: AgentCoreControlApi; ecr: EcrApi },
+  deps: { control: AgentCoreControlApi; ecr: EcrApi; cloudwatch: CloudWatchApi },
 ) {
   const options = agentCoreDefaults(ctx.options.agentcore);
   const supervisor = new Supervisor({
     startTimeoutMs: options.startTimeoutMs,
     logAgentOutput: options.logAgentOutput,
+    // As CloudWatch Logs does for a runtime's log group: EMF lines become metrics.
+    onLine: ({ line }) => {
+      for (const p of parseEmf(line))
+        for (const v of p.values) deps.cloudwatch.putMetric(p.namespace, p.name, v, p.dimensions, p.time);
+    },
   });
   const authorizer = new JwtAuthorizer();
   const ownWorkDir = !ctx.state.dir;
