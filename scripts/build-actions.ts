@@ -37,6 +37,14 @@ const noEsbuild: Plugin = {
   name: 'no-esbuild',
   setup(b) {
     b.onResolve({ filter: /^esbuild$/ }, () => ({ path: 'esbuild', namespace: 'no-esbuild' }));
+    // Bundled, these scripts are libraries: their `import.meta.url === argv[1]` CLI guards would
+    // match the bundle file and run their CLIs, so they get a URL that is never the entry point.
+    b.onLoad({ filter: /[\\/]scripts[\\/](push-local-image|build-agent)\.ts$/ }, (args) => ({
+      contents: fs
+        .readFileSync(args.path, 'utf8')
+        .replaceAll('fileURLToPath(import.meta.url)', JSON.stringify(`/bundled/${path.basename(args.path)}`)),
+      loader: 'ts',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'no-esbuild' }, () => ({
       contents:
         "export function build() { throw new Error('the action bundles do not include esbuild: build the agent first (npm run build:agent) and pass its bundle'); }",

@@ -62,10 +62,13 @@ describe('workflows and action metadata', () => {
     );
   });
 
-  it.each(workflows)('$name parses with GitHub’s workflow parser, no errors', ({ name, content }) => {
+  it.each(workflows)('$name parses with GitHub’s workflow parser, no errors', async ({ name, content }) => {
     const result = parseWorkflow({ name, content }, new NoOperationTraceWriter());
-    const template = convertWorkflowTemplate(result.context, result.value!);
-    const errors = [...result.context.errors.getErrors(), ...(template.errors ?? [])].map((e) => e.message);
+    const template = await convertWorkflowTemplate(result.context, result.value!);
+    const errors = [
+      ...result.context.errors.getErrors().map((e) => e.message),
+      ...(template.errors ?? []).map((e) => ('Message' in e ? e.Message : e.message)),
+    ];
     expect(errors).toEqual([]);
   });
 

@@ -104,7 +104,7 @@ export async function assumeRole(input: AssumeRoleInput): Promise<AssumeRoleResu
   } catch (e) {
     const code = errorCode(e);
     const message = `Could not assume role ${input.roleArn} with OIDC: ${code}: ${(e as Error).message}`;
-    if (DENIALS.has(code)) throw new Error(`${message}\n${trustHint(input.webIdentityToken)}`);
+    if (DENIALS.has(code)) throw new Error(`${message}\n${trustHint(input.webIdentityToken)}`, { cause: e });
     throw new Error(message, { cause: e });
   }
   if (!creds?.AccessKeyId || !creds.SecretAccessKey || !creds.SessionToken) {
