@@ -1,0 +1,214 @@
+/**
+ * Benchmarks (not part of `npm test`):  npm run bench [-- options]
+ *
+ * Measures, in one run and side by side, our agent bundle (agent/dist/server.mjs) and the official
+ * TypeScript SDK's runtime server (bedrock-agentcore BedrockAgentCoreApp) serving an equivalent minimal
+ * streaming handler (scripts/bench/official-server.ts), both against the same twin model with a fixed
+ * first-token delay; then prompt caching, and the pipeline's timings and bundle sizes. Every loop is
+ * bounded in count and time; all traffic stays on loopback. Results: docs/benchmarks.json (latest run)
+ * and a section appended to docs/benchmarks.md.
+ *
+ * Options: --quick (few samples, nothing written)  --only=overhead,cold,cache,pipeline
+ *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --no-write
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { format, resolveConfig } from 'prettier';
+import { startTwin } from '../local/src/twin';
+import { buildAgent } from './build-agent';
+import { measureCache } from './bench/cache';
+import { coldRatios, measureColdStarts, type ColdTarget } from './bench/cold-start';
+import { fileSize, measureActionStarts, measureRehearsal, measureSynth } from './bench/pipeline';
+import { spawnServer, waitHealthy } from './bench/processes';
+import { renderMarkdown, type BenchResults } from './bench/report';
+import { measureOverhead, ratios } from './bench/ttft';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const started = performance.now();
+const log = (line: string) =>
+  console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: number) => {
+  const raw = args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}=${raw}: expected a positive integer`);
+  return n;
+};
+const known = ['quick', 'no-write', 'only', 'first-token-ms', 'rounds-1', 'rounds-20', 'cold-starts'];
+for (const a of args) {
+  if (!known.includes(a.replace(/^--/, '').split('=')[0]))
+    throw new Error(`unknown option ${a}; see the header of scripts/bench.ts`);
+}
+const quick = flag('quick');
+const only = new Set(
+  args
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',') ?? ['overhead', 'cold', 'cache', 'pipeline'],
+);
+const settings = {
+  modelFirstTokenMs: option('first-token-ms', 200),
+  rounds1: option('rounds-1', quick ? 5 : 40),
+  rounds20: option('rounds-20', quick ? 2 : 6),
+  coldStarts: option('cold-starts', quick ? 2 : 10),
+  prompt: 'Tell me about blue/green deployments.',
+};
+const write = !quick && !flag('no-write');
+
+const MODEL_ID = 'us.anthropic.claude-sonnet-4-6';
+
+async function bundleOfficialServer(): Promise<string> {
+  const outfile = path.join(root, '.local/bench/official-server.mjs');
+  await build({
+    entryPoints: [path.join(root, 'scripts/bench/official-server.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    // The SDK loads its Fastify plugins with createRequire at run time: those two resolve from node_modules.
+    external: ['@fastify/sse', '@fastify/websocket'],
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+async function main() {
+  log(`settings ${JSON.stringify(settings)}${quick ? ' (quick: nothing is written)' : ''}`);
+  const results: BenchResults = {
+    command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    date: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+      loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    },
+    settings,
+  };
+
+  log('building our bundle (scripts/build-agent.ts, minified like the image) and the official SDK server');
+  const ours = await buildAgent({ outfile: path.join(root, '.local/bench/server.min.mjs'), minify: true });
+  const official = await bundleOfficialServer();
+  const twin = await startTwin({ bedrock: { firstTokenDelayMs: settings.modelFirstTokenMs } });
+  const env = { ...twin.env(), MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };
+  const targets: ColdTarget[] = [
+    { name: 'ours', command: process.execPath, args: [ours.outfile], env },
+    { name: 'official', command: process.execPath, args: [official], env },
+  ];
+
+  try {
+    if (only.has('overhead')) {
+      log('overhead on the first token (servers warm)');
+      const servers = await Promise.all(targets.map((t) => spawnServer(t.command, t.args, t.env)));
+      try {
+        await Promise.all(servers.map((s) => waitHealthy(s)));
+        const named = servers.map((s, i) => ({ name: targets[i].name, url: s.url }));
+        const common = { modelFirstTokenMs: settings.modelFirstTokenMs, prompt: settings.prompt, log };
+        const c1 = await measureOverhead(named, {
+          ...common,
+          concurrency: 1,
+          rounds: settings.rounds1,
+          budgetMs: 120_000,
+        });
+        const c20 = await measureOverhead(named, {
+          ...common,
+          concurrency: 20,
+          rounds: settings.rounds20,
+          budgetMs: 180_000,
+        });
+        results.firstTokenOverhead = {
+          concurrency1: { ours: c1.ours, official: c1.official, ratio: ratios(c1.ours, c1.official) },
+          concurrency20: { ours: c20.ours, official: c20.official, ratio: ratios(c20.ours, c20.official) },
+        };
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
+      }
+    }
+
+    if (only.has('cold')) {
+      log(`cold start (${settings.coldStarts} starts each, interleaved)`);
+      const cold = await measureColdStarts(targets, settings.coldStarts, settings.prompt, log);
+      results.coldStart = {
+        ours: cold.ours,
+        official: cold.official,
+        ratio: coldRatios(cold.ours, cold.official),
+      };
+    }
+
+    if (only.has('cache')) {
+      log('prompt caching over a 5-turn conversation (our agent)');
+      const server = await spawnServer(targets[0].command, targets[0].args, env);
+      try {
+        await waitHealthy(server);
+        results.promptCache = await measureCache(server.url, log);
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await twin.close();
+  }
+
+  if (only.has('pipeline')) {
+    log('pipeline: rehearsal');
+    const rehearsal = await measureRehearsal(root, log);
+    log('pipeline: action start-up (no inputs → missing-input error)');
+    const actions = await measureActionStarts(root, quick ? 1 : 5, log);
+    log('pipeline: synth of all environments');
+    const synth = await measureSynth(root, log);
+    const agentBundle = await buildAgent();
+    results.pipeline = {
+      rehearsal,
+      actions,
+      synth,
+      bundles: {
+        agent: { file: path.relative(root, agentBundle.outfile), ...(await fileSize(agentBundle.outfile)) },
+        agentMinified: {
+          file: 'agent image (scripts/build-agent.ts --minify)',
+          ...(await fileSize(ours.outfile)),
+        },
+      },
+    };
+  }
+
+  results.totalSeconds = Math.round((performance.now() - started) / 1000);
+  const markdown = renderMarkdown(results);
+  console.log(`\n${markdown}`);
+  if (write) {
+    await writeFile(path.join(root, 'docs/benchmarks.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const file = path.join(root, 'docs/benchmarks.md');
+    const existing = await readFile(file, 'utf8').catch(
+      () =>
+        '# Benchmarks\n\nEach section is one `npm run bench` run, newest last. Machine-readable: `docs/benchmarks.json` (latest run).\n',
+    );
+    await writeFile(
+      file,
+      await format(`${existing.trimEnd()}\n\n${markdown}\n`, {
+        ...(await resolveConfig(file)),
+        parser: 'markdown',
+        filepath: file,
+      }),
+    );
+    log('wrote docs/benchmarks.json and appended to docs/benchmarks.md');
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`bench failed: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,197 @@
+/** The benchmark results: their JSON shape and the markdown section appended to docs/benchmarks.md. */
+import type { OverheadFigures } from './ttft';
+
+interface Pair<T> {
+  ours: T;
+  official: T;
+}
+
+interface ColdFigures {
+  starts: number;
+  healthyMedianMs: number;
+  firstTokenMedianMs: number;
+}
+
+export interface BenchResults {
+  command: string;
+  date: string;
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    os: string;
+    node: string;
+    loadAverageAtStart: number[];
+  };
+  settings: {
+    modelFirstTokenMs: number;
+    rounds1: number;
+    rounds20: number;
+    coldStarts: number;
+    prompt: string;
+  };
+  firstTokenOverhead?: Record<
+    'concurrency1' | 'concurrency20',
+    Pair<OverheadFigures> & { ratio: { p50: number; p99: number } }
+  >;
+  coldStart?: Pair<ColdFigures> & { ratio: { healthy: number; firstToken: number } };
+  promptCache?: {
+    perTurn: {
+      turn: number;
+      inputTokens: number;
+      cacheReadTokens: number;
+      cacheWriteTokens: number;
+      share: number;
+    }[];
+    turns2to5Share: number;
+  };
+  pipeline?: {
+    rehearsal:
+      | { available: false; note: string }
+      | {
+          available: true;
+          exitCode: number;
+          wallMs: number;
+          stepsTotalMs: number;
+          steps: { step: string; ms: number; ok: boolean }[];
+          smokeGate: { step: string; ms: number }[];
+          rollback: { step: string; ms: number }[];
+        };
+    actions: {
+      action: string;
+      startMedianMs: number;
+      runs: number;
+      exitCode: number;
+      error: string;
+      bytes: number;
+      gzipBytes: number;
+    }[];
+    synth: { exitCode: number; wallMs: number; stacks: number; error?: string };
+    bundles: Record<string, { file: string; bytes: number; gzipBytes: number }>;
+  };
+  totalSeconds?: number;
+}
+
+const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const table = (head: string[], rows: (string | number)[][]) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [
+    `## ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Command: \`${r.command}\``,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average at start ${m.loadAverageAtStart.join(' / ')} (a shared development machine: other work ran at the same time, so read the ratios, measured side by side, rather than the absolute figures).`,
+    '',
+    `Twin model first-token delay: ${r.settings.modelFirstTokenMs} ms. "Official" = the official TypeScript SDK's runtime server (npm \`bedrock-agentcore\`, \`BedrockAgentCoreApp\`) with an equivalent minimal streaming handler (scripts/bench/official-server.ts); "ours" = the minified agent bundle, memory and guardrail off (same work as the official handler: one ConverseStream, streamed as AG-UI events).`,
+  ];
+  if (r.firstTokenOverhead) {
+    const rows = (['concurrency1', 'concurrency20'] as const).flatMap((k) => {
+      const f = r.firstTokenOverhead![k];
+      const c = k === 'concurrency1' ? 1 : 20;
+      return [
+        [c, 'p50', f.ours.p50Ms, f.official.p50Ms, f.ratio.p50, `${f.ours.samples} / ${f.official.samples}`],
+        [c, 'p99', f.ours.p99Ms, f.official.p99Ms, f.ratio.p99, ''],
+      ];
+    });
+    out.push(
+      '',
+      '### Overhead on the first token',
+      '',
+      "Time from POST to the first TEXT_MESSAGE_CONTENT at the client, minus the model's own first-token delay (added ms).",
+      '',
+      table(['streams', 'percentile', 'ours (ms)', 'official (ms)', 'ratio ours/official', 'samples'], rows),
+    );
+  }
+  if (r.coldStart) {
+    const c = r.coldStart;
+    out.push(
+      '',
+      `### Cold start (median of ${c.ours.starts} starts each, interleaved)`,
+      '',
+      table(
+        ['', 'ours (ms)', 'official (ms)', 'ratio ours/official'],
+        [
+          [
+            'process start → /ping Healthy',
+            c.ours.healthyMedianMs,
+            c.official.healthyMedianMs,
+            c.ratio.healthy,
+          ],
+          [
+            `process start → first streamed token (incl. the model's ${r.settings.modelFirstTokenMs} ms)`,
+            c.ours.firstTokenMedianMs,
+            c.official.firstTokenMedianMs,
+            c.ratio.firstToken,
+          ],
+        ],
+      ),
+    );
+  }
+  if (r.promptCache) {
+    out.push(
+      '',
+      `### Prompt caching (5-turn conversation): turns 2–5 read ${(r.promptCache.turns2to5Share * 100).toFixed(1)}% of their input tokens from cache`,
+      '',
+      table(
+        ['turn', 'input tokens', 'cache read', 'cache write', 'share read'],
+        r.promptCache.perTurn.map((t) => [
+          t.turn,
+          t.inputTokens,
+          t.cacheReadTokens,
+          t.cacheWriteTokens,
+          `${(t.share * 100).toFixed(1)}%`,
+        ]),
+      ),
+    );
+  }
+  if (r.pipeline) {
+    const p = r.pipeline;
+    out.push('', '### Pipeline', '');
+    if (p.rehearsal.available) {
+      const h = p.rehearsal;
+      out.push(
+        `Rehearsal (\`npm run rehearse\`, exit ${h.exitCode}): ${s(h.wallMs)} wall, ${s(h.stepsTotalMs)} in steps. Smoke gate: ${h.smokeGate.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named smoke'}. Rollback (repoint): ${h.rollback.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named rollback'}.`,
+        '',
+        table(
+          ['step', 'time', 'ok'],
+          h.steps.map((x) => [x.step, s(x.ms), x.ok ? 'ok' : 'FAIL']),
+        ),
+      );
+    } else {
+      out.push(`Rehearsal: not measured (${p.rehearsal.note}).`);
+    }
+    out.push(
+      '',
+      `Synth of all environments (\`npm run synth\`, exit ${p.synth.exitCode}): ${s(p.synth.wallMs)}, ${p.synth.stacks} templates.`,
+      '',
+      'Action start-up: each bundle in .github/actions/dist spawned with no inputs, timed until it exits with its missing-input error.',
+      '',
+      table(
+        ['action', 'start → exit (median ms)', 'exit', 'error', 'bundle', 'gzip'],
+        p.actions.map((a) => [
+          a.action,
+          a.startMedianMs,
+          a.exitCode,
+          a.error.replace(/\|/g, '\\|'),
+          kib(a.bytes),
+          kib(a.gzipBytes),
+        ]),
+      ),
+      '',
+      table(
+        ['bundle', 'size', 'gzip'],
+        Object.values(p.bundles).map((b) => [b.file, kib(b.bytes), kib(b.gzipBytes)]),
+      ),
+    );
+  }
+  if (r.totalSeconds !== undefined) out.push('', `Whole run: ${r.totalSeconds} s.`);
+  return out.join('\n');
+}
