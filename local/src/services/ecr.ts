@@ -152,11 +152,14 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     return Object.values(repo.images).find((i) => id.imageTag && i.tags.includes(id.imageTag));
   }
 
-  const notFound = (repo: RepositoryRecord, id: ImageId) =>
-    new AwsError(
+  const mustFindImage = (repo: RepositoryRecord, id: ImageId): ImageRecord => {
+    const image = findImage(repo, id);
+    if (image) return image;
+    throw new AwsError(
       'ImageNotFoundException',
       `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`,
     );
+  };
 
   function validateMutability(
     input: EcrInput,
@@ -469,13 +472,7 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     const repo = repository(input);
     const ids = input.imageIds as ImageId[] | undefined;
     const selected = ids?.length
-      ? ids.map(
-          (id) =>
-            findImage(repo, id) ??
-            (() => {
-              throw notFound(repo, id);
-            })(),
-        )
+      ? ids.map((id) => mustFindImage(repo, id))
       : Object.values(repo.images).filter(byTagStatus(input));
     const { items, nextToken } = page(selected, input);
     return {

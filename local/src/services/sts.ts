@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AwsError, xmlEscape } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
@@ -82,7 +82,7 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
   }));
 
   const reply = (res: TwinResponse, action: string, result: string) => {
-    const text = `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${crypto.randomUUID()}</RequestId></ResponseMetadata></${action}Response>`;
+    const text = `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`;
     res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
