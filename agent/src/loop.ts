@@ -60,8 +60,19 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const guardrail = { intervened: false, blocked: false };
   let toolCalls = 0;
 
+  const finish = (turn: Message[], stopReason?: string): LoopResult => ({
+    answer: answer.join('\n'),
+    turn,
+    usage,
+    toolCalls,
+    stopReason,
+    guardrail,
+  });
+
   for (let round = 0; ; round++) {
     const step = await streamStep(input, current, usage);
+    // An empty answer cannot be sent back to Bedrock as history, so such a turn is not kept.
+    if (step.content.length === 0) return finish([], step.stopReason);
     current.push({ role: 'assistant', content: step.content });
     if (step.text) answer.push(step.text);
 
@@ -81,41 +92,21 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
           answer.push(GUARDRAIL_FALLBACK);
         }
         // A blocked exchange stays out of history and memory, or every later turn would replay it.
-        return {
-          answer: answer.join('\n'),
-          turn: [],
-          usage,
-          toolCalls,
-          stopReason: step.stopReason,
-          guardrail,
-        };
+        return finish([], step.stopReason);
       }
     }
     if (step.stopReason !== 'tool_use' || step.toolUses.length === 0) {
-      if (step.stopReason === 'max_tokens')
+      if (step.stopReason === 'max_tokens') {
         log.warn({ maxTokens: config.MAX_OUTPUT_TOKENS }, 'answer cut at max tokens');
-      return {
-        answer: answer.join('\n'),
-        turn: current,
-        usage,
-        toolCalls,
-        stopReason: step.stopReason,
-        guardrail,
-      };
+      }
+      return finish(current, step.stopReason);
     }
     if (round >= config.MAX_TOOL_STEPS) {
       const text = `I stopped after ${config.MAX_TOOL_STEPS} rounds of tool calls without reaching an answer. Please narrow the question and ask again.`;
       log.warn({ maxToolSteps: config.MAX_TOOL_STEPS }, 'tool step limit reached');
       emitText(emit, randomUUID(), text);
       answer.push(text);
-      return {
-        answer: answer.join('\n'),
-        turn: keepable(current, answer.join('\n')),
-        usage,
-        toolCalls,
-        stopReason: 'tool_step_limit',
-        guardrail,
-      };
+      return finish(keepable(current, answer.join('\n')), 'tool_step_limit');
     }
 
     toolCalls += step.toolUses.length;
