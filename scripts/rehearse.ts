@@ -146,7 +146,13 @@ export interface Provisioned {
 
 /** Runtime (version 1 on `image`), `live` endpoint, Cognito pool + machine client, memory, SSM parameter, alarms. */
 export async function provision(twin: Twin, env: Environment, image: string): Promise<Provisioned> {
-  const sdk = { region: twin.context.region, endpoint: twin.url, maxAttempts: 1 };
+  const te = twin.env();
+  const sdk = {
+    region: twin.context.region,
+    endpoint: twin.url,
+    maxAttempts: 1,
+    credentials: { accessKeyId: te.AWS_ACCESS_KEY_ID, secretAccessKey: te.AWS_SECRET_ACCESS_KEY },
+  };
   const control = new BedrockAgentCoreControlClient(sdk);
   const poolId = twin.cognito.createUserPool(env.names.userPool);
   const [server, scope] = env.names.invokeScope.split('/');

@@ -67,7 +67,7 @@ describe('workflows and action metadata', () => {
     const template = await convertWorkflowTemplate(result.context, result.value!);
     const errors = [
       ...result.context.errors.getErrors().map((e) => e.message),
-      ...(template.errors ?? []).map((e) => ('Message' in e ? e.Message : e.message)),
+      ...(template.errors ?? []).map((e) => e.Message),
     ];
     expect(errors).toEqual([]);
   });
