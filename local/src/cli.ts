@@ -8,12 +8,14 @@ environment variables that point the AWS SDK and this repository's tools at it.
 
   --port N          port to listen on (default 4566; 0 picks a free one)
   --state-dir DIR   keep runtimes, images and memories across restarts (default: in memory)
+  --quiet-agents    do not print what the agent processes the twin runs write to stdout/stderr
   -h, --help        this text`;
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.TWIN_PORT ?? '4566' },
     'state-dir': { type: 'string' },
+    'quiet-agents': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -27,7 +29,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const twin = await startTwin({ port, stateDir: values['state-dir'] });
+const twin = await startTwin({
+  port,
+  stateDir: values['state-dir'],
+  agentcore: { logAgentOutput: !values['quiet-agents'] },
+});
 console.log(`local twin listening on ${twin.url}`);
 console.log('point the AWS SDK at it with:');
 for (const [k, v] of Object.entries(twin.env())) console.log(`  export ${k}=${v}`);
