@@ -104,6 +104,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
     },
     express.json({ limit: config.MAX_BODY_BYTES, strict: false }),
     (req, res) => {
+      const startedAt = Date.now();
       const requestId = req.header(REQUEST_ID_HEADER) || randomUUID();
       const invocation = parseInvocation(req.body);
       const sessionId = sessionIdFor(req.header(SESSION_HEADER), invocation.threadId);
@@ -150,7 +151,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
           session,
           threadId: invocation.threadId ?? sessionId,
           requestId,
-          startedAt: Date.now(),
+          startedAt,
           emit,
           signal: controller.signal,
           log: runLog,
