@@ -1,4 +1,12 @@
-import type { ModelPrice, RuntimePrice } from '../environments/prices';
+import type { ModelPrice, RuntimePrice } from '../environments/prices-schema';
+
+// What the agent needs besides estimateCost: parse MODEL_PRICES and pick a model's price.
+export {
+  PricesConfigError,
+  parseModelPrices,
+  priceOf,
+  type ModelPrices,
+} from '../environments/prices-schema';
 
 /**
  * Token counts of one model call (or a sum of calls) in Bedrock's accounting: `inputTokens` are the
@@ -55,6 +63,31 @@ export function estimateCost(usage: Usage, price: ModelPrice): CostBreakdown {
     cacheSavings:
       perToken(read, price.inputPerMillion - price.cacheReadPerMillion) -
       perToken(write, price.cacheWritePerMillion - price.inputPerMillion),
+  };
+}
+
+/**
+ * AG-UI `TokenUsage` (RUN_FINISHED) counts cache reads and writes inside `inputTokens`; Bedrock
+ * reports them beside it. This turns the former into the latter, for pricing.
+ */
+export function fromAgUiUsage(u: {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  cacheWriteInputTokens?: number;
+}): Required<Usage> {
+  const read = u.cachedInputTokens ?? 0;
+  const write = u.cacheWriteInputTokens ?? 0;
+  const inputTokens = (u.inputTokens ?? 0) - read - write;
+  if (inputTokens < 0)
+    throw new RangeError(
+      `AG-UI inputTokens (${u.inputTokens}) must include cachedInputTokens and cacheWriteInputTokens`,
+    );
+  return {
+    inputTokens,
+    outputTokens: u.outputTokens ?? 0,
+    cacheReadInputTokens: read,
+    cacheWriteInputTokens: write,
   };
 }
 

@@ -1,5 +1,7 @@
+import path from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { addUsage, estimateCost, runtimeComputeCost } from '../model';
+import { addUsage, estimateCost, fromAgUiUsage, runtimeComputeCost } from '../model';
 
 // Round figures make every expectation checkable by hand.
 const price = {
@@ -62,5 +64,48 @@ describe('runtimeComputeCost', () => {
     expect(c.cpu).toBeCloseTo(0.179, 10);
     expect(c.memory).toBeCloseTo(0.0945, 10);
     expect(c.total).toBeCloseTo(0.2735, 10);
+  });
+});
+
+describe('fromAgUiUsage', () => {
+  it('takes the cache tokens out of AG-UI’s inputTokens', () => {
+    expect(
+      fromAgUiUsage({
+        inputTokens: 1_000,
+        outputTokens: 50,
+        cachedInputTokens: 700,
+        cacheWriteInputTokens: 200,
+      }),
+    ).toEqual({ inputTokens: 100, outputTokens: 50, cacheReadInputTokens: 700, cacheWriteInputTokens: 200 });
+    expect(fromAgUiUsage({ inputTokens: 10, outputTokens: 2 })).toEqual({
+      inputTokens: 10,
+      outputTokens: 2,
+      cacheReadInputTokens: 0,
+      cacheWriteInputTokens: 0,
+    });
+    expect(() => fromAgUiUsage({ inputTokens: 10, cachedInputTokens: 20 })).toThrow(
+      /must include cachedInputTokens/,
+    );
+  });
+});
+
+describe('the agent-facing module', () => {
+  it('bundles for the agent without file access or the YAML parser', async () => {
+    const out = await build({
+      stdin: {
+        contents: "export * from './cost/model';",
+        resolveDir: path.resolve(import.meta.dirname, '../..'),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs).toContain('environments/prices-schema.ts');
+    expect(inputs.filter((i) => /node_modules\/yaml\/|environments\/prices\.ts|node:fs/.test(i))).toEqual([]);
   });
 });
