@@ -5,7 +5,6 @@ import path from 'node:path';
 import {
   BedrockAgentCoreControlClient,
   UpdateAgentRuntimeCommand,
-  type BedrockAgentCoreControlClientConfig,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -39,7 +38,7 @@ let twin: Twin;
 let p: Provisioned;
 let work: string;
 let images: string[];
-const cfg = (): BedrockAgentCoreControlClientConfig => ({
+const cfg = () => ({
   region: 'us-east-1',
   endpoint: twin.url,
   maxAttempts: 1,
@@ -84,7 +83,7 @@ afterAll(async () => {
 
 /** A loopback proxy in front of the twin that answers chosen requests with a fault. */
 async function faultProxy(
-  fault: (req: http.IncomingMessage) => { status: number; type: string } | undefined,
+  fault: (req: http.IncomingMessage) => { status: number; type: string; xml?: boolean } | undefined,
 ) {
   const server = http.createServer((req, res) => {
     const f = fault(req);
@@ -344,7 +343,10 @@ describe('credentials', () => {
   });
 
   it('fails at once on AccessDenied, naming the token’s sub and the condition that would match', async () => {
-    twin.sts.putRoleTrust(roleArn, trustFor('repo:example-org/agentcore-gitops:environment:dev'));
+    twin.sts.putRoleTrust(
+      roleArn,
+      JSON.stringify(trustFor('repo:example-org/agentcore-gitops:environment:dev')),
+    );
     const token = await twin.github.mintToken(
       { repository: dev.app.github.repository, environment: 'prod' },
       { audience: 'sts.amazonaws.com' },
@@ -368,7 +370,10 @@ describe('credentials', () => {
     const proxy = await faultProxy(() =>
       throttles-- > 0 ? { status: 400, type: 'Throttling', xml: true } : undefined,
     );
-    twin.sts.putRoleTrust(roleArn, trustFor('repo:example-org/agentcore-gitops:environment:dev'));
+    twin.sts.putRoleTrust(
+      roleArn,
+      JSON.stringify(trustFor('repo:example-org/agentcore-gitops:environment:dev')),
+    );
     const token = await twin.github.mintToken(
       { repository: dev.app.github.repository, environment: 'dev' },
       { audience: 'sts.amazonaws.com' },
@@ -390,7 +395,10 @@ describe('credentials', () => {
   });
 
   it('the action masks every secret before anything could print it, and exports them for later steps', async () => {
-    twin.sts.putRoleTrust(roleArn, trustFor('repo:example-org/agentcore-gitops:environment:dev'));
+    twin.sts.putRoleTrust(
+      roleArn,
+      JSON.stringify(trustFor('repo:example-org/agentcore-gitops:environment:dev')),
+    );
     const request = twin.github.tokenRequest({ repository: dev.app.github.repository, environment: 'dev' });
     const env = { ...twin.env(), ...request.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
     const r = await runAction('aws-credentials', { 'role-to-assume': roleArn, environment: 'dev' }, env);
