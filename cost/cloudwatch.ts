@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import type { Environment } from '../environments';
 import { priceOf, type PricesFile } from '../environments/prices';
-import { estimateCost, runtimeComputeCost, type CostBreakdown, type Usage } from './model';
+import { addCosts, estimateCost, runtimeComputeCost, type CostBreakdown, type Usage } from './model';
 
 /** Metric names the agent publishes (EMF) under METRICS_NAMESPACE with Environment [+ ModelId]. */
 export const agentMetricNames = {
@@ -157,7 +157,7 @@ export async function readCostReport(options: ReadCostOptions): Promise<CostRepo
     end: end.toISOString(),
     days,
     models: lines,
-    total: sumCosts(lines.map((l) => l.cost)),
+    total: addCosts(...lines.map((l) => l.cost)),
     compute: await readCompute(client, env.names.runtime, start, end, prices, env.region),
     notes,
   };
@@ -165,13 +165,6 @@ export async function readCostReport(options: ReadCostOptions): Promise<CostRepo
 
 function toDimensions(dims: Record<string, string>): Dimension[] {
   return Object.entries(dims).map(([Name, Value]) => ({ Name, Value }));
-}
-
-function sumCosts(costs: CostBreakdown[]): CostBreakdown {
-  const keys = ['input', 'output', 'cacheRead', 'cacheWrite', 'total', 'cacheSavings'] as const;
-  return Object.fromEntries(
-    keys.map((k) => [k, costs.reduce((s, c) => s + c[k], 0)]),
-  ) as unknown as CostBreakdown;
 }
 
 /** Runs the queries (500 per call, following NextToken) and sums each id's datapoints; ids with no data are absent. */

@@ -104,6 +104,22 @@ export function addUsage(...usages: Usage[]): Required<Usage> {
   );
 }
 
+/** Adds cost breakdowns (e.g. of several models). */
+export function addCosts(...costs: CostBreakdown[]): CostBreakdown {
+  const zero: CostBreakdown = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0, cacheSavings: 0 };
+  return costs.reduce(
+    (s, c) => ({
+      input: s.input + c.input,
+      output: s.output + c.output,
+      cacheRead: s.cacheRead + c.cacheRead,
+      cacheWrite: s.cacheWrite + c.cacheWrite,
+      total: s.total + c.total,
+      cacheSavings: s.cacheSavings + c.cacheSavings,
+    }),
+    zero,
+  );
+}
+
 export interface ComputeUsage {
   vcpuHours: number;
   gbHours: number;
