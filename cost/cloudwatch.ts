@@ -213,22 +213,26 @@ async function readCompute(
 ): Promise<ComputeCost> {
   try {
     // The Resource dimension is the runtime ARN, whose id is `<name>-<suffix>`: find it by listing.
-    const listed = await call(region, 'ListMetrics', () =>
-      client.send(
-        new ListMetricsCommand({
-          Namespace: runtimeUsage.namespace,
-          MetricName: runtimeUsage.vcpuHours,
-          Dimensions: [{ Name: 'Service', Value: runtimeUsage.service }],
-        }),
-      ),
-    );
-    const resources = [
-      ...new Set(
-        (listed.Metrics ?? [])
-          .map((m) => m.Dimensions?.find((d) => d.Name === 'Resource')?.Value)
-          .filter((arn): arn is string => !!arn && arn.includes(`:runtime/${runtimeName}-`)),
-      ),
-    ];
+    const found = new Set<string>();
+    let NextToken: string | undefined;
+    do {
+      const page = await call(region, 'ListMetrics', () =>
+        client.send(
+          new ListMetricsCommand({
+            Namespace: runtimeUsage.namespace,
+            MetricName: runtimeUsage.vcpuHours,
+            Dimensions: [{ Name: 'Service', Value: runtimeUsage.service }],
+            NextToken,
+          }),
+        ),
+      );
+      for (const m of page.Metrics ?? []) {
+        const arn = m.Dimensions?.find((d) => d.Name === 'Resource')?.Value;
+        if (arn?.includes(`:runtime/${runtimeName}-`)) found.add(arn);
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    const resources = [...found];
     if (resources.length === 0) {
       return {
         available: false,

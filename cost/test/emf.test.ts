@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../agent/src/telemetry/metrics';
 import { EmfError, emfToPutMetricData } from '../emf';
 
 const ts = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -145,5 +146,29 @@ describe('emfToPutMetricData', () => {
   ])('says what is wrong with a broken EMF line (%#)', (event, message) => {
     expect(() => emfToPutMetricData(JSON.stringify(event))).toThrow(EmfError);
     expect(() => emfToPutMetricData(JSON.stringify(event))).toThrow(message);
+  });
+});
+
+describe('the agent’s EMF lines', () => {
+  it('convert into its token metrics per environment and per model', () => {
+    const lines: string[] = [];
+    new Metrics('AgentCoreGitops', 'dev', (l) => lines.push(l)).emit(
+      [
+        { name: 'inputTokens', value: 120, unit: 'Count' },
+        { name: 'cacheReadInputTokens', value: 2_000, unit: 'Count' },
+      ],
+      { ModelId: 'm.x' },
+      { requestId: 'r-1' },
+    );
+    const [put] = emfToPutMetricData(lines[0])!;
+    expect(put.Namespace).toBe('AgentCoreGitops');
+    expect(
+      put.MetricData!.map((d) => [d.MetricName, d.Dimensions!.map((x) => x.Value).join('/'), d.Value]),
+    ).toEqual([
+      ['inputTokens', 'dev', 120],
+      ['inputTokens', 'dev/m.x', 120],
+      ['cacheReadInputTokens', 'dev', 2_000],
+      ['cacheReadInputTokens', 'dev/m.x', 2_000],
+    ]);
   });
 });
