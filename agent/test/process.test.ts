@@ -27,7 +27,8 @@ function spawnAgent(env: Record<string, string>) {
     for (const line of parts) if (line.startsWith('{')) lines.push(JSON.parse(line));
   });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close' waits for stdout to drain; 'exit' can fire before the last log lines are read.
+  const exited = once(child, 'close').then(([code]) => code as number | null);
   return { child, lines, stderr: () => stderr, exited };
 }
 
