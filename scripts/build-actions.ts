@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type OutputFile, type Plugin } from 'esbuild';
+import { build, type OutputFile } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const actionsDir = path.join(root, '.github/actions');
@@ -28,31 +28,6 @@ export function actionSteps(): string[] {
 const banner =
   "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);";
 
-/**
- * scripts/push-local-image.ts can build the agent with esbuild, a native binary that cannot be
- * bundled. The build-image action always passes a prebuilt bundle, so esbuild is replaced by a stub
- * that says so if it is ever reached.
- */
-const noEsbuild: Plugin = {
-  name: 'no-esbuild',
-  setup(b) {
-    b.onResolve({ filter: /^esbuild$/ }, () => ({ path: 'esbuild', namespace: 'no-esbuild' }));
-    // Bundled, these scripts are libraries: their `import.meta.url === argv[1]` CLI guards would
-    // match the bundle file and run their CLIs, so they get a URL that is never the entry point.
-    b.onLoad({ filter: /[\\/]scripts[\\/](push-local-image|build-agent)\.ts$/ }, (args) => ({
-      contents: fs
-        .readFileSync(args.path, 'utf8')
-        .replaceAll('fileURLToPath(import.meta.url)', JSON.stringify(`/bundled/${path.basename(args.path)}`)),
-      loader: 'ts',
-    }));
-    b.onLoad({ filter: /.*/, namespace: 'no-esbuild' }, () => ({
-      contents:
-        "export function build() { throw new Error('the action bundles do not include esbuild: build the agent first (npm run build:agent) and pass its bundle'); }",
-      loader: 'js',
-    }));
-  },
-};
-
 /** Build all bundles in memory: file path → bytes. */
 export async function bundleActions(): Promise<Map<string, Uint8Array>> {
   const result = await build({
@@ -70,7 +45,6 @@ export async function bundleActions(): Promise<Map<string, Uint8Array>> {
     sourcemap: false,
     charset: 'utf8',
     logLevel: 'warning',
-    plugins: [noEsbuild],
     write: false,
   });
   return new Map(result.outputFiles.map((f: OutputFile) => [f.path, f.contents]));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { exec } from '@actions/exec';
 import { sharedResourceNames } from '../../../../environments';
-import { pushLocalImage } from '../../../../scripts/push-local-image';
+import { pushImage } from '../../../../local/src/image/push';
 import { ecrClient, environmentInput, requiredInput, run, setOutputs, writeSummary } from '../lib/action';
 import { imageTags } from '../lib/tags';
 import { chooseBuilder, dockerBuild, repositoryUri, type BuiltImage } from '../steps/build-image';
@@ -32,10 +32,10 @@ run(async () => {
     const bundle = path.resolve(workspace, core.getInput('agent-bundle') || 'agent/dist/server.mjs');
     if (!fs.existsSync(bundle))
       throw new Error(`agent bundle ${bundle} not found; run npm run build:agent first`);
-    const pushed = await pushLocalImage({
+    const pushed = await pushImage({
+      bundle: fs.readFileSync(bundle),
       repository,
       tags,
-      bundlePath: bundle,
       architecture: core.getInput('architecture') || undefined,
       ecr,
     });
