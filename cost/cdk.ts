@@ -91,6 +91,24 @@ export class SpendAlarms extends Construct {
       );
     }
 
+    // An encrypted topic: Budgets must also be able to use its key (CloudWatch needs the same grant).
+    if (topic.masterKey) {
+      const { statementAdded: keyStatementAdded } = topic.masterKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowBudgetsUseForTopic',
+          principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+      if (!keyStatementAdded) {
+        throw new Error(
+          "SpendAlarms: the topic's KMS key policy could not be changed (imported key?); AWS Budgets needs kms:Decrypt and kms:GenerateDataKey* on it",
+        );
+      }
+    }
+
     const subscribers = [{ subscriptionType: 'SNS', address: topic.topicArn }];
     const notify = (notificationType: 'ACTUAL' | 'FORECASTED', threshold: number) => ({
       notification: {
@@ -110,7 +128,9 @@ export class SpendAlarms extends Construct {
       },
       notificationsWithSubscribers: [notify('ACTUAL', 80), notify('ACTUAL', 100), notify('FORECASTED', 100)],
     });
-    // Budgets checks it may publish when the budget is created: the topic policy (a child of the topic) goes first.
+    // Budgets checks it may publish when the budget is created: the topic policy (a child of the topic)
+    // and the key policy go first.
     this.budget.node.addDependency(topic);
+    if (topic.masterKey) this.budget.node.addDependency(topic.masterKey);
   }
 }

@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { loadEnvironment } from '../../environments';
@@ -95,6 +96,28 @@ describe('SpendAlarms', () => {
     const [policyId] = Object.keys(template.findResources('AWS::SNS::TopicPolicy'));
     const budget = Object.values(template.findResources('AWS::Budgets::Budget'))[0];
     expect(budget.DependsOn).toContain(policyId);
+  });
+
+  it('lets AWS Budgets use the key of an encrypted topic', () => {
+    const stack = new Stack(new App(), 'Encrypted', { env: { account: env.account, region: env.region } });
+    const masterKey = new kms.Key(stack, 'Key');
+    const topic = new sns.Topic(stack, 'Alarms', { masterKey });
+    new SpendAlarms(stack, 'Spend', { environment: env, prices, topic });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AllowBudgetsUseForTopic',
+            Principal: { Service: 'budgets.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: { StringEquals: { 'aws:SourceAccount': env.account } },
+          }),
+        ]),
+      },
+    });
+    const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
+    expect(Object.values(t.findResources('AWS::Budgets::Budget'))[0].DependsOn).toContain(keyId);
   });
 
   it('refuses an imported topic whose policy it cannot extend', () => {
