@@ -38,3 +38,32 @@ export const stackOutputKeys = [
   'AlarmNamePrefix',
 ] as const;
 export type StackOutputKey = (typeof stackOutputKeys)[number];
+
+/**
+ * The agent's environment variables for a runtime of `env` — the one definition the stack (dev,
+ * prod) and the preview step share. Ids of deployed resources are passed in (CDK tokens or strings).
+ */
+export function agentEnvironment(
+  env: {
+    name: string;
+    models: { primary: string; background: string };
+    guardrail: { streamMode: string };
+    runtime: { logLevel: string };
+  },
+  resources: { guardrailId: string; guardrailVersion: string; memoryId?: string },
+): Record<string, string> {
+  return {
+    MODEL_ID: env.models.primary,
+    BACKGROUND_MODEL_ID: env.models.background,
+    GUARDRAIL_ID: resources.guardrailId,
+    GUARDRAIL_VERSION: resources.guardrailVersion,
+    GUARDRAIL_STREAM_MODE: env.guardrail.streamMode,
+    ...(resources.memoryId && { MEMORY_ID: resources.memoryId }),
+    MEMORY_SEMANTIC_NAMESPACE: memoryNamespaces.semantic,
+    MEMORY_PREFERENCE_NAMESPACE: memoryNamespaces.userPreference,
+    MEMORY_SUMMARY_NAMESPACE: memoryNamespaces.summary,
+    LOG_LEVEL: env.runtime.logLevel,
+    AGENT_ENV: env.name,
+    METRICS_NAMESPACE: metricsNamespace,
+  };
+}

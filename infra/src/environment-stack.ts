@@ -19,6 +19,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import {
+  agentEnvironment,
   agentMetricNames,
   exportName,
   memoryNamespaces,
@@ -109,20 +110,11 @@ export class EnvironmentStack extends Stack {
         idleRuntimeSessionTimeout: Duration.seconds(env.runtime.idleTimeoutSeconds),
         maxLifetime: Duration.seconds(env.runtime.maxLifetimeSeconds),
       },
-      environmentVariables: {
-        MODEL_ID: env.models.primary,
-        BACKGROUND_MODEL_ID: env.models.background,
-        GUARDRAIL_ID: guardrail.guardrail.attrGuardrailId,
-        GUARDRAIL_VERSION: guardrail.version.attrVersion,
-        GUARDRAIL_STREAM_MODE: env.guardrail.streamMode,
-        MEMORY_ID: memory.memoryId,
-        MEMORY_SEMANTIC_NAMESPACE: memoryNamespaces.semantic,
-        MEMORY_PREFERENCE_NAMESPACE: memoryNamespaces.userPreference,
-        MEMORY_SUMMARY_NAMESPACE: memoryNamespaces.summary,
-        LOG_LEVEL: env.runtime.logLevel,
-        AGENT_ENV: env.name,
-        METRICS_NAMESPACE: metricsNamespace,
-      },
+      environmentVariables: agentEnvironment(env, {
+        guardrailId: guardrail.guardrail.attrGuardrailId,
+        guardrailVersion: guardrail.version.attrVersion,
+        memoryId: memory.memoryId,
+      }),
     });
     // Pinned to version 1 at creation; afterwards only the pipeline moves it (after the gates pass).
     // Never change this endpoint's properties in CDK: CloudFormation would repoint it to version 1.

@@ -3,13 +3,7 @@ import {
   type BedrockAgentCoreControlClient,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import type { getOctokit } from '@actions/github';
-import {
-  memoryNamespaces,
-  metricsNamespace,
-  previewRuntimeName,
-  previewTag,
-  type Environment,
-} from '../../../../environments';
+import { agentEnvironment, previewRuntimeName, previewTag, type Environment } from '../../../../environments';
 import { invocationUrl } from '../lib/agui';
 import { PREVIEW_MARKER, upsertComment, type PullRequestRef } from '../lib/comment';
 import { gatesTable, type GateResult } from '../lib/gates';
@@ -62,21 +56,11 @@ export function previewRuntimeSpec(
   shared: SharedResources,
   meta: { pullRequest: number; sha: string; createdAt: Date },
 ): RuntimeSpec {
-  const vars: Record<string, string> = {
-    AWS_REGION: env.region,
-    AGENT_ENV: env.name,
-    MODEL_ID: env.models.primary,
-    BACKGROUND_MODEL_ID: env.models.background,
-    GUARDRAIL_ID: shared.guardrailId,
-    GUARDRAIL_VERSION: shared.guardrailVersion,
-    GUARDRAIL_STREAM_MODE: env.guardrail.streamMode,
-    LOG_LEVEL: env.runtime.logLevel,
-    METRICS_NAMESPACE: metricsNamespace,
-    MEMORY_SEMANTIC_NAMESPACE: memoryNamespaces.semantic,
-    MEMORY_PREFERENCE_NAMESPACE: memoryNamespaces.userPreference,
-    MEMORY_SUMMARY_NAMESPACE: memoryNamespaces.summary,
-  };
-  if (shared.memoryId) vars.MEMORY_ID = shared.memoryId;
+  const vars = agentEnvironment(env, {
+    guardrailId: shared.guardrailId,
+    guardrailVersion: shared.guardrailVersion,
+    memoryId: shared.memoryId,
+  });
   return {
     roleArn: shared.executionRoleArn,
     description: `Preview of pull request #${meta.pullRequest} (${meta.sha.slice(0, 7)})`,
