@@ -1,5 +1,6 @@
 import {
   GetParameterCommand,
+  GetParameterHistoryCommand,
   GetParametersCommand,
   PutParameterCommand,
   SSMClient,
@@ -51,5 +52,24 @@ describe('SSM Parameter Store on the twin', () => {
     expect(many.InvalidParameters).toEqual(['/nope']);
     const bad = await ssm.send(new PutParameterCommand({ Name: 'has space', Value: 'x' })).catch((e) => e);
     expect(bad.name).toBe('ValidationException');
+  });
+
+  it('keeps the value history, oldest first, paginated', async () => {
+    const history = '/agentcore-gitops/prod/image';
+    for (const v of ['a', 'b', 'c']) {
+      await ssm.send(new PutParameterCommand({ Name: history, Value: `repo@sha256:${v}`, Overwrite: true }));
+    }
+    const first = await ssm.send(new GetParameterHistoryCommand({ Name: history, MaxResults: 2 }));
+    expect(first.Parameters?.map((p) => [p.Version, p.Value])).toEqual([
+      [1, 'repo@sha256:a'],
+      [2, 'repo@sha256:b'],
+    ]);
+    const rest = await ssm.send(
+      new GetParameterHistoryCommand({ Name: history, MaxResults: 2, NextToken: first.NextToken }),
+    );
+    expect(rest.Parameters?.map((p) => p.Value)).toEqual(['repo@sha256:c']);
+    expect(rest.NextToken).toBeUndefined();
+    const missing = await ssm.send(new GetParameterHistoryCommand({ Name: '/nope' })).catch((e) => e);
+    expect(missing.name).toBe('ParameterNotFound');
   });
 });

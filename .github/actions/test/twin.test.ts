@@ -23,7 +23,7 @@ import {
 } from '../../../scripts/rehearse';
 import { pushLocalImage } from '../../../scripts/push-local-image';
 import { upsertComment, PREVIEW_MARKER } from '../src/lib/comment';
-import { getEndpoint, getRuntime } from '../src/lib/runtime';
+import { containerUri, getEndpoint, getRuntime } from '../src/lib/runtime';
 import { assumeRole } from '../src/steps/aws-credentials';
 import { deployRuntime } from '../src/steps/deploy-runtime';
 import { sweepPreviews, deletePreview } from '../src/steps/preview';
@@ -266,11 +266,12 @@ describe('deploy, promote, rollback against the twin', () => {
       imageParameter: dev.names.imageParameter,
       wait,
     };
-    expect(await rollback({ ...input, target: { kind: 'previous' } })).toMatchObject({
-      version: '1',
-      previousLiveVersion: '2',
-      redeployed: false,
-    });
+    const imageOf = async (version: string) =>
+      containerUri(await getRuntime(control(), p.runtimeId, version));
+    // `previous` is the image promoted before the live one (from the SSM parameter's history).
+    const back = await rollback({ ...input, target: { kind: 'previous' } });
+    expect(back).toMatchObject({ previousLiveVersion: '2', redeployed: false });
+    expect(await imageOf(back.version)).toBe(images[0]);
     expect(await rollback({ ...input, target: { kind: 'version', version: '2' } })).toMatchObject({
       version: '2',
     });
@@ -282,6 +283,18 @@ describe('deploy, promote, rollback against the twin', () => {
     await expect(rollback({ ...input, target: { kind: 'sha', sha: 'd'.repeat(40) } })).rejects.toThrow(
       /no image tagged d{40}/,
     );
+
+    // A candidate that failed its gates, between two releases, is never "previous".
+    const release = (imageUri: string) =>
+      deployRuntime({ control: control(), runtimeName: dev.names.runtime, imageUri, wait }).then((d) =>
+        promote({ ...input, version: d.version }),
+      );
+    await release(images[1]);
+    const rejected = await push('e'.repeat(40));
+    await deployRuntime({ control: control(), runtimeName: dev.names.runtime, imageUri: rejected, wait });
+    await release(images[2]);
+    const skipped = await rollback({ ...input, target: { kind: 'previous' } });
+    expect(await imageOf(skipped.version)).toBe(images[1]);
   });
 
   it('watch-alarms points live back on ALARM', async () => {

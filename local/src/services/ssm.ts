@@ -6,6 +6,7 @@ import type { TwinContext } from '../twin';
 const TARGET = 'AmazonSSM';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TYPES = ['String', 'StringList', 'SecureString'];
+const HISTORY_LIMIT = 100;
 const NAME = /^(?:\/[a-zA-Z0-9_.-]+)+$|^[a-zA-Z0-9_.-]+$/;
 
 interface Parameter {
@@ -24,13 +25,19 @@ interface SsmInput {
   Value?: string;
   Type?: string;
   Overwrite?: boolean;
+  MaxResults?: number;
+  NextToken?: string;
   Description?: string;
   DataType?: string;
 }
 
 /** SSM Parameter Store (awsJson1_1): the pipeline records each environment's deployed image here. */
 export function registerSsm(router: Router, ctx: TwinContext) {
-  const state = ctx.state.get('ssm', () => ({ parameters: {} as Record<string, Parameter> }));
+  const state = ctx.state.get('ssm', () => ({
+    parameters: {} as Record<string, Parameter>,
+    history: {} as Record<string, Parameter[]>,
+  }));
+  state.history ??= {};
   const arn = (name: string) =>
     `arn:aws:ssm:${ctx.region}:${ctx.accountId}:parameter/${name.replace(/^\//, '')}`;
   const describe = (p: Parameter) => ({
@@ -80,6 +87,8 @@ export function registerSsm(router: Router, ctx: TwinContext) {
       }),
     };
     state.parameters[name] = p;
+    // Parameter Store keeps the last 100 versions of a parameter.
+    state.history[name] = [...(state.history[name] ?? []), p].slice(-HISTORY_LIMIT);
     return { Version: p.Version, Tier: 'Standard' };
   });
 
@@ -94,6 +103,31 @@ export function registerSsm(router: Router, ctx: TwinContext) {
     return {
       Parameters: names.flatMap((n) => (state.parameters[n] ? [describe(state.parameters[n])] : [])),
       InvalidParameters: names.filter((n) => !state.parameters[n]),
+    };
+  });
+
+  op('GetParameterHistory', (input) => {
+    const name = String(input.Name ?? '');
+    const history = state.history[name];
+    if (!history) throw new AwsError('ParameterNotFound', `Parameter ${name} not found.`);
+    const max = input.MaxResults ?? 50;
+    if (!Number.isInteger(max) || max < 1 || max > 50)
+      throw new AwsError('ValidationException', 'MaxResults must be between 1 and 50');
+    const start = input.NextToken ? Number(input.NextToken) : 0;
+    if (!Number.isInteger(start) || start < 0 || start > history.length)
+      throw new AwsError('InvalidNextToken', 'The specified token is not valid.');
+    const page = history.slice(start, start + max);
+    return {
+      Parameters: page.map(({ Name, Type, Value, Version, LastModifiedDate, DataType, Description }) => ({
+        Name,
+        Type,
+        Value,
+        Version,
+        LastModifiedDate,
+        DataType,
+        ...(Description && { Description }),
+      })),
+      ...(start + max < history.length && { NextToken: String(start + max) }),
     };
   });
 

@@ -1,6 +1,6 @@
 import type { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterHistoryCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {
   containerUri,
   getEndpoint,
@@ -40,7 +40,7 @@ export interface RollbackInput {
 }
 
 export interface RollbackResult extends PromoteResult {
-  /** True when the sha's version was gone and its image was deployed as a new version. */
+  /** True when the target's version was gone and its image was deployed as a new version. */
   redeployed: boolean;
 }
 
@@ -56,10 +56,25 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   let redeployed = false;
 
   if (target.kind === 'previous') {
-    const earlier = (await listVersions(control, id)).filter((v) => v < liveVersion);
-    if (!earlier.length)
-      throw new Error(`${endpointName} serves version ${liveVersion}; there is no earlier version`);
-    version = String(earlier[earlier.length - 1]);
+    // Only promoted images are written to the parameter, so a candidate that failed its gates
+    // (a version between two releases) is never picked.
+    const liveImage = containerUri(await getRuntime(control, id, String(liveVersion)));
+    const promoted = await parameterHistory(input.ssm, input.imageParameter);
+    const before = promoted.slice(0, Math.max(0, promoted.lastIndexOf(liveImage ?? '')));
+    const previousImage = before.filter((uri) => uri !== liveImage).at(-1);
+    if (!previousImage) {
+      throw new Error(
+        `${input.imageParameter} records no image promoted before the one ${endpointName} serves (version ${liveVersion}); pick a version or a sha`,
+      );
+    }
+    version = await versionRunning(control, id, (uri) => uri === previousImage);
+    if (!version) {
+      log(`no version runs ${previousImage}; redeploying it`);
+      version = (
+        await deployRuntime({ control, runtimeName, imageUri: previousImage, wait: input.wait, log })
+      ).version;
+      redeployed = true;
+    }
   } else if (target.kind === 'version') {
     version = target.version;
   } else {
@@ -94,6 +109,18 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   log(`rolling ${runtimeName}/${endpointName} back from version ${liveVersion} to ${version}`);
   const promoted = await promote({ ...input, version, log });
   return { ...promoted, redeployed };
+}
+
+/** Every value the parameter has held, oldest first. */
+async function parameterHistory(ssm: SSMClient, name: string): Promise<string[]> {
+  const values: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ssm.send(new GetParameterHistoryCommand({ Name: name, MaxResults: 50, NextToken }));
+    values.push(...(page.Parameters ?? []).map((p) => p.Value!));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return values;
 }
 
 async function digestOfTag(ecr: ECRClient, repositoryName: string, tag: string): Promise<string | undefined> {
