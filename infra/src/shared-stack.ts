@@ -144,7 +144,7 @@ export class SharedStack extends Stack {
           ),
           allow(
             'RecordImage',
-            ['ssm:GetParameter', 'ssm:PutParameter'],
+            ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
             [`arn:aws:ssm:${region}:${account}:parameter${env.names.imageParameter}`],
           ),
           allow(

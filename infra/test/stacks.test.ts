@@ -398,9 +398,11 @@ describe('shared stack (registry account)', () => {
         Resource: `arn:aws:iam::${e.account}:role/${e.names.executionRole}`,
         Condition: { StringEquals: { 'iam:PassedToService': 'bedrock-agentcore.amazonaws.com' } },
       });
-      expect(bySid.RecordImage.Resource).toBe(
-        `arn:aws:ssm:${e.region}:${e.account}:parameter${e.names.imageParameter}`,
-      );
+      expect(bySid.RecordImage).toMatchObject({
+        // GetParameterHistory: rollback to `previous` reads the promotion history.
+        Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
+        Resource: `arn:aws:ssm:${e.region}:${e.account}:parameter${e.names.imageParameter}`,
+      });
       expect(bySid.WatchAlarms).toMatchObject({
         Action: 'cloudwatch:DescribeAlarms',
         Resource: `arn:aws:cloudwatch:${e.region}:${e.account}:alarm:${e.names.alarmPrefix}*`,
