@@ -54,21 +54,20 @@ export async function spawnServer(
   };
 }
 
-/** Poll GET /ping until it answers {"status":"Healthy"}; returns performance.now() at that moment. */
-export async function waitHealthy(
-  server: ServerProcess,
-  timeoutMs = 30_000,
-  intervalMs = 5,
+/**
+ * Poll GET <url>/ping until it answers {"status":"Healthy"}; returns performance.now() at that moment.
+ * `gone` reports why waiting is pointless (e.g. the process exited).
+ */
+export async function pingUntilHealthy(
+  url: string,
+  { timeoutMs = 30_000, intervalMs = 5, gone = () => undefined as string | undefined } = {},
 ): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    if (server.child.exitCode !== null) {
-      throw new Error(
-        `server exited with ${server.child.exitCode} before /ping answered:\n${server.stderr()}`,
-      );
-    }
+    const why = gone();
+    if (why) throw new Error(why);
     try {
-      const res = await fetch(`${server.url}/ping`);
+      const res = await fetch(`${url}/ping`);
       const body = (await res.json()) as { status?: string };
       if (res.ok && body.status === 'Healthy') return performance.now();
     } catch {
@@ -76,5 +75,18 @@ export async function waitHealthy(
     }
     await sleep(intervalMs);
   }
-  throw new Error(`no Healthy /ping from ${server.url} within ${timeoutMs} ms:\n${server.stderr()}`);
+  throw new Error(`no Healthy /ping from ${url} within ${timeoutMs} ms`);
+}
+
+export function waitHealthy(server: ServerProcess, timeoutMs = 30_000, intervalMs = 5): Promise<number> {
+  return pingUntilHealthy(server.url, {
+    timeoutMs,
+    intervalMs,
+    gone: () =>
+      server.child.exitCode === null
+        ? undefined
+        : `server exited with ${server.child.exitCode} before /ping answered:\n${server.stderr()}`,
+  }).catch((e: Error) => {
+    throw new Error(`${e.message}\n${server.stderr()}`);
+  });
 }

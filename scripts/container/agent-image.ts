@@ -1,8 +1,9 @@
 /** Build agent/Dockerfile for linux/arm64 with podman, offline: stand-ins for its FROM images first. */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './exec';
-import { baseImagesOf, ensureStandIn, type Platform } from './stand-in';
+import { baseImagesOf, CACHE_DIR, ensureStandIn, type Platform } from './stand-in';
 
 const TARGET: Platform = 'linux/arm64';
 const BUILD_PLATFORM: Platform = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
@@ -14,6 +15,21 @@ function platformOf(flag: string | undefined): Platform {
   if (/TARGETPLATFORM/.test(flag)) return TARGET;
   if (flag === 'linux/amd64' || flag === 'linux/arm64') return flag;
   throw new Error(`FROM --platform=${flag} is not a platform the stand-ins cover (linux/amd64, linux/arm64)`);
+}
+
+/**
+ * Where this machine's npm trusts an extra CA (`npm config get cafile`: a TLS-inspecting proxy in front of
+ * the registry), the build's RUN steps get the same trust through build-time mounts: the CA bundle and a
+ * global npmrc naming it. Mounts are not committed, so the image is unchanged; without a cafile, none.
+ */
+async function npmTrustMounts(root: string): Promise<string[]> {
+  const { stdout } = await run('npm', ['config', 'get', 'cafile'], { cwd: root, check: false });
+  const cafile = stdout.trim();
+  if (!cafile.startsWith('/') || !existsSync(cafile)) return [];
+  const npmrc = path.join(CACHE_DIR, 'build-npmrc');
+  await mkdir(CACHE_DIR, { recursive: true });
+  await writeFile(npmrc, `cafile=${cafile}\n`);
+  return ['-v', `${cafile}:${cafile}:ro`, '-v', `${npmrc}:/usr/local/etc/npmrc:ro`];
 }
 
 export interface AgentImageOptions {
@@ -34,6 +50,7 @@ export async function agentImage({ root, tag, log = () => {} }: AgentImageOption
 
   log(`building ${tag} from agent/Dockerfile for ${TARGET}`);
   const ignorefile = `${dockerfile}.dockerignore`;
+  const mounts = await npmTrustMounts(root);
   const { ms } = await run(
     'podman',
     [
@@ -47,6 +64,7 @@ export async function agentImage({ root, tag, log = () => {} }: AgentImageOption
         () => ['--ignorefile', ignorefile],
         () => [],
       )),
+      ...mounts,
       '-t',
       tag,
       root,

@@ -4,27 +4,19 @@
  * with host networking against the twin on 127.0.0.1. First run builds the stand-ins (minutes, cached);
  * later runs reuse them and podman's layer cache. See docs/local-containers.md.
  */
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { newThreadId, runInput, textOf, timedRun } from '../bench/agui-client';
 import { run } from '../container/exec';
+import { freePort, pingUntilHealthy } from '../bench/processes';
 import { agentImage } from '../container/agent-image';
 import { missingContainerTools, requireOrSkip } from './prereqs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const skip = requireOrSkip('container test', missingContainerTools(), 'scripts/ci/install-container-deps.sh');
 const IMAGE = 'localhost/agentcore-gitops/agent:container-test';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
   let twin: Twin;
@@ -52,13 +44,11 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
       IMAGE,
     ]);
     container = stdout.trim();
-    // Node starts under qemu here: allow a few seconds.
-    await expect
-      .poll(async () => (await fetch(`${url}/ping`).catch(() => undefined))?.status, {
-        timeout: 30_000,
-        interval: 100,
-      })
-      .toBe(200);
+    // Node starts under qemu here: allow some seconds.
+    await pingUntilHealthy(url, { timeoutMs: 60_000, intervalMs: 100 }).catch(async (e: Error) => {
+      const logs = await run('podman', ['logs', container!], { check: false });
+      throw new Error(`${e.message}\ncontainer output:\n${logs.stdout}${logs.stderr}`);
+    });
   }, 20 * 60_000);
 
   afterAll(async () => {
