@@ -372,7 +372,12 @@ async function rehearse(): Promise<Row[]> {
     });
     const bundle = path.join(root, 'agent/dist/server.mjs');
     const seed = agentArtifact(work, 'seed', bundle);
-    const bad = agentArtifact(work, 'no-guardrail', bundle, 'delete process.env.GUARDRAIL_ID;');
+    const bad = agentArtifact(
+      work,
+      'no-guardrail',
+      bundle,
+      'delete process.env.GUARDRAIL_ID; delete process.env.GUARDRAIL_VERSION;',
+    );
 
     await step('provision dev + prod (what CDK creates)', async () => {
       const { pushLocalImage } = await import('./push-local-image');
@@ -533,10 +538,15 @@ async function rehearse(): Promise<Row[]> {
         bundlePath: bad,
       });
       const { deploy, smoke } = await releaseTo('dev', badImage.imageUri);
-      const failure = /::error::(.*)/.exec(smoke.stdout)?.[1] ?? '';
+      // Workflow commands encode newlines as %0A.
+      const failure = (/::error::(.*)/.exec(smoke.stdout)?.[1] ?? '').replaceAll('%0A', ' ');
+      // It answers, fast, but unguarded: exactly the guardrail cases fail, the latency gates pass.
       expect(
-        smoke.code !== 0 && /prompt attack is blocked/.test(failure),
-        `smoke should fail on the guardrail case: ${failure || 'it passed'}`,
+        smoke.code !== 0 &&
+          /prompt attack is blocked/.test(failure) &&
+          /e-mail is masked/.test(failure) &&
+          !/latency|first token|a benign question/i.test(failure),
+        `smoke should fail on the guardrail cases only: ${failure || 'it passed'}`,
       );
       expect((await liveVersion('dev')) === '2', 'live moved');
       expect(await liveAnswers('dev'), 'live no longer blocks the prompt attack');
