@@ -17,12 +17,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { format, resolveConfig } from 'prettier';
-import { startTwin } from '../local/src/twin';
 import { buildAgent } from './build-agent';
 import { measureCache } from './bench/cache';
 import { coldRatios, measureColdStarts, type ColdTarget } from './bench/cold-start';
 import { fileSize, measureActionStarts, measureRehearsal, measureSynth } from './bench/pipeline';
-import { spawnServer, waitHealthy } from './bench/processes';
+import { spawnServer, spawnTwin, waitHealthy } from './bench/processes';
 import { renderMarkdown, type BenchResults } from './bench/report';
 import { measureOverhead, ratios } from './bench/ttft';
 
@@ -101,8 +100,8 @@ async function main() {
   log('building our bundle (scripts/build-agent.ts, minified like the image) and the official SDK server');
   const ours = await buildAgent({ outfile: path.join(root, '.local/bench/server.min.mjs'), minify: true });
   const official = await bundleOfficialServer();
-  const twin = await startTwin({ bedrock: { firstTokenDelayMs: settings.modelFirstTokenMs } });
-  const env = { ...twin.env(), MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };
+  const twin = await spawnTwin(settings.modelFirstTokenMs);
+  const env = { ...twin.env, MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };
   const targets: ColdTarget[] = [
     { name: 'ours', command: process.execPath, args: [ours.outfile], env },
     { name: 'official', command: process.execPath, args: [official], env },

@@ -102,7 +102,7 @@ export async function measureSynth(root: string, log: (s: string) => void) {
     check: false,
     timeoutMs: 5 * 60_000,
   });
-  const stacks = r.stdout.split('\n').filter((l) => /\.template\.json/.test(l)).length;
+  const stacks = Number(/synthesized (\d+) stacks?/.exec(r.stdout)?.[1] ?? 0);
   return {
     exitCode: r.code,
     wallMs: Math.round(r.ms),

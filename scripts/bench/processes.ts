@@ -90,3 +90,32 @@ export function waitHealthy(server: ServerProcess, timeoutMs = 30_000, intervalM
     throw new Error(`${e.message}\n${server.stderr()}`);
   });
 }
+
+/** The twin in a child process (scripts/bench/twin-process.ts); resolves once it printed its URL. */
+export async function spawnTwin(firstTokenDelayMs: number) {
+  const script = new URL('./twin-process.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(firstTokenDelayMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  let out = '';
+  const ready = new Promise<{ url: string; env: Record<string, string> }>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+    });
+    void exited.then(([code]) => reject(new Error(`the twin process exited with ${code} before listening`)));
+  });
+  const twin = await Promise.race([
+    ready,
+    sleep(30_000).then(() => Promise.reject(new Error('the twin process did not start within 30 s'))),
+  ]);
+  return {
+    ...twin,
+    async close() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(5_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}

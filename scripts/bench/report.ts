@@ -170,7 +170,7 @@ export function renderMarkdown(r: BenchResults): string {
     }
     out.push(
       '',
-      `Synth of all environments (\`npm run synth\`, exit ${p.synth.exitCode}): ${s(p.synth.wallMs)}, ${p.synth.stacks} templates.`,
+      `Synth of all environments (\`npm run synth\`, exit ${p.synth.exitCode}): ${s(p.synth.wallMs)}, ${p.synth.stacks} stacks.`,
       '',
       'Action start-up: each bundle in .github/actions/dist spawned with no inputs, timed until it exits with its missing-input error.',
       '',
