@@ -52,6 +52,8 @@ export async function measureRehearsal(root: string, log: (s: string) => void) {
     steps,
     smokeGate: find(/smoke/i),
     rollback: find(/rollback/i),
+    // Promotion is the same repoint of `live` as a rollback, without the verifying invocation.
+    promote: find(/promote/i),
   };
 }
 

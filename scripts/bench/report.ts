@@ -56,6 +56,7 @@ export interface BenchResults {
           steps: { step: string; ms: number; ok: boolean }[];
           smokeGate: { step: string; ms: number }[];
           rollback: { step: string; ms: number }[];
+          promote: { step: string; ms: number }[];
         };
     actions: {
       action: string;
@@ -158,7 +159,7 @@ export function renderMarkdown(r: BenchResults): string {
     if (p.rehearsal.available) {
       const h = p.rehearsal;
       out.push(
-        `Rehearsal (\`npm run rehearse\`, exit ${h.exitCode}): ${s(h.wallMs)} wall, ${s(h.stepsTotalMs)} in steps. Smoke gate: ${h.smokeGate.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named smoke'}. Rollback (repoint): ${h.rollback.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named rollback'}.`,
+        `Rehearsal (\`npm run rehearse\`, exit ${h.exitCode}): ${s(h.wallMs)} wall, ${s(h.stepsTotalMs)} in steps. Smoke gate: ${h.smokeGate.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named smoke'}. Rollback (repoint): ${h.rollback.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named rollback'}. Promotion (repoint of live): ${h.promote.map((x) => `${x.step} ${s(x.ms)}`).join('; ') || 'no step named promote'}.`,
         '',
         table(
           ['step', 'time', 'ok'],
