@@ -5,6 +5,7 @@ export {
   PricesConfigError,
   parseModelPrices,
   priceOf,
+  type ModelPrice,
   type ModelPrices,
 } from '../environments/prices-schema';
 

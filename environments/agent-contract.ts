@@ -1,3 +1,5 @@
+import { modelPricesVariable, type PricesFile } from './prices-schema';
+
 /**
  * Values the agent reads and the stack, the pipeline and the docs must agree on — defined once.
  * The agent receives them as environment variables (MEMORY_*_NAMESPACE, METRICS_NAMESPACE).
@@ -41,7 +43,8 @@ export type StackOutputKey = (typeof stackOutputKeys)[number];
 
 /**
  * The agent's environment variables for a runtime of `env` — the one definition the stack (dev,
- * prod) and the preview step share. Ids of deployed resources are passed in (CDK tokens or strings).
+ * prod) and the preview step share. Ids of deployed resources are passed in (CDK tokens or strings),
+ * with `loadPrices()`: the agent prices its answers with MODEL_PRICES, its models' prices from it.
  */
 export function agentEnvironment(
   env: {
@@ -50,7 +53,7 @@ export function agentEnvironment(
     guardrail: { streamMode: string };
     runtime: { logLevel: string };
   },
-  resources: { guardrailId: string; guardrailVersion: string; memoryId?: string },
+  resources: { guardrailId: string; guardrailVersion: string; memoryId?: string; prices: PricesFile },
 ): Record<string, string> {
   return {
     MODEL_ID: env.models.primary,
@@ -65,5 +68,6 @@ export function agentEnvironment(
     LOG_LEVEL: env.runtime.logLevel,
     AGENT_ENV: env.name,
     METRICS_NAMESPACE: metricsNamespace,
+    MODEL_PRICES: modelPricesVariable(resources.prices, env.models),
   };
 }

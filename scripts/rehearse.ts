@@ -23,12 +23,14 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, sharedResourceNames, type Environment } from '../environments';
+import { loadPrices } from '../environments/prices';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
 import { getEndpoint, requireRuntime } from '../.github/actions/src/lib/runtime';
 import { previewRuntimeSpec } from '../.github/actions/src/steps/preview';
+import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -173,6 +175,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
       allowedClients: [user.clientId, machine.clientId],
     },
     { pullRequest: 1, sha: '0'.repeat(40), createdAt: new Date() },
+    loadPrices(),
   );
   const created = await control.send(
     new CreateAgentRuntimeCommand({
@@ -466,12 +469,25 @@ async function rehearse(): Promise<Row[]> {
         await assume(name, { environment: name });
         const { deploy, smoke } = await releaseTo(name, releaseImage);
         mustPass(smoke, `smoke ${name}`);
+        const { requests } = JSON.parse(smoke.outputs.report) as SmokeReport;
+        const { smoke: gates } = envs[name].env;
+        expect(
+          requests.length === gates.cases.length + gates.samples && requests.every((r) => r.usage.length > 0),
+          `smoke report: ${requests.length} requests, ${requests.filter((r) => !r.usage.length).length} without usage`,
+        );
+        const gateCost = /^\| \*\*Gate \((\d+) requests\)\*\* \|(?:[^|]*\|){4} (\$[\d.]+) \|/m.exec(
+          smoke.summary,
+        );
+        expect(
+          gateCost?.[1] === String(requests.length),
+          `no gate cost row in the smoke summary:\n${smoke.summary}`,
+        );
         version = deploy.outputs.version;
         expect(
           deploy.outputs['previous-version'] === '1' && version === '2',
           `versions ${deploy.outputs['previous-version']} → ${version}`,
         );
-        return `v${deploy.outputs['previous-version']} → v${version}; gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms`;
+        return `v${deploy.outputs['previous-version']} → v${version}; gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests`;
       });
       await step(`${name}: promote live`, async () => {
         const r = mustPass(await action('promote', { environment: name, version }), `promote ${name}`);

@@ -1,5 +1,6 @@
 import { EventType, type BaseEvent, type TokenUsage } from '@ag-ui/core';
 import type { BedrockRuntimeClient, Message } from '@aws-sdk/client-bedrock-runtime';
+import { addUsage, priceOf, type ModelPrice } from '../../cost/model';
 import type { Background } from './background';
 import type { Config } from './config';
 import type { Invocation } from './input';
@@ -8,7 +9,7 @@ import type { Memory } from './memory';
 import { estimateTokens, userMessage } from './prompt';
 import type { Session } from './session';
 import type { Logger } from './telemetry/logger';
-import type { Metrics } from './telemetry/metrics';
+import { usageMetrics, type Metrics } from './telemetry/metrics';
 import { TOOLS, toolSpecs } from './tools';
 
 export interface AgentDeps {
@@ -33,18 +34,28 @@ export interface RunRequest {
 /** Runs one invocation as an AG-UI event sequence: RUN_STARTED … RUN_FINISHED | RUN_ERROR. */
 export class Agent {
   private readonly specs = toolSpecs(TOOLS);
+  /** Undefined when MODEL_PRICES is not set: tokens are reported, not priced. */
+  private readonly price?: ModelPrice;
 
-  constructor(private readonly deps: AgentDeps) {}
+  constructor(private readonly deps: AgentDeps) {
+    const prices = deps.config.MODEL_PRICES;
+    this.price = prices && priceOf(prices, deps.config.MODEL_ID);
+  }
 
   async run(req: RunRequest): Promise<void> {
     const { config, memory, background } = this.deps;
     const { invocation, session, emit, log, signal } = req;
     const ids = { actorId: session.actorId, sessionId: session.id };
     let firstTokenAt: number | undefined;
+    // Background calls run off the critical path: those finished by RUN_FINISHED count in its usage;
+    // later ones only reach the metrics.
+    const backgroundUsage: Usage[] = [];
+    let runOpen = true;
+    const onBackgroundUsage = (u: Usage) => void (runOpen && backgroundUsage.push(u));
     emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
 
     try {
-      background.classify(invocation.userText, log);
+      background.classify(invocation.userText, log, onBackgroundUsage);
       // History (for a session new to this process) and long-term records load together, each bounded.
       const [, memoryContext] = await Promise.all([
         this.ensureHistory(session, invocation, signal, log),
@@ -74,7 +85,7 @@ export class Agent {
         memory?.record(ids, 'ASSISTANT', result.answer, log);
       }
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
-        background.summarise(session, log);
+        background.summarise(session, log, onBackgroundUsage);
       await memory?.flush(session.id);
 
       const latencyMs = Date.now() - req.startedAt;
@@ -96,11 +107,17 @@ export class Agent {
         },
         'run finished',
       );
+      runOpen = false;
       emit({
         type: EventType.RUN_FINISHED,
         threadId: req.threadId,
         runId: invocation.runId,
-        usage: [tokenUsage(config.MODEL_ID, result.usage)],
+        usage: [
+          tokenUsage(config.MODEL_ID, result.usage),
+          ...(backgroundUsage.length
+            ? [tokenUsage(config.BACKGROUND_MODEL_ID, addUsage(...backgroundUsage))]
+            : []),
+        ],
       } as BaseEvent);
     } catch (e) {
       const { code, message } = describeError(e, signal);
@@ -150,10 +167,7 @@ export class Agent {
   ) {
     this.deps.metrics.emit(
       [
-        { name: 'inputTokens', value: usage.inputTokens, unit: 'Count' },
-        { name: 'outputTokens', value: usage.outputTokens, unit: 'Count' },
-        { name: 'cacheReadInputTokens', value: usage.cacheReadInputTokens, unit: 'Count' },
-        { name: 'cacheWriteInputTokens', value: usage.cacheWriteInputTokens, unit: 'Count' },
+        ...usageMetrics(usage, this.price),
         ...(r.ttftMs === undefined
           ? []
           : [{ name: 'TimeToFirstToken', value: r.ttftMs, unit: 'Milliseconds' as const }]),

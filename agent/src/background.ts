@@ -1,8 +1,15 @@
-import { ConverseCommand, type BedrockRuntimeClient, type Message } from '@aws-sdk/client-bedrock-runtime';
+import {
+  ConverseCommand,
+  type BedrockRuntimeClient,
+  type Message,
+  type TokenUsage,
+} from '@aws-sdk/client-bedrock-runtime';
+import type { ModelPrice } from '../../cost/model';
+import type { Usage } from './loop';
 import { summaryText } from './prompt';
 import type { Session } from './session';
 import type { Logger } from './telemetry/logger';
-import type { Metrics } from './telemetry/metrics';
+import { usageMetrics, type Metrics } from './telemetry/metrics';
 
 export const TOPICS = ['time', 'math', 'faq', 'smalltalk', 'personal', 'other'] as const;
 export type Topic = (typeof TOPICS)[number];
@@ -12,9 +19,13 @@ time = questions about the current time or date; math = calculations; faq = how 
 
 const SUMMARY_PROMPT = `Summarise the conversation below for the assistant that continues it. Keep every fact, number, name, decision, open question and user preference; drop pleasantries. Write at most 200 words in the conversation's language, as plain sentences.`;
 
+/** Told the tokens of each finished background call (the run that started it adds them to its usage). */
+export type OnUsage = (usage: Usage) => void;
+
 /**
  * The cheap background model: classifies each user message and summarises long sessions.
  * Work here runs beside the answer, never before its first token; `idle` awaits it at shutdown.
+ * Every call's tokens (and cost, when priced) are published as metrics with the model's own ModelId.
  */
 export class Background {
   private readonly tasks = new Set<Promise<unknown>>();
@@ -23,12 +34,13 @@ export class Background {
     private readonly client: BedrockRuntimeClient,
     private readonly modelId: string,
     private readonly metrics: Metrics,
+    private readonly price?: ModelPrice,
   ) {}
 
   /** Tag a user message with a topic, for logs and the UserMessages metric. */
-  classify(text: string, log: Logger): void {
+  classify(text: string, log: Logger, onUsage?: OnUsage): void {
     this.track(
-      this.complete(CLASSIFY_PROMPT, text.slice(0, 4000), 10).then(
+      this.complete(CLASSIFY_PROMPT, text.slice(0, 4000), 10, onUsage).then(
         (reply) => {
           const topic = parseTopic(reply);
           log.info({ topic }, 'user message classified');
@@ -43,7 +55,7 @@ export class Background {
    * Replace all but the newest `keepTurns` turns with a summary once the history is over budget.
    * The session keeps answering meanwhile; the summary lands when ready.
    */
-  summarise(session: Session, log: Logger, keepTurns = 2): void {
+  summarise(session: Session, log: Logger, onUsage?: OnUsage, keepTurns = 2): void {
     if (session.summarising || session.turns.length <= keepTurns) return;
     session.summarising = true;
     const dropped = session.turns.slice(0, session.turns.length - keepTurns);
@@ -52,7 +64,7 @@ export class Background {
       ...dropped.flat().map(renderMessage),
     ].join('\n');
     this.track(
-      this.complete(SUMMARY_PROMPT, transcript, 400)
+      this.complete(SUMMARY_PROMPT, transcript, 400, onUsage)
         .then(
           (summary) => {
             if (!summary.trim()) throw new Error('empty summary');
@@ -81,7 +93,12 @@ export class Background {
     void task.finally(() => this.tasks.delete(task));
   }
 
-  private async complete(system: string, text: string, maxTokens: number): Promise<string> {
+  private async complete(
+    system: string,
+    text: string,
+    maxTokens: number,
+    onUsage?: OnUsage,
+  ): Promise<string> {
     const out = await this.client.send(
       new ConverseCommand({
         modelId: this.modelId,
@@ -90,8 +107,20 @@ export class Background {
         inferenceConfig: { maxTokens, temperature: 0 },
       }),
     );
+    const usage = bedrockUsage(out.usage);
+    this.metrics.emit(usageMetrics(usage, this.price), { ModelId: this.modelId });
+    onUsage?.(usage);
     return (out.output?.message?.content ?? []).map((b) => b.text ?? '').join('');
   }
+}
+
+function bedrockUsage(u: TokenUsage | undefined): Usage {
+  return {
+    inputTokens: u?.inputTokens ?? 0,
+    outputTokens: u?.outputTokens ?? 0,
+    cacheReadInputTokens: u?.cacheReadInputTokens ?? 0,
+    cacheWriteInputTokens: u?.cacheWriteInputTokens ?? 0,
+  };
 }
 
 export function parseTopic(reply: string): Topic {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseModelPrices } from '../../cost/model';
 
 /** Placeholders a memory namespace template may use; filled per request. */
 const NAMESPACE_PLACEHOLDERS = ['actorId', 'sessionId'];
@@ -73,6 +74,22 @@ const configSchema = z.object({
   AGENT_ENV: env(z.string().default('local')),
   METRICS_NAMESPACE: env(z.string().default('AgentCoreGitops')),
   MAX_TOOL_STEPS: int(1, 50, 8),
+  // JSON prices of the agent's models (the stack sets it from environments/prices.yaml); absent = no cost metrics.
+  MODEL_PRICES: env(
+    z
+      .string()
+      .transform((json, ctx) => {
+        try {
+          return parseModelPrices(json);
+        } catch (e) {
+          // One line in the problem list, which puts the variable's name first.
+          const [head, ...items] = (e as Error).message.replace(/^MODEL_PRICES:? /, '').split(/\n\s*/);
+          ctx.addIssue({ code: 'custom', message: items.length ? `${head}: ${items.join('; ')}` : head });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+  ),
   // Operational knobs beyond the cross-team contract; the defaults suit production.
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024),
   MAX_OUTPUT_TOKENS: int(1, 64_000, 2048),
@@ -107,6 +124,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Cross-field rules are checked on the raw input so they are reported together with the rest.
   if (input.GUARDRAIL_VERSION?.trim() && !input.GUARDRAIL_ID?.trim()) {
     problems.push('GUARDRAIL_VERSION is set but GUARDRAIL_ID is not: set both or neither');
+  }
+  const prices = parsed.data?.MODEL_PRICES;
+  for (const name of ['MODEL_ID', 'BACKGROUND_MODEL_ID'] as const) {
+    const model = parsed.data?.[name];
+    if (prices && model && !Object.hasOwn(prices, model)) {
+      problems.push(
+        `MODEL_PRICES has no price for ${name} "${model}" (priced: ${Object.keys(prices).join(', ') || 'none'}); add it to environments/prices.yaml and redeploy the stack`,
+      );
+    }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;

@@ -6,6 +6,7 @@ import { AGUI_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { priceOf } from '../../cost/model';
 import { Agent } from './agent';
 import { Background } from './background';
 import type { Config } from './config';
@@ -61,7 +62,17 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
     ? new Memory(new BedrockAgentCoreClient({ region: config.AWS_REGION }), config.MEMORY_ID, config, log)
     : undefined;
   if (!memory) log.info('MEMORY_ID is not set: memory is off (no events written, no records retrieved)');
-  const background = new Background(runtime, config.BACKGROUND_MODEL_ID, metrics);
+  if (!config.MODEL_PRICES) {
+    log.warn(
+      'MODEL_PRICES is not set: answers are not priced (no EstimatedCostUsd/CacheSavingsUsd metrics); the stack sets it from environments/prices.yaml',
+    );
+  }
+  const background = new Background(
+    runtime,
+    config.BACKGROUND_MODEL_ID,
+    metrics,
+    config.MODEL_PRICES && priceOf(config.MODEL_PRICES, config.BACKGROUND_MODEL_ID),
+  );
   const agent = new Agent({ config, runtime, memory, background, metrics });
   const sessions = new Sessions();
   const health = new Health();

@@ -63,4 +63,51 @@ describe('config', () => {
       '/summaries/a1/s1',
     );
   });
+
+  describe('MODEL_PRICES', () => {
+    const price = {
+      inputPerMillion: 3,
+      outputPerMillion: 15,
+      cacheReadPerMillion: 0.3,
+      cacheWritePerMillion: 3.75,
+    };
+    const both = { 'us.anthropic.claude-sonnet-4-6': price, 'us.amazon.nova-pro-v1:0': price };
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ AWS_REGION: 'us-east-1', ...env });
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+
+    it('is optional, and parsed into prices per model when set', () => {
+      expect(loadConfig({ AWS_REGION: 'us-east-1' }).MODEL_PRICES).toBeUndefined();
+      expect(
+        loadConfig({ AWS_REGION: 'us-east-1', MODEL_PRICES: JSON.stringify(both) }).MODEL_PRICES,
+      ).toEqual(both);
+    });
+
+    it('lists a malformed value with the other problems, one line each', () => {
+      expect(problems({ MODEL_PRICES: '{oops', PORT: 'x' })).toEqual([
+        'PORT must be a whole number (got "x")',
+        expect.stringMatching(
+          /^MODEL_PRICES is not JSON \(.+\); the stack sets it from environments\/prices\.yaml \(got "\{oops"\)$/,
+        ),
+      ]);
+      const bad = JSON.stringify({ 'us.anthropic.claude-sonnet-4-6': { ...price, inputPerMillion: -1 } });
+      expect(problems({ MODEL_PRICES: bad })).toEqual([
+        expect.stringMatching(
+          /^MODEL_PRICES 1 problem\(s\): us\.anthropic\.claude-sonnet-4-6\.inputPerMillion: .+ \(got /,
+        ),
+      ]);
+    });
+
+    it('must price both models the agent runs', () => {
+      const primaryOnly = JSON.stringify({ 'us.anthropic.claude-sonnet-4-6': price });
+      expect(problems({ MODEL_PRICES: primaryOnly })).toEqual([
+        'MODEL_PRICES has no price for BACKGROUND_MODEL_ID "us.amazon.nova-pro-v1:0" (priced: us.anthropic.claude-sonnet-4-6); add it to environments/prices.yaml and redeploy the stack',
+      ]);
+    });
+  });
 });

@@ -14,6 +14,24 @@ import {
   type TestAgent,
 } from './helpers';
 
+const PRIMARY = 'us.anthropic.claude-sonnet-4-6';
+const BACKGROUND = 'us.amazon.nova-pro-v1:0';
+// Round figures, so the expected costs below are worked out by hand, not by the code under test.
+const PRICES = {
+  [PRIMARY]: {
+    inputPerMillion: 3,
+    outputPerMillion: 15,
+    cacheReadPerMillion: 0.3,
+    cacheWritePerMillion: 3.75,
+  },
+  [BACKGROUND]: {
+    inputPerMillion: 0.8,
+    outputPerMillion: 3.2,
+    cacheReadPerMillion: 0.2,
+    cacheWritePerMillion: 0.8,
+  },
+};
+
 const LONG = `say: ${Array.from({ length: 120 }, (_, i) => `word${i}`).join(' ')}`;
 
 let twin: Twin;
@@ -21,7 +39,11 @@ let agent: TestAgent;
 
 beforeAll(async () => {
   twin = await startTwin({ bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 } });
-  agent = await startAgent(twin, { GUARDRAIL_ID: 'local-guardrail', GUARDRAIL_VERSION: '1' });
+  agent = await startAgent(twin, {
+    GUARDRAIL_ID: 'local-guardrail',
+    GUARDRAIL_VERSION: '1',
+    MODEL_PRICES: JSON.stringify(PRICES),
+  });
 });
 afterAll(async () => {
   await agent?.close();
@@ -432,6 +454,144 @@ describe('background model', () => {
       expect(texts).not.toContain('calculate 1+1');
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('cost per answer', () => {
+  type AgUiUsage = {
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    cachedInputTokens: number;
+    cacheWriteInputTokens: number;
+  };
+  const runUsage = (events: Awaited<ReturnType<typeof ask>>) =>
+    (events.find((e) => e.type === 'RUN_FINISHED') as unknown as { usage: AgUiUsage[] }).usage;
+  /** AG-UI counts cache tokens inside inputTokens; Bedrock bills them apart. */
+  const priced = (u: AgUiUsage) => {
+    const p = PRICES[u.model as keyof typeof PRICES];
+    const plain = u.inputTokens - u.cachedInputTokens - u.cacheWriteInputTokens;
+    return {
+      cost:
+        (plain * p.inputPerMillion +
+          u.outputTokens * p.outputPerMillion +
+          u.cachedInputTokens * p.cacheReadPerMillion +
+          u.cacheWriteInputTokens * p.cacheWritePerMillion) /
+        1e6,
+      savings:
+        (u.cachedInputTokens * (p.inputPerMillion - p.cacheReadPerMillion) -
+          u.cacheWriteInputTokens * (p.cacheWritePerMillion - p.inputPerMillion)) /
+        1e6,
+    };
+  };
+
+  it('RUN_FINISHED carries each model’s tokens; EMF prices them per ModelId', async () => {
+    const sessionId = newSessionId('cost');
+    await ask(agent.url, 'calculate 1+2', { sessionId }); // writes the cache the second turn reads
+    // Slow deltas: the one-word classification finishes well before the streamed tool round trip.
+    const events = await slowly(() => ask(agent.url, 'What time is it in Tokyo?', { sessionId }));
+    const [primary, background] = runUsage(events);
+    expect(runUsage(events)).toHaveLength(2);
+    expect(primary).toMatchObject({ provider: 'amazon-bedrock', model: PRIMARY });
+    expect(primary.cachedInputTokens).toBeGreaterThan(0);
+    expect(primary.cacheWriteInputTokens).toBeGreaterThan(0);
+    expect(primary.outputTokens).toBeGreaterThan(0);
+    expect(primary.inputTokens).toBeGreaterThan(primary.cachedInputTokens + primary.cacheWriteInputTokens);
+
+    // The background entry is exactly the classification call the twin answered.
+    const classify = twin.bedrock
+      .calls()
+      .findLast(
+        (c) =>
+          c.operation === 'Converse' &&
+          c.request.messages?.[0].content[0].text === 'What time is it in Tokyo?',
+      )!;
+    expect(classify.modelId).toBe(BACKGROUND);
+    const u = classify.usage!;
+    expect(background).toEqual({
+      provider: 'amazon-bedrock',
+      model: BACKGROUND,
+      inputTokens: u.inputTokens + (u.cacheReadInputTokens ?? 0) + (u.cacheWriteInputTokens ?? 0),
+      outputTokens: u.outputTokens,
+      totalTokens: u.totalTokens,
+      cachedInputTokens: u.cacheReadInputTokens ?? 0,
+      cacheWriteInputTokens: u.cacheWriteInputTokens ?? 0,
+    });
+
+    const answer = agent.metrics.findLast((m) => m.sessionId === sessionId && 'Latency' in m)!;
+    expect(answer).toMatchObject({
+      ModelId: PRIMARY,
+      inputTokens: primary.inputTokens - primary.cachedInputTokens - primary.cacheWriteInputTokens,
+      outputTokens: primary.outputTokens,
+      cacheReadInputTokens: primary.cachedInputTokens,
+      cacheWriteInputTokens: primary.cacheWriteInputTokens,
+    });
+    expect(answer.EstimatedCostUsd).toBeCloseTo(priced(primary).cost, 12);
+    expect(answer.CacheSavingsUsd).toBeCloseTo(priced(primary).savings, 12);
+    const directive = (answer._aws as { CloudWatchMetrics: { Metrics: unknown[] }[] }).CloudWatchMetrics[0];
+    expect(directive.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'EstimatedCostUsd', Unit: 'None' },
+        { Name: 'CacheSavingsUsd', Unit: 'None' },
+      ]),
+    );
+
+    const backgroundLine = agent.metrics.find(
+      (m) => m.ModelId === BACKGROUND && m.outputTokens === u.outputTokens && m.inputTokens === u.inputTokens,
+    )!;
+    expect(backgroundLine._aws).toMatchObject({
+      CloudWatchMetrics: [{ Dimensions: [['Environment'], ['Environment', 'ModelId']] }],
+    });
+    expect(backgroundLine.EstimatedCostUsd).toBeCloseTo(priced(background).cost, 12);
+  });
+
+  it('a background call still running at RUN_FINISHED reaches the metrics only', async () => {
+    const small = await startAgent(twin, {
+      HISTORY_TOKEN_BUDGET: '100',
+      MODEL_PRICES: JSON.stringify(PRICES),
+    });
+    try {
+      const sessionId = newSessionId('late');
+      for (const prompt of ['calculate 5+5', 'calculate 6+6']) await ask(small.url, prompt, { sessionId });
+      // The third answer starts the summary just before RUN_FINISHED: only the classification counts.
+      const events = await slowly(() => ask(small.url, 'calculate 7+7', { sessionId }));
+      const background = runUsage(events).find((x) => x.model === BACKGROUND)!;
+      const classify = twin.bedrock
+        .calls()
+        .findLast(
+          (c) => c.operation === 'Converse' && c.request.messages?.[0].content[0].text === 'calculate 7+7',
+        )!;
+      expect(background.outputTokens).toBe(classify.usage!.outputTokens);
+      await expect
+        .poll(() => small.logs.find((l) => l.sessionId === sessionId && l.msg === 'session summarised'), {
+          timeout: 10_000,
+        })
+        .toBeTruthy();
+      const summary = twin.bedrock
+        .calls()
+        .findLast((c) => c.operation === 'Converse' && /^Summarise/.test(c.request.system?.[0]?.text ?? ''))!;
+      expect(
+        small.metrics.find((m) => m.ModelId === BACKGROUND && m.outputTokens === summary.usage!.outputTokens),
+      ).toMatchObject({ inputTokens: summary.usage!.inputTokens });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('without MODEL_PRICES: one warning at start, tokens but no cost metrics', async () => {
+    const unpriced = await startAgent(twin);
+    try {
+      const warnings = unpriced.logs.filter((l) => l.level === 'warn');
+      expect(warnings.map((l) => l.msg)).toEqual([expect.stringMatching(/^MODEL_PRICES is not set/)]);
+      const sessionId = newSessionId('unpriced');
+      await ask(unpriced.url, 'calculate 1+1', { sessionId });
+      const answer = unpriced.metrics.find((m) => m.sessionId === sessionId && 'Latency' in m)!;
+      expect(answer.outputTokens).toBeGreaterThan(0);
+      expect(answer).not.toHaveProperty('EstimatedCostUsd');
+      expect(unpriced.metrics.some((m) => 'EstimatedCostUsd' in m)).toBe(false);
+    } finally {
+      await unpriced.close();
     }
   });
 });

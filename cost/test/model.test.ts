@@ -108,4 +108,23 @@ describe('the agent-facing module', () => {
     expect(inputs).toContain('environments/prices-schema.ts');
     expect(inputs.filter((i) => /node_modules\/yaml\/|environments\/prices\.ts|node:fs/.test(i))).toEqual([]);
   });
+
+  it('is all the agent bundle takes of prices: no prices.yaml loader, no YAML parser', async () => {
+    const out = await build({
+      entryPoints: [path.resolve(import.meta.dirname, '../../agent/src/main.ts')],
+      absWorkingDir: path.resolve(import.meta.dirname, '../..'),
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.filter((i) => /^(cost|environments)\//.test(i)).sort()).toEqual([
+      'cost/model.ts',
+      'environments/prices-schema.ts',
+    ]);
+    expect(inputs.filter((i) => /node_modules\/yaml\//.test(i))).toEqual([]);
+  });
 });

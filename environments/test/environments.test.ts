@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  agentEnvironment,
   EnvironmentConfigError,
   environmentsDir,
   githubSubject,
@@ -11,6 +12,7 @@ import {
   loadEnvironment,
   previewRuntimeName,
 } from '../index';
+import { loadPrices, parseModelPrices, priceOf } from '../prices';
 
 function scratchCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-'));
@@ -78,5 +80,19 @@ describe('environments', () => {
     ).toBe('repo:example-org@7/agentcore-gitops@9:pull_request');
     expect(previewRuntimeName(app.app, 42)).toBe('agentcore_gitops_pr_42');
     expect(() => previewRuntimeName(app.app, -1)).toThrow(/positive integer/);
+  });
+
+  it('gives the agent its models’ prices (MODEL_PRICES) with the rest of its environment', () => {
+    const prices = loadPrices();
+    for (const env of loadAllEnvironments()) {
+      const vars = agentEnvironment(env, { guardrailId: 'g', guardrailVersion: '1', prices });
+      expect(vars).toMatchObject({ MODEL_ID: env.models.primary, AGENT_ENV: env.name, GUARDRAIL_ID: 'g' });
+      expect(vars).not.toHaveProperty('MEMORY_ID');
+      expect(parseModelPrices(vars.MODEL_PRICES)).toEqual(
+        Object.fromEntries(
+          [env.models.primary, env.models.background].map((m) => [m, priceOf(prices.models, m)]),
+        ),
+      );
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import {
   CfnDynamicReference,
   CfnDynamicReferenceService,
@@ -18,6 +19,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { SpendAlarms } from '../../cost/cdk';
 import {
   agentEnvironment,
   agentMetricNames,
@@ -27,6 +29,7 @@ import {
   type Environment,
   type StackOutputKey,
 } from '../../environments';
+import { loadPrices } from '../../environments/prices';
 import { modelArns } from './models';
 import { acknowledge, acknowledgeWildcards, type Justified } from './nag';
 import { repositoryArn, type Topology } from './topology';
@@ -58,6 +61,8 @@ export class EnvironmentStack extends Stack {
     const { environment: env, topology: t } = props;
     const { names } = env;
     const hostsPreviews = t.previewHost?.name === env.name;
+    // prices.yaml next to the environment's file (so `-c environmentsDir=...` brings its own prices).
+    const prices = loadPrices(path.join(path.dirname(env.file), 'prices.yaml'));
 
     const executionRole = this.executionRole(env, t, hostsPreviews);
     const auth = this.cognito(env);
@@ -114,6 +119,7 @@ export class EnvironmentStack extends Stack {
         guardrailId: guardrail.guardrail.attrGuardrailId,
         guardrailVersion: guardrail.version.attrVersion,
         memoryId: memory.memoryId,
+        prices,
       }),
     });
     // Pinned to version 1 at creation; afterwards only the pipeline moves it (after the gates pass).
@@ -133,6 +139,7 @@ export class EnvironmentStack extends Stack {
 
     const topic = this.alarmTopic(env);
     this.createAlarms(env, topic);
+    new SpendAlarms(this, 'Spend', { environment: env, prices, topic, metricsNamespace });
     this.dashboard(env);
 
     const outputs: Record<StackOutputKey, string> = {

@@ -15,6 +15,8 @@ import {
   stackOutputKeys,
   type Environment,
 } from '../../environments';
+import { spendMath } from '../../cost/alarm-math';
+import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { buildApp, type AgentApp } from '../src/app';
 import { SharedStack } from '../src/shared-stack';
 import { planTopology } from '../src/topology';
@@ -135,6 +137,7 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
         'LOG_LEVEL',
         'AGENT_ENV',
         'METRICS_NAMESPACE',
+        'MODEL_PRICES',
       ].sort(),
     );
     const guardrail = only(t(), 'AWS::Bedrock::Guardrail').id;
@@ -151,6 +154,7 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       LOG_LEVEL: env().runtime.logLevel,
       AGENT_ENV: name,
       METRICS_NAMESPACE: 'AgentCoreGitops',
+      MODEL_PRICES: modelPricesVariable(loadPrices(), env().models),
     });
   });
 
@@ -245,12 +249,56 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       ExtendedStatistic: 'p95',
       Threshold: a.timeToFirstTokenP95Ms,
     });
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) {
       expect(alarm.AlarmName).toMatch(new RegExp(`^${p}`));
       expect(alarm.AlarmActions).toEqual([{ Ref: topic.id }]);
     }
     t().hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: env().names.dashboard });
+  });
+
+  it('spend: a daily model-spend alarm (metric math over token metrics × prices) and a monthly budget, to the topic', () => {
+    const { budget, models } = env();
+    const topic = only(t(), 'AWS::SNS::Topic').id;
+    const math = spendMath({
+      modelIds: [models.primary, models.background],
+      prices: loadPrices().models,
+      environment: name,
+      metricsNamespace,
+    });
+    const alarms = Object.values(resourcesOf(t(), 'AWS::CloudWatch::Alarm')).map((r) => r.Properties);
+    const spend = alarms.find((a) => a.AlarmName === `${env().names.stack}-daily-model-spend`)!;
+    expect(spend).toMatchObject({
+      Threshold: budget.dailyModelSpendUsd,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      AlarmActions: [{ Ref: topic }],
+    });
+    const queries = spend.Metrics as { Id: string; Expression?: string; ReturnData: boolean }[];
+    expect(queries.find((q) => q.ReturnData)).toMatchObject({ Expression: math.expression });
+    expect(queries.filter((q) => !q.ReturnData).map((q) => q.Id)).toEqual(math.metrics.map((m) => m.id));
+
+    const monthly = only(t(), 'AWS::Budgets::Budget').Properties as {
+      Budget: unknown;
+      NotificationsWithSubscribers: { Subscribers: unknown[] }[];
+    };
+    expect(monthly.Budget).toMatchObject({
+      BudgetName: `${env().names.stack}-monthly`,
+      BudgetLimit: { Amount: budget.monthlyBudgetUsd, Unit: 'USD' },
+    });
+    expect(monthly.NotificationsWithSubscribers).toHaveLength(3);
+    for (const n of monthly.NotificationsWithSubscribers)
+      expect(n.Subscribers).toEqual([{ SubscriptionType: 'SNS', Address: { Ref: topic } }]);
+
+    const statements = (
+      only(t(), 'AWS::SNS::TopicPolicy').Properties.PolicyDocument as {
+        Statement: { Principal?: { Service?: string }; Action: string; Condition?: unknown }[];
+      }
+    ).Statement;
+    expect(statements.find((st) => st.Principal?.Service === 'budgets.amazonaws.com')).toMatchObject({
+      Action: 'sns:Publish',
+      Condition: { StringEquals: { 'aws:SourceAccount': env().account } },
+    });
   });
 
   it('exports every output the pipeline and previews read', () => {

@@ -1,5 +1,8 @@
+import type { BaseEvent } from '@ag-ui/core';
 import { describe, expect, it } from 'vitest';
 import { loadEnvironment } from '../../../environments';
+import { loadPrices, parseModelPrices, priceOf } from '../../../environments/prices';
+import { summarise } from '../src/lib/agui';
 import { evaluateCase, evaluateLatency, failureMessage, latencyStats, markdownTable } from '../src/lib/gates';
 import { isRetryable, withRetries } from '../src/lib/retry';
 import { percentile, runConcurrently } from '../src/lib/stats';
@@ -7,7 +10,7 @@ import { imageTags, parseImageUri, repositoryName } from '../src/lib/tags';
 import { sessionName, trustHint } from '../src/steps/aws-credentials';
 import { chooseBuilder } from '../src/steps/build-image';
 import { deployClientToken, updateRequest } from '../src/steps/deploy-runtime';
-import { previewComment } from '../src/steps/preview';
+import { previewComment, previewRuntimeSpec } from '../src/steps/preview';
 import { parseRollbackTarget } from '../src/steps/rollback';
 
 const sha = 'a'.repeat(40);
@@ -114,6 +117,28 @@ describe('percentiles and gates', () => {
   });
   it('escapes pipes in markdown tables', () => {
     expect(markdownTable(['a'], [['x|y']])).toBe('| a |\n| --- |\n| x\\|y |');
+  });
+});
+
+describe('AG-UI stream summary', () => {
+  it('keeps RUN_FINISHED usage (per model) for the cost summary; none without it', () => {
+    const usage = [
+      {
+        model: 'm.big',
+        inputTokens: 1200,
+        outputTokens: 40,
+        cachedInputTokens: 900,
+        cacheWriteInputTokens: 100,
+      },
+      { model: 'm.small', inputTokens: 80, outputTokens: 2 },
+    ];
+    const events = [
+      { type: 'RUN_STARTED', threadId: 't', runId: 'r' },
+      { type: 'TEXT_MESSAGE_CONTENT', messageId: 'm', delta: 'hi' },
+      { type: 'RUN_FINISHED', threadId: 't', runId: 'r', usage },
+    ] as BaseEvent[];
+    expect(summarise(events)).toMatchObject({ answer: 'hi', usage });
+    expect(summarise(events.slice(0, 2)).usage).toEqual([]);
   });
 });
 
@@ -228,5 +253,26 @@ describe('deploy helpers', () => {
       /^<!-- agentcore-gitops-preview -->\n[\s\S]*app_pr_3/,
     );
     expect(previewComment({ kind: 'failed', sha, error: 'boom' })).toContain('failed');
+  });
+  it('gives a preview runtime the prices of preview.yaml’s models (MODEL_PRICES)', () => {
+    const preview = loadEnvironment('preview');
+    const prices = loadPrices();
+    const spec = previewRuntimeSpec(
+      preview,
+      {
+        executionRoleArn: 'arn:aws:iam::1:role/r',
+        guardrailId: 'g',
+        guardrailVersion: '1',
+        discoveryUrl: 'https://i',
+        allowedClients: ['c'],
+      },
+      { pullRequest: 3, sha, createdAt: new Date(0) },
+      prices,
+    );
+    const { primary, background } = preview.models;
+    expect(parseModelPrices(spec.environmentVariables!.MODEL_PRICES)).toEqual({
+      [primary]: priceOf(prices.models, primary),
+      [background]: priceOf(prices.models, background),
+    });
   });
 });

@@ -1,5 +1,7 @@
+import { estimateCost, type ModelPrice, type Usage } from '../../../cost/model';
+
 /** CloudWatch embedded metric format (EMF): one JSON object per line with an `_aws` block. */
-export type Unit = 'Count' | 'Milliseconds';
+export type Unit = 'Count' | 'Milliseconds' | 'None';
 
 export interface MetricDatum {
   name: string;
@@ -63,4 +65,24 @@ export class Metrics {
       `${JSON.stringify(emfRecord({ namespace: this.namespace, dimensions, dimensionSets, metrics, properties }))}\n`,
     );
   }
+}
+
+/**
+ * Token counts of one answer's model calls (Bedrock accounting) and, when the model is priced, their
+ * estimated cost and what the prompt cache saved, in USD (CloudWatch has no currency unit: None).
+ */
+export function usageMetrics(usage: Required<Usage>, price?: ModelPrice): MetricDatum[] {
+  const tokens: MetricDatum[] = [
+    { name: 'inputTokens', value: usage.inputTokens, unit: 'Count' },
+    { name: 'outputTokens', value: usage.outputTokens, unit: 'Count' },
+    { name: 'cacheReadInputTokens', value: usage.cacheReadInputTokens, unit: 'Count' },
+    { name: 'cacheWriteInputTokens', value: usage.cacheWriteInputTokens, unit: 'Count' },
+  ];
+  if (!price) return tokens;
+  const cost = estimateCost(usage, price);
+  return [
+    ...tokens,
+    { name: 'EstimatedCostUsd', value: cost.total, unit: 'None' },
+    { name: 'CacheSavingsUsd', value: cost.cacheSavings, unit: 'None' },
+  ];
 }

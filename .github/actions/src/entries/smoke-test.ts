@@ -1,16 +1,29 @@
 import * as core from '@actions/core';
+import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
   controlClient,
   dataPlaneUrl,
   environmentInput,
   numberInput,
+  pricesInput,
   requiredInput,
   run,
   setOutputs,
   writeSummary,
 } from '../lib/action';
 import { requireRuntime } from '../lib/runtime';
-import { smokeTest } from '../steps/smoke-test';
+import { smokeTest, type SmokeReport } from '../steps/smoke-test';
+
+/** Tokens and estimated cost per request and for the gate; a pricing problem only warns (the gates decide). */
+function costSummary(report: SmokeReport): string {
+  try {
+    return `\n**Tokens and estimated cost** (prices from environments/prices.yaml):\n\n${smokeCostMarkdown(report.requests, pricesInput().models)}`;
+  } catch (e) {
+    const message = `could not price the smoke requests: ${(e as Error).message}`;
+    core.warning(message);
+    return message;
+  }
+}
 
 run(async () => {
   const env = environmentInput();
@@ -57,7 +70,8 @@ run(async () => {
       .addRaw(
         `Latency over ${report.latency.samples} samples at concurrency ${env.smoke.concurrency}: first token p50 ${report.latency.firstTokenP50Ms} ms, p95 ${report.latency.firstTokenP95Ms} ms; total p50 ${report.latency.totalP50Ms} ms, p95 ${report.latency.totalP95Ms} ms.`,
         true,
-      ),
+      )
+      .addRaw(costSummary(report), true),
   );
   if (report.failure) throw new Error(report.failure);
 });

@@ -5,6 +5,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, type Environment } from '../../../../environments';
+import { loadPrices, type PricesFile } from '../../../../environments/prices';
 import type { WaitOptions } from './runtime';
 
 /** Run an action's main function; any error fails the step with its message. */
@@ -40,6 +41,11 @@ export function environmentsDir(): string {
 /** The environment named by the `environment` input, validated. */
 export function environmentInput(name = requiredInput('environment')): Environment {
   return loadEnvironment(name, environmentsDir());
+}
+
+/** The repository's environments/prices.yaml, validated. */
+export function pricesInput(): PricesFile {
+  return loadPrices(path.join(environmentsDir(), 'prices.yaml'));
 }
 
 export function waitOptions(env: Environment): WaitOptions {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { runHttpRequest, transformHttpEventStream } from '@ag-ui/client';
-import { EventType, type BaseEvent, type RunAgentInput } from '@ag-ui/core';
+import { EventType, type BaseEvent, type RunAgentInput, type TokenUsage } from '@ag-ui/core';
 
 /** Where and how to call one runtime endpoint with a bearer JWT (the SDK signs SigV4 only). */
 export interface InvokeTarget {
@@ -21,6 +21,8 @@ export interface InvokeResult {
   runError?: { message: string; code?: string };
   /** True when the agent reported that the guardrail intervened. */
   guardrailIntervened: boolean;
+  /** RUN_FINISHED `usage`: tokens per model (AG-UI counts cache tokens inside inputTokens); empty without it. */
+  usage: TokenUsage[];
 }
 
 /** `POST <dataPlane>/runtimes/<url-encoded ARN>/invocations?qualifier=<q>` */
@@ -101,13 +103,15 @@ export function summarise(events: readonly BaseEvent[]): Omit<InvokeResult, 'tot
   let answer = '';
   let runError: InvokeResult['runError'];
   let guardrailIntervened = false;
+  let usage: TokenUsage[] = [];
   for (const event of events) {
     const e = event as BaseEvent & Record<string, unknown>;
     if (isTextDelta(event)) answer += String(e.delta);
     if (event.type === EventType.RUN_ERROR) runError = { message: String(e.message), code: e.code as string };
+    if (event.type === EventType.RUN_FINISHED && Array.isArray(e.usage)) usage = e.usage as TokenUsage[];
     if (mentionsGuardrail(e)) guardrailIntervened = true;
   }
-  return { answer, events: [...events], runError, guardrailIntervened };
+  return { answer, events: [...events], runError, guardrailIntervened, usage };
 }
 
 /** An agent reports a guardrail stop as RUN_FINISHED result/outcome or a CUSTOM event naming it. */

@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import type { getOctokit } from '@actions/github';
 import { agentEnvironment, previewRuntimeName, previewTag, type Environment } from '../../../../environments';
+import type { PricesFile } from '../../../../environments/prices-schema';
 import { invocationUrl } from '../lib/agui';
 import { PREVIEW_MARKER, upsertComment, type PullRequestRef } from '../lib/comment';
 import { gatesTable, type GateResult } from '../lib/gates';
@@ -50,16 +51,21 @@ export function sharedResourcesFrom(runtime: Runtime): SharedResources {
   };
 }
 
-/** A preview runtime's full configuration: preview.yaml's settings wired to the shared resources. */
+/**
+ * A preview runtime's full configuration: preview.yaml's settings wired to the shared resources, with
+ * its models' prices from `prices` (environments/prices.yaml).
+ */
 export function previewRuntimeSpec(
   env: Environment,
   shared: SharedResources,
   meta: { pullRequest: number; sha: string; createdAt: Date },
+  prices: PricesFile,
 ): RuntimeSpec {
   const vars = agentEnvironment(env, {
     guardrailId: shared.guardrailId,
     guardrailVersion: shared.guardrailVersion,
     memoryId: shared.memoryId,
+    prices,
   });
   return {
     roleArn: shared.executionRoleArn,
@@ -87,6 +93,8 @@ export interface DeployPreviewInput {
   control: BedrockAgentCoreControlClient;
   env: Environment;
   shared: SharedResources;
+  /** `loadPrices()` of the repository's environments/ folder. */
+  prices: PricesFile;
   pullRequest: number;
   sha: string;
   imageUri: string;
@@ -102,11 +110,12 @@ export function deployPreview(input: DeployPreviewInput): Promise<DeployRuntimeR
     runtimeName: previewRuntimeName(input.env.app.app, input.pullRequest),
     imageUri: input.imageUri,
     wait: input.wait,
-    createIfMissing: previewRuntimeSpec(input.env, input.shared, {
-      pullRequest: input.pullRequest,
-      sha: input.sha,
-      createdAt: input.now ?? new Date(),
-    }),
+    createIfMissing: previewRuntimeSpec(
+      input.env,
+      input.shared,
+      { pullRequest: input.pullRequest, sha: input.sha, createdAt: input.now ?? new Date() },
+      input.prices,
+    ),
     log: input.log,
   });
 }

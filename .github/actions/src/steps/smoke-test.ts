@@ -1,5 +1,6 @@
+import type { TokenUsage } from '@ag-ui/core';
 import type { SmokeCase } from '../../../../environments';
-import { invokeAgent, type InvokeTarget } from '../lib/agui';
+import { invokeAgent, type InvokeResult, type InvokeTarget } from '../lib/agui';
 import { clientCredentialsToken, type ClientCredentials } from '../lib/cognito';
 import {
   evaluateCase,
@@ -35,6 +36,13 @@ export interface SmokeReport {
   latency: LatencyStats;
   /** Set when a gate failed: which and by how much. */
   failure?: string;
+  /** Every request the gate sent, with the tokens its RUN_FINISHED reported (none when it failed). */
+  requests: SmokeRequest[];
+}
+
+export interface SmokeRequest {
+  name: string;
+  usage: TokenUsage[];
 }
 
 /** Run the environment's guardrail cases and a latency sample against one endpoint; judge the gates. */
@@ -42,13 +50,22 @@ export async function smokeTest(input: SmokeTestInput): Promise<SmokeReport> {
   const token = await clientCredentialsToken(input.credentials);
   input.onToken?.(token);
   const target: InvokeTarget = { ...input.target, bearerToken: token };
-  const invoke = (prompt: string) => invokeAgent(target, prompt, { timeoutMs: input.timeoutMs });
+  const requests: SmokeRequest[] = [];
+  const invoke = async (name: string, prompt: string): Promise<InvokeResult> => {
+    const request: SmokeRequest = { name, usage: [] };
+    requests.push(request);
+    const result = await invokeAgent(target, prompt, { timeoutMs: input.timeoutMs });
+    request.usage = result.usage;
+    return result;
+  };
 
   const caseGates = await Promise.all(
     input.cases.map(async (c) =>
       evaluateCase(
         c,
-        await invoke(c.prompt).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+        await invoke(`case: ${c.name}`, c.prompt).catch((e: unknown) =>
+          e instanceof Error ? e : new Error(String(e)),
+        ),
         input.blockedMessage,
       ),
     ),
@@ -58,9 +75,9 @@ export async function smokeTest(input: SmokeTestInput): Promise<SmokeReport> {
   const samples = await runConcurrently(
     input.samples,
     input.concurrency,
-    async (): Promise<LatencySample> => {
+    async (i): Promise<LatencySample> => {
       try {
-        const r = await invoke(prompt);
+        const r = await invoke(`latency sample ${i + 1}`, prompt);
         return r.runError
           ? { totalMs: r.totalMs, error: r.runError.message }
           : { firstTokenMs: r.firstTokenMs, totalMs: r.totalMs };
@@ -79,5 +96,6 @@ export async function smokeTest(input: SmokeTestInput): Promise<SmokeReport> {
     gates,
     latency,
     failure,
+    requests,
   };
 }
