@@ -62,7 +62,7 @@ describe.skipIf(skip)('local chat page (headless Chromium)', () => {
       args: CHROMIUM_FLAGS,
     });
     page = context.pages()[0] ?? (await context.newPage());
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await context?.close();
