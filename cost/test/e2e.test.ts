@@ -11,12 +11,12 @@ import {
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvironment } from '../../environments';
-import { loadPrices } from '../../environments/prices';
+import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { clientConfig, ecrClient } from '../../local/test/image-fixture';
 import { pushLocalImage } from '../../scripts/push-local-image';
-import { readCostReport } from '../cloudwatch';
-import { addUsage, estimateCost, fromAgUiUsage, type Usage } from '../model';
+import { readCostReport, type CostReport } from '../cloudwatch';
+import { addUsage, estimateCost, fromAgUiUsage } from '../model';
 import { priceRun, type AgUiUsage } from '../smoke';
 
 const env = loadEnvironment('dev');
@@ -73,6 +73,7 @@ describe('agent on the twin → EMF → CloudWatch → cost report', () => {
           LOG_LEVEL: 'warn',
           MODEL_ID: env.models.primary,
           BACKGROUND_MODEL_ID: env.models.background,
+          MODEL_PRICES: modelPricesVariable(prices, env.models),
         },
       }),
     );
@@ -139,26 +140,31 @@ describe('agent on the twin → EMF → CloudWatch → cost report', () => {
       credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
       maxAttempts: 1,
     });
-    let report = await readCostReport({ env, prices, client, days: 1 });
-    // The agent's stdout is read asynchronously: wait until both answers' metrics are in.
-    const expected: Usage = addUsage(
+    // The agent's stdout is read asynchronously: wait until both answers' metrics are in (Bedrock's own
+    // token metrics are published as each call completes).
+    const expected = addUsage(
       ...usages
         .flat()
         .filter((u) => u.model === env.models.primary)
         .map((u) => fromAgUiUsage(u)),
     );
-    for (let i = 0; i < 100 && report.models[0].usage.outputTokens < expected.outputTokens; i++) {
+    const expectedCost = estimateCost(expected, prices.models[env.models.primary]).total;
+    const arrived = (r: CostReport) =>
+      r.models[0].usage.cacheReadInputTokens >= expected.cacheReadInputTokens &&
+      (r.models[0].agentEstimateUsd ?? 0) >= expectedCost * (1 - 1e-9);
+    let report = await readCostReport({ env, prices, client, days: 1 });
+    for (let i = 0; i < 100 && !arrived(report); i++) {
       await sleep(20);
       report = await readCostReport({ env, prices, client, days: 1 });
     }
     client.destroy();
     const primary = report.models[0];
-    expect(primary.tokenSource).toBe('agent');
+    // Input/output from AWS/Bedrock (the twin publishes them like Bedrock), cache tokens from the agent.
+    expect(primary.tokenSource).toBe('AWS/Bedrock');
     expect(primary.usage).toEqual(expected);
-    expect(primary.cost.total).toBeCloseTo(
-      estimateCost(expected, prices.models[env.models.primary]).total,
-      12,
-    );
+    expect(primary.cost.total).toBeCloseTo(expectedCost, 12);
+    // The agent's own per-answer estimates (EstimatedCostUsd) add up to the same figure.
+    expect(primary.agentEstimateUsd).toBeCloseTo(expectedCost, 12);
     expect(primary.cost.total).toBeGreaterThan(0);
   });
 });

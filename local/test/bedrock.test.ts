@@ -5,8 +5,10 @@ import {
   type ConverseStreamCommandInput,
   type ConverseStreamOutput,
   type Message,
+  type TokenUsage,
   type Tool,
 } from '@aws-sdk/client-bedrock-runtime';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
 
@@ -168,6 +170,49 @@ describe('Converse', () => {
       new ConverseCommand({ modelId: MODEL, messages: [user('say: hello there')] }),
     );
     expect(text.output?.message?.content?.[0].text).toBe('hello there');
+  });
+});
+
+describe('AWS/Bedrock token metrics', () => {
+  it('publishes InputTokenCount and OutputTokenCount per ModelId after each completed call, as Bedrock does', async () => {
+    const model = 'amazon.nova-micro-v1:0'; // used by no other test here
+    const start = new Date(Date.now() - 60_000);
+    const stream = await client.send(
+      new ConverseStreamCommand({ modelId: model, messages: [user('calculate 2+2')] }),
+    );
+    let streamed: TokenUsage | undefined;
+    for await (const e of stream.stream!) streamed ??= e.metadata?.usage;
+    const answered = await client.send(
+      new ConverseCommand({ modelId: model, messages: [user('Hello there')] }),
+    );
+    const cw = new CloudWatchClient({
+      endpoint: twin.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    const sum = (id: string, MetricName: string) => ({
+      Id: id,
+      MetricStat: {
+        Metric: { Namespace: 'AWS/Bedrock', MetricName, Dimensions: [{ Name: 'ModelId', Value: model }] },
+        Period: 3600,
+        Stat: 'Sum',
+      },
+    });
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: new Date(Date.now() + 60_000),
+        MetricDataQueries: [sum('input', 'InputTokenCount'), sum('output', 'OutputTokenCount')],
+      }),
+    );
+    cw.destroy();
+    const total = (id: string) =>
+      (out.MetricDataResults ?? []).find((r) => r.Id === id)!.Values!.reduce((a, b) => a + b, 0);
+    const usages = [streamed!, answered.usage!];
+    expect(total('input')).toBe(usages.reduce((a, u) => a + u.inputTokens!, 0));
+    expect(total('output')).toBe(usages.reduce((a, u) => a + u.outputTokens!, 0));
+    expect(total('output')).toBeGreaterThan(0);
   });
 });
 

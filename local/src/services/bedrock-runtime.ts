@@ -9,6 +9,7 @@ import { countTokens } from '../model/tokens';
 import type { ContentBlock, ConverseRequest, ModelTurn } from '../model/types';
 import type { TwinContext } from '../twin';
 import { eventFrame, exceptionFrame } from './bedrock-runtime-events';
+import type { CloudWatchApi } from './cloudwatch';
 import { parseConverseBody, validateConverse } from './bedrock-runtime-validate';
 import type { GuardrailsApi, GuardedTurn } from './guardrail';
 
@@ -80,8 +81,17 @@ const FAULT_TRIGGER = /\[twin-fault:(\w+)(?:@(request|stream))?\]/;
 
 const pascal = (s: string) => s[0].toUpperCase() + s.slice(1);
 
-/** Bedrock Runtime: Converse and ConverseStream answered by the scripted model, with faults and stream stats. */
-export function register(router: Router, ctx: TwinContext, guardrails: GuardrailsApi) {
+/**
+ * Bedrock Runtime: Converse and ConverseStream answered by the scripted model, with faults and stream
+ * stats. Like Bedrock, every completed call publishes `AWS/Bedrock` `InputTokenCount`/`OutputTokenCount`
+ * per `ModelId` (input without the cache tokens, as `usage.inputTokens`) to the twin's CloudWatch.
+ */
+export function register(
+  router: Router,
+  ctx: TwinContext,
+  guardrails: GuardrailsApi,
+  cloudwatch: Pick<CloudWatchApi, 'putMetric'>,
+) {
   const config = { firstTokenDelayMs: 20, interTokenDelayMs: 5, ...ctx.options.bedrock };
   const cache = new PromptCache();
   const faults: Required<Fault>[] = [];
@@ -141,6 +151,12 @@ export function register(router: Router, ctx: TwinContext, guardrails: Guardrail
     return { call, turn, usage, stopReason, trace: guarded.trace, fault };
   }
 
+  function publishTokens(modelId: string, usage: Usage) {
+    const dimensions = [{ Name: 'ModelId', Value: modelId }];
+    cloudwatch.putMetric('AWS/Bedrock', 'InputTokenCount', usage.inputTokens, dimensions);
+    cloudwatch.putMetric('AWS/Bedrock', 'OutputTokenCount', usage.outputTokens, dimensions);
+  }
+
   async function converse(req: TwinRequest, res: TwinResponse) {
     const started = Date.now();
     const { call, turn, usage, stopReason, trace } = prepare(req, 'Converse');
@@ -151,6 +167,7 @@ export function register(router: Router, ctx: TwinContext, guardrails: Guardrail
         ? [{ text: turn.text }]
         : [{ toolUse: { toolUseId: turn.toolUseId, name: turn.name, input: turn.input } }];
     call.outcome = 'completed';
+    publishTokens(call.modelId, usage);
     sendJson(res, 200, {
       output: { message: { role: 'assistant', content } },
       stopReason,
@@ -217,6 +234,7 @@ export function register(router: Router, ctx: TwinContext, guardrails: Guardrail
     send(eventFrame('messageStop', { stopReason }));
     const metrics = { latencyMs: Date.now() - started };
     send(eventFrame('metadata', { usage, metrics, ...(trace ? { trace: { guardrail: trace } } : {}) }));
+    if (!signal.aborted) publishTokens(call.modelId, usage);
     end('completed');
   }
 

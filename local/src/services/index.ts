@@ -38,7 +38,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
     ssm: registerSsm(router, ctx),
     agentcore: { ...control, ...registerRuntimeInvoke(router, ctx, { control, ecr, cloudwatch }) },
     guardrails,
-    bedrock: registerBedrockRuntime(router, ctx, guardrails),
+    bedrock: registerBedrockRuntime(router, ctx, guardrails, cloudwatch),
     memory: registerMemory(router, ctx),
     cognito: registerCognito(router, ctx),
   };
