@@ -49,7 +49,7 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
       const logs = await run('podman', ['logs', container!], { check: false });
       throw new Error(`${e.message}\ncontainer output:\n${logs.stdout}${logs.stderr}`);
     });
-  }, 20 * 60_000);
+  }, 30 * 60_000);
 
   afterAll(async () => {
     if (container) await run('podman', ['rm', '-f', '-t', '0', container], { check: false });
