@@ -117,7 +117,9 @@ async function rootfs(suite: string, p: Platform, log: (s: string) => void): Pro
     throw new Error(
       'No apt sources found (/etc/apt/sources.list.d/debian.sources): mmdebstrap needs a Debian mirror',
     );
-  log(`building ${suite} ${debArch(p)} rootfs with mmdebstrap (one-off: about 1 min native, 3-12 min under emulation)`);
+  log(
+    `building ${suite} ${debArch(p)} rootfs with mmdebstrap (one-off: about 1 min native, 3-12 min under emulation)`,
+  );
   await rm(`${tar}.partial`, { recursive: true, force: true });
   const slim = ['man', 'doc', 'locale', 'info'].map((d) => `--dpkgopt=path-exclude=/usr/share/${d}/*`);
   await run(
