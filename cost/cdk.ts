@@ -58,7 +58,7 @@ export class SpendAlarms extends Construct {
       ),
     });
     this.alarm = new cloudwatch.Alarm(this, 'DailyModelSpend', {
-      alarmName: `${env.names.stack}-daily-model-spend`,
+      alarmName: env.names.spendAlarm,
       alarmDescription:
         `Estimated model spend of ${env.name} over a day above $${env.budget.dailyModelSpendUsd} ` +
         `(environments/${env.name}.yaml budget.dailyModelSpendUsd; prices from environments/prices.yaml). ` +

@@ -28,8 +28,13 @@ export interface ResourceNames {
   invokeScope: string;
   /** Cognito hosted domain prefix (globally unique per region, hence the account id). */
   userPoolDomain: string;
-  /** Every CloudWatch alarm of the environment starts with this; the pipeline's watch step lists by it. */
+  /**
+   * Every health alarm of the environment (what a bad deploy trips) starts with this; the pipeline's
+   * watch step lists by it and rolls back on any of them.
+   */
   alarmPrefix: string;
+  /** The daily model-spend alarm: outside `alarmPrefix`, since spend is no reason to roll a deploy back. */
+  spendAlarm: string;
   /** The runtime's execution role (previews of the environment they reuse pass it too). */
   executionRole: string;
   /** The GitHub OIDC role that deploys this environment. */
@@ -68,7 +73,8 @@ export function resourceNames(app: string, env: string, account = ''): ResourceN
     userPool: `${app}-${env}`.replaceAll('_', '-'),
     invokeScope: `${app.replaceAll('_', '-')}/invoke`,
     userPoolDomain: account ? `${base}-${account}` : base,
-    alarmPrefix: `${base}-`,
+    alarmPrefix: `${base}-health-`,
+    spendAlarm: `${base}-daily-model-spend`,
     executionRole: `${base}-runtime`,
     deployRole: `${app}-deploy-${env}`.replaceAll('_', '-'),
   };

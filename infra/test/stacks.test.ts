@@ -196,7 +196,7 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     expect(only(t(), 'AWS::Bedrock::GuardrailVersion').DeletionPolicy).toBe('Retain');
   });
 
-  it('alarms: named with the prefix, thresholds from the file, to an encrypted topic', () => {
+  it('alarms: health alarms under the watch prefix, spend outside it, thresholds from the file, to an encrypted topic', () => {
     const a = env().alarms;
     const p = env().names.alarmPrefix;
     const topic = only(t(), 'AWS::SNS::Topic');
@@ -249,11 +249,13 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       ExtendedStatistic: 'p95',
       Threshold: a.timeToFirstTokenP95Ms,
     });
+    // Eight health alarms under the prefix the watch step rolls back on; the spend alarm stays outside it.
+    const health = alarms.filter((x) => (x.AlarmName as string).startsWith(p));
+    expect(health).toHaveLength(8);
+    expect(alarms.map((x) => x.AlarmName)).toEqual(expect.arrayContaining([env().names.spendAlarm]));
+    expect(env().names.spendAlarm.startsWith(p)).toBe(false);
     expect(alarms).toHaveLength(9);
-    for (const alarm of alarms) {
-      expect(alarm.AlarmName).toMatch(new RegExp(`^${p}`));
-      expect(alarm.AlarmActions).toEqual([{ Ref: topic.id }]);
-    }
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.id }]);
     t().hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: env().names.dashboard });
   });
 
