@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** Sources the Dockerfile's build stage copies (COPY <src> <dest>, repository-relative). */
+function copiedSources(): string[] {
+  const text = fs.readFileSync(path.join(root, 'agent/Dockerfile'), 'utf8');
+  const buildStage = text.split(/^FROM /m)[1];
+  return [...buildStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => {
+    const parts = m[1].trim().split(/\s+/);
+    return parts.slice(0, -1);
+  });
+}
+
+describe('agent/Dockerfile', () => {
+  it('copies every repository source the agent bundle imports, so the image builds from a clean checkout', async () => {
+    const out = await build({
+      entryPoints: [path.join(root, 'agent/src/main.ts')],
+      absWorkingDir: root,
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const sources = Object.keys(out.metafile.inputs).filter((i) => !i.startsWith('node_modules/'));
+    const copied = copiedSources();
+    const missing = sources.filter(
+      (s) => !copied.some((c) => s === c || s.startsWith(`${c.replace(/\/$/, '')}/`)),
+    );
+    expect(sources.length).toBeGreaterThan(5);
+    expect(missing).toEqual([]);
+  });
+});
