@@ -1,5 +1,6 @@
 /**
- * `npm start`: the local twin of the AWS APIs plus the agent from source with reload on change.
+ * `npm start`: the local twin of the AWS APIs, the agent from source with reload on change, and the
+ * chat page.
  * The twin gets what the agent needs (a memory, the twin's guardrail, a Cognito pool with a machine
  * client); the agent runs under `tsx watch` with the twin's environment. Ctrl-C stops both.
  */
@@ -13,10 +14,12 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { DEFAULT_GUARDRAIL } from '../local/src/services/guardrail';
 import { startTwin, type Twin } from '../local/src/twin';
+import { serveChatPage } from '../local/web/serve';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const twinPort = Number(process.env.TWIN_PORT ?? 4566);
 const agentPort = Number(process.env.PORT ?? 8080);
+const chatPort = Number(process.env.CHAT_PORT ?? 3000);
 
 /** A memory with the three long-term strategies, in the namespaces the agent reads by default. */
 async function createMemory(twin: Twin): Promise<string> {
@@ -70,10 +73,18 @@ const agent = spawn(
 );
 
 const agentUrl = `http://127.0.0.1:${agentPort}`;
+// The page's user: a Cognito token whose sub is the memory actor, as behind AgentCore's authorizer.
+const chat = await serveChatPage({
+  host: '127.0.0.1',
+  port: chatPort,
+  agentUrl,
+  token: await twin.cognito.issueUserToken(cognito.poolId, cognito.clientId, 'local-user'),
+});
 const basic = Buffer.from(`${cognito.clientId}:${cognito.clientSecret}`).toString('base64');
 console.log(`
 local twin   ${twin.url}   (AWS APIs: Bedrock, AgentCore, Memory ${memoryId}, Cognito ${cognito.poolId})
 agent        ${agentUrl}   (tsx watch agent/src: edits reload it; guardrail ${DEFAULT_GUARDRAIL.id} v${DEFAULT_GUARDRAIL.version})
+chat page    ${chat.url}    (open it in a browser: streams answers, tool calls and guardrail interventions)
 
 Stream an answer (AG-UI events over SSE):
   curl -N -X POST ${agentUrl}/invocations -H 'content-type: application/json' -d '{"prompt":"What time is it in Tokyo?"}'
@@ -98,6 +109,7 @@ async function stop(code: number) {
     agent.kill('SIGTERM');
     await new Promise((resolve) => agent.once('exit', resolve));
   }
+  await chat.close();
   await twin.close();
   process.exit(code);
 }
