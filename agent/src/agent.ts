@@ -107,6 +107,14 @@ export class Agent {
         },
         'run finished',
       );
+      // Clients can mark an intervention (the answer itself is already the guardrail's message).
+      if (result.guardrail.intervened) {
+        emit({
+          type: EventType.CUSTOM,
+          name: 'guardrail',
+          value: { intervened: true, blocked: result.guardrail.blocked },
+        } as BaseEvent);
+      }
       runOpen = false;
       emit({
         type: EventType.RUN_FINISHED,

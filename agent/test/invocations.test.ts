@@ -145,6 +145,10 @@ describe('POST /invocations', () => {
     expect(types(events)).not.toContain('RUN_ERROR');
     expect(events.at(-1)?.type).toBe('RUN_FINISHED');
     expect(textOf(events)).toBe('Sorry, the model cannot answer this question.');
+    expect(events.find((e) => e.type === 'CUSTOM')).toMatchObject({
+      name: 'guardrail',
+      value: { intervened: true, blocked: true },
+    });
     const metric = agent.metrics.find((m) => m.sessionId === sessionId && 'GuardrailInterventions' in m);
     expect(metric).toMatchObject({ GuardrailInterventions: 1, Environment: 'test' });
     const logged = agent.logs.find((l) => l.sessionId === sessionId && l.msg === 'guardrail intervened');
@@ -161,6 +165,10 @@ describe('POST /invocations', () => {
     const text = textOf(events);
     expect(text).toContain('{EMAIL}');
     expect(text).not.toContain('jane.doe@example.com');
+    expect(events.find((e) => e.type === 'CUSTOM')).toMatchObject({
+      name: 'guardrail',
+      value: { intervened: true, blocked: false },
+    });
     // Counted as an intervention, logged without what was matched.
     const logged = agent.logs.filter((l) => l.msg === 'guardrail intervened' && l.blocked === false);
     expect(logged.at(-1)).toMatchObject({
