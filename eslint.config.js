@@ -12,6 +12,14 @@ export default tseslint.config(
   },
   {
     files: ['local/web/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', localStorage: 'readonly', crypto: 'readonly' } },
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        localStorage: 'readonly',
+        crypto: 'readonly',
+      },
+    },
   },
 );

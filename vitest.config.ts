@@ -2,7 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{agent,local,infra,environments,scripts,cost}/test/**/*.test.ts', '.github/actions/test/**/*.test.ts'],
+    include: [
+      '{agent,local,infra,environments,scripts,cost}/test/**/*.test.ts',
+      '.github/actions/test/**/*.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration tests start real servers; two cores do not like many at once.

@@ -37,7 +37,9 @@ describe('twin core', () => {
       credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' },
       maxAttempts: 1,
     });
-    const err = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['zzz-unregistered'] })).catch((e) => e);
+    const err = await ecr
+      .send(new DescribeRepositoriesCommand({ repositoryNames: ['zzz-unregistered'] }))
+      .catch((e) => e);
     // Until ECR is registered the twin says which operation it lacks; once it is, the repository is missing.
     expect(['UnknownOperationException', 'RepositoryNotFoundException']).toContain(err.name);
   });

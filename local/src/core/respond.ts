@@ -29,16 +29,28 @@ export function sendRestJsonError(res: TwinResponse, err: AwsError) {
 }
 
 /** awsJson1_0 / 1_1 (ECR, CloudWatch): the code travels in `__type`. */
-export function sendAwsJsonError(res: TwinResponse, err: AwsError, contentType: string, queryCompatible = false) {
+export function sendAwsJsonError(
+  res: TwinResponse,
+  err: AwsError,
+  contentType: string,
+  queryCompatible = false,
+) {
   const text = JSON.stringify({ __type: err.code, message: err.message });
-  const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': Buffer.byteLength(text) };
-  if (queryCompatible) headers['x-amzn-query-error'] = `${err.code};${err.status >= 500 ? 'Receiver' : 'Sender'}`;
+  const headers: Record<string, string | number> = {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+  };
+  if (queryCompatible)
+    headers['x-amzn-query-error'] = `${err.code};${err.status >= 500 ? 'Receiver' : 'Sender'}`;
   res.writeHead(err.status, headers);
   res.end(text);
 }
 
 const xmlEscape = (s: string) =>
-  s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
 
 /** awsQuery (STS): XML error document. */
 export function sendQueryError(res: TwinResponse, err: AwsError) {
