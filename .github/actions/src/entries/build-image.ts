@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import { exec } from '@actions/exec';
 import { sharedResourceNames } from '../../../../environments';
 import { pushImage } from '../../../../local/src/image/push';
-import { ecrClient, environmentInput, requiredInput, run, setOutputs, writeSummary } from '../lib/action';
+import { ecrClient, environmentInput, requiredInput, run, setOutputs, writeSummaryRow } from '../lib/action';
 import { imageTags } from '../lib/tags';
 import { chooseBuilder, dockerBuild, repositoryUri, type BuiltImage } from '../steps/build-image';
 
@@ -55,14 +55,9 @@ run(async () => {
   }
   setOutputs({ 'image-uri': image.imageUri, digest: image.digest, tags: image.tags.join(',') });
   core.info(`pushed ${image.imageUri} (${image.tags.join(', ')}) with the ${builder} builder`);
-  await writeSummary((s) =>
-    s.addHeading('Image', 3).addTable([
-      [
-        { data: 'Image (by digest)', header: true },
-        { data: 'Tags', header: true },
-        { data: 'Builder', header: true },
-      ],
-      [image.imageUri, image.tags.join(', '), builder],
-    ]),
-  );
+  await writeSummaryRow('Image', {
+    'Image (by digest)': image.imageUri,
+    Tags: image.tags.join(', '),
+    Builder: builder,
+  });
 });

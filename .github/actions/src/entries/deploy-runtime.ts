@@ -6,7 +6,7 @@ import {
   run,
   setOutputs,
   waitOptions,
-  writeSummary,
+  writeSummaryRow,
 } from '../lib/action';
 import { deployRuntime } from '../steps/deploy-runtime';
 
@@ -28,16 +28,11 @@ run(async () => {
     'previous-version': result.previousVersion,
     action: result.action,
   });
-  await writeSummary((s) =>
-    s.addHeading(`Deploy ${env.name}`, 3).addTable([
-      [
-        { data: 'Runtime', header: true },
-        { data: 'Action', header: true },
-        { data: 'Version', header: true },
-        { data: 'Previous', header: true },
-        { data: 'Image', header: true },
-      ],
-      [result.runtimeName, result.action, result.version, result.previousVersion ?? '—', result.imageUri],
-    ]),
-  );
+  await writeSummaryRow(`Deploy ${env.name}`, {
+    Runtime: result.runtimeName,
+    Action: result.action,
+    Version: result.version,
+    Previous: result.previousVersion ?? '—',
+    Image: result.imageUri,
+  });
 });

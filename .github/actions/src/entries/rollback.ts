@@ -8,7 +8,7 @@ import {
   run,
   setOutputs,
   waitOptions,
-  writeSummary,
+  writeSummaryRow,
 } from '../lib/action';
 import { parseRollbackTarget, rollback } from '../steps/rollback';
 
@@ -37,16 +37,11 @@ run(async () => {
     'image-uri': result.imageUri,
     redeployed: result.redeployed,
   });
-  await writeSummary((s) =>
-    s.addHeading(`Rollback ${env.name}`, 3).addTable([
-      [
-        { data: 'From version', header: true },
-        { data: 'To version', header: true },
-        { data: 'Image', header: true },
-        { data: 'Redeployed', header: true },
-        { data: 'Reason', header: true },
-      ],
-      [result.previousLiveVersion ?? '—', result.version, result.imageUri, String(result.redeployed), reason],
-    ]),
-  );
+  await writeSummaryRow(`Rollback ${env.name}`, {
+    'From version': result.previousLiveVersion ?? '—',
+    'To version': result.version,
+    Image: result.imageUri,
+    Redeployed: String(result.redeployed),
+    Reason: reason,
+  });
 });

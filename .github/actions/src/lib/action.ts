@@ -78,3 +78,12 @@ export async function writeSummary(build: (s: typeof core.summary) => typeof cor
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   await build(core.summary).write();
 }
+
+/** A job-summary heading and a one-row table: each key a column header, each value its cell. */
+export function writeSummaryRow(heading: string, row: Record<string, string>): Promise<void> {
+  return writeSummary((s) =>
+    s
+      .addHeading(heading, 3)
+      .addTable([Object.keys(row).map((data) => ({ data, header: true })), Object.values(row)]),
+  );
+}
