@@ -3,7 +3,7 @@
  * committed action bundles run as child processes exactly as the runner runs them (INPUT_* variables,
  * GITHUB_OUTPUT / GITHUB_ENV / GITHUB_STEP_SUMMARY files), with the inputs the workflow passes.
  *
- *   npm run rehearse
+ *   npm run rehearse [-- --json]   (--json: also one {"steps":[{step,ms,ok,note}]} line at the end)
  *
  * dev deploy → smoke → promote → prod deploy (same digest) → smoke → promote → watch alarms; then a
  * candidate that skips the guardrail (gate fails, live keeps answering), a rollback, and a PR preview
@@ -445,30 +445,45 @@ async function rehearse(): Promise<Row[]> {
       return `${r.outputs.tags.replace(sha1, sha1.slice(0, 7))} → …${releaseImage.slice(-12)}`;
     });
 
-    const releaseTo = async (name: string, image: string) => {
+    const smokeTest = (name: string, runtimeArn: string) => {
       const p = envs[name];
-      const deploy = mustPass(
-        await action('deploy-runtime', { environment: name, 'image-uri': image }),
-        `deploy ${name}`,
-      );
-      const smoke = await action('smoke-test', {
+      return action('smoke-test', {
         environment: name,
-        'runtime-arn': deploy.outputs['runtime-arn'],
+        'runtime-arn': runtimeArn,
         qualifier: 'DEFAULT',
         'token-url': p.tokenUrl,
         'client-id': p.clientId,
         'client-secret': p.clientSecret,
       });
-      return { deploy, smoke };
+    };
+    const releaseTo = async (name: string, image: string) => {
+      const deploy = mustPass(
+        await action('deploy-runtime', { environment: name, 'image-uri': image }),
+        `deploy ${name}`,
+      );
+      return { deploy, smoke: await smokeTest(name, deploy.outputs['runtime-arn']) };
     };
 
     for (const name of ['dev', 'prod']) {
       let version = '';
       let previousLive = '';
-      await step(`${name}: deploy + smoke (DEFAULT, the candidate)`, async () => {
+      let deployed: ActionRun | undefined;
+      await step(`${name}: deploy (new version; DEFAULT serves it as the candidate)`, async () => {
         await assume(name, { environment: name });
-        const { deploy, smoke } = await releaseTo(name, releaseImage);
-        mustPass(smoke, `smoke ${name}`);
+        deployed = mustPass(
+          await action('deploy-runtime', { environment: name, 'image-uri': releaseImage }),
+          `deploy ${name}`,
+        );
+        version = deployed.outputs.version;
+        expect(
+          deployed.outputs['previous-version'] === '1' && version === '2',
+          `versions ${deployed.outputs['previous-version']} → ${version}`,
+        );
+        return `v${deployed.outputs['previous-version']} → v${version}; live untouched`;
+      });
+      await step(`${name}: smoke gate on the candidate`, async () => {
+        if (!deployed) throw new Error('nothing was deployed');
+        const smoke = mustPass(await smokeTest(name, deployed.outputs['runtime-arn']), `smoke ${name}`);
         const { requests } = JSON.parse(smoke.outputs.report) as SmokeReport;
         const { smoke: gates } = envs[name].env;
         expect(
@@ -482,12 +497,7 @@ async function rehearse(): Promise<Row[]> {
           gateCost?.[1] === String(requests.length),
           `no gate cost row in the smoke summary:\n${smoke.summary}`,
         );
-        version = deploy.outputs.version;
-        expect(
-          deploy.outputs['previous-version'] === '1' && version === '2',
-          `versions ${deploy.outputs['previous-version']} → ${version}`,
-        );
-        return `v${deploy.outputs['previous-version']} → v${version}; gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests`;
+        return `gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests`;
       });
       await step(`${name}: promote live`, async () => {
         const r = mustPass(await action('promote', { environment: name, version }), `promote ${name}`);
@@ -686,6 +696,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   rehearse()
     .then((rows) => {
       printTable(rows);
+      // For tools (npm run bench): one JSON object on the last line.
+      if (process.argv.includes('--json')) console.log(JSON.stringify({ steps: rows }));
       process.exit(rows.every((r) => r.ok) ? 0 : 1);
     })
     .catch((e: Error) => {

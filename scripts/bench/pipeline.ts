@@ -35,7 +35,7 @@ export async function measureRehearsal(root: string, log: (s: string) => void) {
   });
   let steps: RehearsalStep[];
   if (wantsJson) {
-    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+    const json = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
       steps?: RehearsalStep[];
       rows?: RehearsalStep[];
     };
@@ -50,7 +50,7 @@ export async function measureRehearsal(root: string, log: (s: string) => void) {
     wallMs: Math.round(r.ms),
     stepsTotalMs: steps.reduce((s, x) => s + x.ms, 0),
     steps,
-    smokeGate: find(/smoke/i),
+    smokeGate: find(/smoke gate/i),
     rollback: find(/rollback/i),
     // Promotion is the same repoint of `live` as a rollback, without the verifying invocation.
     promote: find(/promote/i),
