@@ -2,18 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import {
-  BedrockAgentCoreControlClient,
-  CreateAgentRuntimeCommand,
-  GetAgentRuntimeCommand,
-  GetAgentRuntimeEndpointCommand,
-} from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvironment } from '../../environments';
 import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { startTwin, type Twin } from '../../local/src/twin';
-import { clientConfig, ecrClient } from '../../local/test/image-fixture';
+import { clientCredentialsToken } from '../../.github/actions/src/lib/cognito';
+import { createJwtRuntime, cognitoClient, invokeOverHttp } from '../../local/test/helpers/jwt-runtime';
+import { ecrClient } from '../../local/test/image-fixture';
 import { pushLocalImage } from '../../scripts/push-local-image';
 import { readCostReport, type CostReport } from '../cloudwatch';
 import { addUsage, estimateCost, fromAgUiUsage } from '../model';
@@ -47,88 +43,38 @@ describe('agent on the twin → EMF → CloudWatch → cost report', () => {
       ecr: ecrClient(twin),
       build: { outfile: path.join(buildDir, 'server.mjs') },
     });
-    const poolId = twin.cognito.createUserPool('cost-e2e');
-    twin.cognito.createResourceServer(poolId, 'agent', ['invoke']);
-    const { clientId, clientSecret } = twin.cognito.createClient(poolId, {
-      name: 'smoke',
-      scopes: ['agent/invoke'],
-    });
-    const issuer = `${twin.url}/cognito/${poolId}`;
-    const control = new BedrockAgentCoreControlClient(clientConfig(twin));
-    const { agentRuntimeId, agentRuntimeArn } = await control.send(
-      new CreateAgentRuntimeCommand({
-        agentRuntimeName: env.names.runtime,
-        roleArn: 'arn:aws:iam::123456789012:role/agentcore-gitops-runtime',
-        agentRuntimeArtifact: { containerConfiguration: { containerUri: pushed.imageUri } },
-        networkConfiguration: { networkMode: 'PUBLIC' },
-        protocolConfiguration: { serverProtocol: 'AGUI' },
-        authorizerConfiguration: {
-          customJWTAuthorizer: {
-            discoveryUrl: `${issuer}/.well-known/openid-configuration`,
-            allowedClients: [clientId],
-          },
-        },
-        environmentVariables: {
-          AGENT_ENV: env.name,
-          LOG_LEVEL: 'warn',
-          MODEL_ID: env.models.primary,
-          BACKGROUND_MODEL_ID: env.models.background,
-          MODEL_PRICES: modelPricesVariable(prices, env.models),
-        },
-      }),
-    );
-    for (let i = 0; i < 300; i++) {
-      const rt = await control.send(new GetAgentRuntimeCommand({ agentRuntimeId }));
-      const ep = await control.send(
-        new GetAgentRuntimeEndpointCommand({ agentRuntimeId, endpointName: 'DEFAULT' }),
-      );
-      if (rt.status === 'READY' && ep.liveVersion === '1') break;
-      await sleep(10);
-    }
-    control.destroy();
-    const tokenResponse = await fetch(`${issuer}/oauth2/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+    const cognito = cognitoClient(twin, 'cost-e2e');
+    const { agentRuntimeArn } = await createJwtRuntime(twin, {
+      name: env.names.runtime,
+      imageUri: pushed.imageUri,
+      cognito,
+      environmentVariables: {
+        AGENT_ENV: env.name,
+        LOG_LEVEL: 'warn',
+        MODEL_ID: env.models.primary,
+        BACKGROUND_MODEL_ID: env.models.background,
+        MODEL_PRICES: modelPricesVariable(prices, env.models),
       },
-      body: 'grant_type=client_credentials&scope=agent%2Finvoke',
     });
-    const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+    const token = await clientCredentialsToken(cognito.credentials);
 
     const threadId = `thread-${randomUUID()}`;
     const usages: AgUiUsage[][] = [];
     for (const content of ['What is 2+3*4?', 'What time is it in Tokyo?']) {
-      const res = await fetch(
-        `${twin.url}/runtimes/${encodeURIComponent(agentRuntimeArn!)}/invocations?qualifier=DEFAULT`,
-        {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/json',
-            accept: 'text/event-stream',
-            'x-amzn-bedrock-agentcore-runtime-session-id': threadId,
-          },
-          body: JSON.stringify({
-            threadId,
-            runId: randomUUID(),
-            messages: [{ id: randomUUID(), role: 'user', content }],
-            tools: [],
-            context: [],
-            state: {},
-            forwardedProps: {},
-          }),
-        },
-      );
-      const text = await res.text();
+      const {
+        response: res,
+        text,
+        events,
+      } = await invokeOverHttp(twin, {
+        runtimeArn: agentRuntimeArn,
+        token,
+        sessionId: threadId,
+        prompt: content,
+      });
       expect(res.status, text).toBe(200);
-      const finished = text
-        .split('\n\n')
-        .filter((f) => f.startsWith('data: '))
-        .map((f) => JSON.parse(f.slice(6)) as { type: string; usage?: AgUiUsage[] })
-        .find((e) => e.type === 'RUN_FINISHED');
+      const finished = events.find((e) => e.type === 'RUN_FINISHED');
       expect(finished?.usage?.length, text).toBeGreaterThan(0);
-      usages.push(finished!.usage!);
+      usages.push(finished!.usage as AgUiUsage[]);
     }
     // Turn two re-reads what turn one cached.
     expect(priceRun(usages[1], prices.models).usage.cacheReadInputTokens).toBeGreaterThan(0);

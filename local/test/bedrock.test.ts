@@ -9,8 +9,9 @@ import {
   type Tool,
 } from '@aws-sdk/client-bedrock-runtime';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTwin, type Twin } from '../src/twin';
+import { describe, expect, it } from 'vitest';
+import { useBedrockTwin } from './helpers/bedrock-twin';
+import { clientConfig } from './image-fixture';
 
 const MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 const TOOLS: Tool[] = [
@@ -26,11 +27,11 @@ const TOOLS: Tool[] = [
   { cachePoint: { type: 'default' } },
 ];
 
-let twin: Twin;
-let client: BedrockRuntimeClient;
+// The default handler speaks HTTP/2: this exercises the twin's h2c path as the agent will.
+const local = useBedrockTwin({ bedrock: { firstTokenDelayMs: 5, interTokenDelayMs: 1 } });
 
 /** Drain a ConverseStream into text, tool calls, stop reason and metadata. */
-async function collect(input: Omit<ConverseStreamCommandInput, 'modelId'>, c = client) {
+async function collect(input: Omit<ConverseStreamCommandInput, 'modelId'>, c = local.client) {
   const out = await c.send(new ConverseStreamCommand({ modelId: MODEL, ...input }));
   const events: ConverseStreamOutput[] = [];
   for await (const e of out.stream!) events.push(e);
@@ -50,21 +51,6 @@ const unexpected = (): never => {
   throw new Error('expected the call to fail');
 };
 const user = (text: string): Message => ({ role: 'user', content: [{ text }] });
-
-beforeAll(async () => {
-  twin = await startTwin({ bedrock: { firstTokenDelayMs: 5, interTokenDelayMs: 1 } });
-  // The default handler speaks HTTP/2: this exercises the twin's h2c path as the agent will.
-  client = new BedrockRuntimeClient({
-    endpoint: twin.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
-    maxAttempts: 1,
-  });
-});
-afterAll(async () => {
-  client.destroy();
-  await twin.close();
-});
 
 describe('ConverseStream', () => {
   it('streams a deterministic text answer in several deltas with usage', async () => {
@@ -153,7 +139,7 @@ describe('ConverseStream', () => {
 
 describe('Converse', () => {
   it('answers without streaming, tool use included', async () => {
-    const out = await client.send(
+    const out = await local.client.send(
       new ConverseCommand({
         modelId: MODEL,
         messages: [user('calculate 6*7')],
@@ -166,7 +152,7 @@ describe('Converse', () => {
       input: { expression: '6*7' },
     });
     expect(out.usage?.outputTokens).toBeGreaterThan(0);
-    const text = await client.send(
+    const text = await local.client.send(
       new ConverseCommand({ modelId: MODEL, messages: [user('say: hello there')] }),
     );
     expect(text.output?.message?.content?.[0].text).toBe('hello there');
@@ -177,20 +163,15 @@ describe('AWS/Bedrock token metrics', () => {
   it('publishes InputTokenCount and OutputTokenCount per ModelId after each completed call, as Bedrock does', async () => {
     const model = 'amazon.nova-micro-v1:0'; // used by no other test here
     const start = new Date(Date.now() - 60_000);
-    const stream = await client.send(
+    const stream = await local.client.send(
       new ConverseStreamCommand({ modelId: model, messages: [user('calculate 2+2')] }),
     );
     let streamed: TokenUsage | undefined;
     for await (const e of stream.stream!) streamed ??= e.metadata?.usage;
-    const answered = await client.send(
+    const answered = await local.client.send(
       new ConverseCommand({ modelId: model, messages: [user('Hello there')] }),
     );
-    const cw = new CloudWatchClient({
-      endpoint: twin.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
-      maxAttempts: 1,
-    });
+    const cw = new CloudWatchClient(clientConfig(local.twin));
     const sum = (id: string, MetricName: string) => ({
       Id: id,
       MetricStat: {
@@ -218,7 +199,7 @@ describe('AWS/Bedrock token metrics', () => {
 
 describe('validation', () => {
   const fails = async (input: Partial<ConverseStreamCommandInput>) =>
-    client
+    local.client
       .send(new ConverseStreamCommand({ modelId: MODEL, ...input } as ConverseStreamCommandInput))
       .catch((e: Error) => e);
 
@@ -259,13 +240,8 @@ describe('validation', () => {
 
 describe('fault injection', () => {
   it('answers throttling with HTTP 429 before the stream, which the SDK retries', async () => {
-    const retrying = new BedrockRuntimeClient({
-      endpoint: twin.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
-      maxAttempts: 3,
-    });
-    twin.bedrock.failNext({ type: 'throttlingException', count: 1 });
+    const retrying = new BedrockRuntimeClient({ ...clientConfig(local.twin), maxAttempts: 3 });
+    local.twin.bedrock.failNext({ type: 'throttlingException', count: 1 });
     const out = await retrying.send(
       new ConverseStreamCommand({ modelId: MODEL, messages: [user('hello after a retry')] }),
     );
@@ -277,9 +253,9 @@ describe('fault injection', () => {
   });
 
   it('surfaces a mid-stream exception frame as a typed error', async () => {
-    twin.bedrock.failNext({ type: 'internalServerException' });
-    const before = twin.bedrock.stats();
-    const out = await client.send(
+    local.twin.bedrock.failNext({ type: 'internalServerException' });
+    const before = local.twin.bedrock.stats();
+    const out = await local.client.send(
       new ConverseStreamCommand({ modelId: MODEL, messages: [user('this will break midway')] }),
     );
     const seen: string[] = [];
@@ -288,11 +264,11 @@ describe('fault injection', () => {
     })().catch((e: Error) => e);
     expect(seen).toEqual(['messageStart', 'contentBlockDelta']);
     expect((err as Error).name).toBe('InternalServerException');
-    expect(twin.bedrock.stats().failed).toBe(before.failed + 1);
+    expect(local.twin.bedrock.stats().failed).toBe(before.failed + 1);
   });
 
   it('fails on a request trigger in the prompt', async () => {
-    const err = await client
+    const err = await local.client
       .send(
         new ConverseStreamCommand({
           modelId: MODEL,
@@ -302,7 +278,7 @@ describe('fault injection', () => {
       .then(unexpected, (e: Error & { $metadata: { httpStatusCode: number } }) => e);
     expect(err.name).toBe('ThrottlingException');
     expect(err.$metadata.httpStatusCode).toBe(429);
-    const converse = await client
+    const converse = await local.client
       .send(
         new ConverseCommand({
           modelId: MODEL,
@@ -316,13 +292,13 @@ describe('fault injection', () => {
 
 describe('client abort', () => {
   it('stops streaming and records the abort', async () => {
-    twin.bedrock.configure({ interTokenDelayMs: 40 });
-    const before = twin.bedrock.stats();
+    local.twin.bedrock.configure({ interTokenDelayMs: 40 });
+    const before = local.twin.bedrock.stats();
     const ended = new Promise<{ outcome: string }>((resolve) =>
-      twin.bedrock.events.once('streamEnd', resolve),
+      local.twin.bedrock.events.once('streamEnd', resolve),
     );
     const controller = new AbortController();
-    const out = await client.send(
+    const out = await local.client.send(
       new ConverseStreamCommand({
         modelId: MODEL,
         messages: [user('a long answer that takes a while to stream out')],
@@ -339,11 +315,11 @@ describe('client abort', () => {
     })().catch(() => undefined);
     expect(deltas).toBeLessThan(3);
     expect(await ended).toMatchObject({ outcome: 'aborted' });
-    expect(twin.bedrock.stats()).toMatchObject({
+    expect(local.twin.bedrock.stats()).toMatchObject({
       started: before.started + 1,
       aborted: before.aborted + 1,
       completed: before.completed,
     });
-    twin.bedrock.configure({ interTokenDelayMs: 1 });
+    local.twin.bedrock.configure({ interTokenDelayMs: 1 });
   });
 });

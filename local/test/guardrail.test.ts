@@ -1,45 +1,29 @@
 import {
   ApplyGuardrailCommand,
-  BedrockRuntimeClient,
   ConverseStreamCommand,
   type ConverseStreamCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTwin, type Twin } from '../src/twin';
+import { describe, expect, it } from 'vitest';
+import { useBedrockTwin } from './helpers/bedrock-twin';
 
 const MODEL = 'amazon.nova-lite-v1:0';
-let twin: Twin;
-let client: BedrockRuntimeClient;
-
-beforeAll(async () => {
-  twin = await startTwin({
-    bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 },
-    guardrail: {
-      guardrails: [
-        {
-          id: 'strict',
-          version: '2',
-          blockedInputMessage: 'Input blocked.',
-          blockedOutputMessage: 'Output blocked.',
-          pii: { EMAIL: 'BLOCK' },
-        },
-      ],
-    },
-  });
-  client = new BedrockRuntimeClient({
-    endpoint: twin.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'A', secretAccessKey: 'S' },
-    maxAttempts: 1,
-  });
-});
-afterAll(async () => {
-  client.destroy();
-  await twin.close();
+const local = useBedrockTwin({
+  bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 },
+  guardrail: {
+    guardrails: [
+      {
+        id: 'strict',
+        version: '2',
+        blockedInputMessage: 'Input blocked.',
+        blockedOutputMessage: 'Output blocked.',
+        pii: { EMAIL: 'BLOCK' },
+      },
+    ],
+  },
 });
 
 const apply = (text: string, source: 'INPUT' | 'OUTPUT' = 'INPUT', id = 'local-guardrail', version = '1') =>
-  client.send(
+  local.client.send(
     new ApplyGuardrailCommand({
       guardrailIdentifier: id,
       guardrailVersion: version,
@@ -108,7 +92,7 @@ describe('ApplyGuardrail', () => {
   it('follows the configured policy and messages, also when put at run time', async () => {
     const strict = await apply('write to ada@example.com', 'INPUT', 'strict', '2');
     expect(strict.outputs).toEqual([{ text: 'Input blocked.' }]);
-    twin.guardrails.put({
+    local.twin.guardrails.put({
       id: 'lenient',
       version: '1',
       promptAttack: false,
@@ -131,7 +115,7 @@ describe('ApplyGuardrail', () => {
 
 describe('ConverseStream with guardrailConfig', () => {
   async function stream(prompt: string, extra: Partial<ConverseStreamCommandInput> = {}) {
-    const out = await client.send(
+    const out = await local.client.send(
       new ConverseStreamCommand({
         modelId: MODEL,
         messages: [{ role: 'user', content: [{ text: prompt }] }],

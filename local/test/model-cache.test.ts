@@ -1,15 +1,14 @@
 import {
-  BedrockRuntimeClient,
   ConverseStreamCommand,
   type ContentBlock,
   type Message,
   type SystemContentBlock,
   type Tool,
 } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalise, PromptCache } from '../src/model/prompt-cache';
 import type { ConverseRequest } from '../src/model/types';
-import { startTwin, type Twin } from '../src/twin';
+import { useBedrockTwin } from './helpers/bedrock-twin';
 
 const MODEL = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
 const TOOLS: Tool[] = [
@@ -39,24 +38,10 @@ function request(history: Message[], prompt: string, system = SYSTEM) {
 }
 
 describe('prompt-cache accounting', () => {
-  let twin: Twin;
-  let client: BedrockRuntimeClient;
-  beforeAll(async () => {
-    twin = await startTwin({ bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 } });
-    client = new BedrockRuntimeClient({
-      endpoint: twin.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'A', secretAccessKey: 'S' },
-      maxAttempts: 1,
-    });
-  });
-  afterAll(async () => {
-    client.destroy();
-    await twin.close();
-  });
+  const local = useBedrockTwin({ bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 } });
 
   async function turn(input: ReturnType<typeof request>) {
-    const out = await client.send(new ConverseStreamCommand(input));
+    const out = await local.client.send(new ConverseStreamCommand(input));
     let text = '';
     let usage;
     for await (const e of out.stream!) {
@@ -111,7 +96,7 @@ describe('prompt-cache accounting', () => {
   });
 
   it('keeps caches per model id', async () => {
-    const other = await client.send(
+    const other = await local.client.send(
       new ConverseStreamCommand({ ...request([], 'first question'), modelId: 'amazon.nova-micro-v1:0' }),
     );
     let usage;
