@@ -110,8 +110,10 @@ describe.skipIf(skip)('local chat page (headless Chromium)', () => {
     expect(await texts('.msg.assistant')).toEqual([expect.stringContaining('current_time tool returned')]);
 
     await ask('Calculate 2+3*4');
-    await expect.poll(() => texts('.msg.assistant'), { timeout: 15_000 }).toHaveLength(2);
-    expect((await texts('.msg.assistant'))[1]).toContain('14');
+    // The answer streams in: wait for the whole of it, not just its bubble.
+    await expect
+      .poll(() => texts('.msg.assistant'), { timeout: 15_000 })
+      .toEqual([expect.stringContaining('current_time tool returned'), expect.stringContaining('14')]);
     expect(await texts('.msg.user')).toEqual(['What time is it in Tokyo?', 'Calculate 2+3*4']);
     expect(await page.locator('.tool').count()).toBe(2);
 
