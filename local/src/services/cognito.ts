@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, type JWK, type JWTPayload } from 'jose';
 import { sendJson } from '../core/respond';
+import { signingKey } from '../core/signing-key';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
 
@@ -27,7 +28,6 @@ interface CognitoState {
 
 /** Cognito access tokens live an hour unless the app client says otherwise. */
 const TOKEN_SECONDS = 3600;
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const random = (n: number, alphabet = ALNUM) =>
   [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
@@ -48,17 +48,7 @@ class OAuthError extends Error {
  */
 export function register(router: Router, ctx: TwinContext) {
   const state = ctx.state.get<CognitoState>('cognito', () => ({ pools: {} }));
-  const keys = (async () => {
-    if (!state.privateJwk) {
-      const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-      state.privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
-      ctx.state.save();
-    }
-    const publicJwk = Object.fromEntries(
-      Object.entries(state.privateJwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k)),
-    ) as JWK;
-    return { privateKey: await importJWK(state.privateJwk, 'RS256'), publicJwk, kid: state.privateJwk.kid! };
-  })();
+  const keys = signingKey(ctx, state);
 
   const issuer = (poolId: string) => `${ctx.url}/cognito/${poolId}`;
   const pool = (poolId: string) => {

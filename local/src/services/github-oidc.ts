@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, type JWK, type JWTPayload } from 'jose';
 import { sendJson } from '../core/respond';
+import { signingKey } from '../core/signing-key';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
 
@@ -37,8 +38,6 @@ export interface MintOptions {
   expiresIn?: number;
 }
 
-/** RSA private-key members a published JWK must not carry. */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 const encode = (v: string) => v.replace(/:/g, '%3A');
 
 /** GitHub's claim set for a job context (docs.github.com "OpenID Connect reference"). */
@@ -99,17 +98,7 @@ export function registerGithubOidc(router: Router, ctx: TwinContext) {
     privateJwk: undefined as JWK | undefined,
     requests: {} as Record<string, GithubJobContext>,
   }));
-  const keys = (async () => {
-    if (!state.privateJwk) {
-      const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-      state.privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
-      ctx.state.save();
-    }
-    const publicJwk = Object.fromEntries(
-      Object.entries(state.privateJwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k)),
-    );
-    return { privateKey: await importJWK(state.privateJwk, 'RS256'), publicJwk, kid: state.privateJwk.kid! };
-  })();
+  const keys = signingKey(ctx, state);
 
   async function mintToken(job: GithubJobContext, options: MintOptions = {}): Promise<string> {
     const { privateKey, kid } = await keys;
