@@ -40,6 +40,16 @@ describe('GitHub OIDC issuer and STS on the twin', () => {
   });
   afterAll(() => twin.close());
 
+  /** AssumeRoleWithWebIdentity as session `gha-1`. */
+  const assume = (token: string, roleArn = DEPLOY_PROD) =>
+    sts.send(
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'gha-1',
+        WebIdentityToken: token,
+      }),
+    );
+
   it('publishes discovery and keys that verify its tokens, with GitHub subjects', async () => {
     const discovery = await (await fetch(`${twin.url}/github/.well-known/openid-configuration`)).json();
     expect(discovery.issuer).toBe(`${twin.url}/github`);
@@ -145,39 +155,16 @@ describe('GitHub OIDC issuer and STS on the twin', () => {
       { repository: REPO, eventName: 'pull_request' },
       { audience: 'sts.amazonaws.com' },
     );
-    const err = await sts
-      .send(
-        new AssumeRoleWithWebIdentityCommand({
-          RoleArn: DEPLOY_PROD,
-          RoleSessionName: 'gha-1',
-          WebIdentityToken: token,
-        }),
-      )
-      .catch((e) => e);
+    const err = await assume(token).catch((e) => e);
     expect(err.name).toBe('AccessDenied');
     expect(err.message).toBe('Not authorized to perform sts:AssumeRoleWithWebIdentity');
     const devRole = 'arn:aws:iam::123456789012:role/no-policy-registered';
-    const ok = await sts.send(
-      new AssumeRoleWithWebIdentityCommand({
-        RoleArn: devRole,
-        RoleSessionName: 'gha-1',
-        WebIdentityToken: token,
-      }),
-    );
+    const ok = await assume(token, devRole);
     expect(ok.AssumedRoleUser?.Arn).toContain('no-policy-registered');
   });
 
   it('rejects a wrong audience, an expired token and a bad signature', async () => {
-    const send = (token: string) =>
-      sts
-        .send(
-          new AssumeRoleWithWebIdentityCommand({
-            RoleArn: DEPLOY_PROD,
-            RoleSessionName: 'gha-1',
-            WebIdentityToken: token,
-          }),
-        )
-        .catch((e) => e);
+    const send = (token: string) => assume(token).catch((e) => e);
     const wrongAud = await send(await twin.github.mintToken({ repository: REPO, environment: 'prod' }));
     expect(wrongAud.name).toBe('InvalidIdentityTokenException');
     expect(wrongAud.message).toMatch(/audience/);

@@ -336,34 +336,40 @@ describe('deploy, promote, rollback against the twin', () => {
 
 describe('credentials', () => {
   const roleArn = `arn:aws:iam::${dev.account}:role/${dev.names.deployRole}`;
-  const trustFor = (sub: string) => ({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: {
-          Federated: `arn:aws:iam::${dev.account}:oidc-provider/token.actions.githubusercontent.com`,
-        },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: {
-          StringEquals: {
-            'token.actions.githubusercontent.com:sub': sub,
-            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-          },
-        },
-      },
-    ],
-  });
-
-  it('fails at once on AccessDenied, naming the token’s sub and the condition that would match', async () => {
+  /** The deploy role trusts the dev environment's jobs only. */
+  const trustDevJobsOnly = () =>
     twin.sts.putRoleTrust(
       roleArn,
-      JSON.stringify(trustFor('repo:example-org/agentcore-gitops:environment:dev')),
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: {
+              Federated: `arn:aws:iam::${dev.account}:oidc-provider/token.actions.githubusercontent.com`,
+            },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: {
+              StringEquals: {
+                'token.actions.githubusercontent.com:sub':
+                  'repo:example-org/agentcore-gitops:environment:dev',
+                'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+              },
+            },
+          },
+        ],
+      }),
     );
-    const token = await twin.github.mintToken(
-      { repository: dev.app.github.repository, environment: 'prod' },
+  /** A GitHub OIDC token for a job in `environment`, with the audience STS expects. */
+  const stsToken = (environment: string) =>
+    twin.github.mintToken(
+      { repository: dev.app.github.repository, environment },
       { audience: 'sts.amazonaws.com' },
     );
+
+  it('fails at once on AccessDenied, naming the token’s sub and the condition that would match', async () => {
+    trustDevJobsOnly();
+    const token = await stsToken('prod');
     const started = Date.now();
     const error = await assumeRole({
       sts: new STSClient({ ...cfg() }),
@@ -383,14 +389,8 @@ describe('credentials', () => {
     const proxy = await faultProxy(() =>
       throttles-- > 0 ? { status: 400, type: 'Throttling', xml: true } : undefined,
     );
-    twin.sts.putRoleTrust(
-      roleArn,
-      JSON.stringify(trustFor('repo:example-org/agentcore-gitops:environment:dev')),
-    );
-    const token = await twin.github.mintToken(
-      { repository: dev.app.github.repository, environment: 'dev' },
-      { audience: 'sts.amazonaws.com' },
-    );
+    trustDevJobsOnly();
+    const token = await stsToken('dev');
     const result = await assumeRole({
       sts: new STSClient({ ...cfg(), endpoint: proxy.url }),
       roleArn,
@@ -408,10 +408,7 @@ describe('credentials', () => {
   });
 
   it('the action masks every secret before anything could print it, and exports them for later steps', async () => {
-    twin.sts.putRoleTrust(
-      roleArn,
-      JSON.stringify(trustFor('repo:example-org/agentcore-gitops:environment:dev')),
-    );
+    trustDevJobsOnly();
     const request = twin.github.tokenRequest({ repository: dev.app.github.repository, environment: 'dev' });
     const env = { ...twin.env(), ...request.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
     const r = await runAction('aws-credentials', { 'role-to-assume': roleArn, environment: 'dev' }, env);
