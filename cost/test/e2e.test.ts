@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +5,12 @@ import { loadEnvironment } from '../../environments';
 import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { clientCredentialsToken } from '../../.github/actions/src/lib/cognito';
-import { createJwtRuntime, cognitoClient, invokeOverHttp } from '../../local/test/helpers/jwt-runtime';
-import { ecrClient } from '../../local/test/image-fixture';
-import { pushLocalImage } from '../../scripts/push-local-image';
+import {
+  cognitoClient,
+  createJwtRuntime,
+  invokeOverHttp,
+  pushAgentImage,
+} from '../../local/test/helpers/jwt-runtime';
 import { readCostReport, type CostReport } from '../cloudwatch';
 import { addUsage, estimateCost, fromAgUiUsage } from '../model';
 import { priceRun, type AgUiUsage } from '../smoke';
@@ -24,25 +24,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * lines to stdout, the twin turns them into CloudWatch metrics, and the cost report prices them.
  */
 describe('agent on the twin → EMF → CloudWatch → cost report', () => {
-  const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-e2e-'));
   let twin: Twin;
 
   beforeAll(async () => {
     twin = await startTwin({ region: env.region, agentcore: { readyDelayMs: 20 } });
   });
-  afterAll(async () => {
-    await twin?.close();
-    fs.rmSync(buildDir, { recursive: true, force: true });
-  });
+  afterAll(() => twin?.close());
 
   it('prices exactly the usage the agent reported in RUN_FINISHED', async () => {
-    const pushed = await pushLocalImage({
-      repository: 'agentcore-gitops',
-      tags: ['cost-e2e'],
-      create: true,
-      ecr: ecrClient(twin),
-      build: { outfile: path.join(buildDir, 'server.mjs') },
-    });
+    const pushed = await pushAgentImage(twin, ['cost-e2e']);
     const cognito = cognitoClient(twin, 'cost-e2e');
     const { agentRuntimeArn } = await createJwtRuntime(twin, {
       name: env.names.runtime,
@@ -61,19 +51,15 @@ describe('agent on the twin → EMF → CloudWatch → cost report', () => {
     const threadId = `thread-${randomUUID()}`;
     const usages: AgUiUsage[][] = [];
     for (const content of ['What is 2+3*4?', 'What time is it in Tokyo?']) {
-      const {
-        response: res,
-        text,
-        events,
-      } = await invokeOverHttp(twin, {
+      const reply = await invokeOverHttp(twin, {
         runtimeArn: agentRuntimeArn,
         token,
         sessionId: threadId,
         prompt: content,
       });
-      expect(res.status, text).toBe(200);
-      const finished = events.find((e) => e.type === 'RUN_FINISHED');
-      expect(finished?.usage?.length, text).toBeGreaterThan(0);
+      expect(reply.status, reply.text).toBe(200);
+      const finished = reply.events.find((e) => e.type === 'RUN_FINISHED');
+      expect(finished?.usage?.length, reply.text).toBeGreaterThan(0);
       usages.push(finished!.usage as AgUiUsage[]);
     }
     // Turn two re-reads what turn one cached.

@@ -1,34 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushLocalImage } from '../../scripts/push-local-image';
 import { startTwin, type Twin } from '../src/twin';
 import { clientCredentialsToken } from '../../.github/actions/src/lib/cognito';
-import { ecrClient } from './image-fixture';
-import { createJwtRuntime, cognitoClient, invokeOverHttp } from './helpers/jwt-runtime';
+import { cognitoClient, createJwtRuntime, invokeOverHttp, pushAgentImage } from './helpers/jwt-runtime';
 
 describe('npm run image:local → CreateAgentRuntime → invoke DEFAULT with a Cognito bearer token', () => {
-  const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-image-'));
   let twin: Twin;
 
   beforeAll(async () => {
     twin = await startTwin({ agentcore: { readyDelayMs: 20 } });
   });
-  afterAll(async () => {
-    await twin?.close();
-    fs.rmSync(buildDir, { recursive: true, force: true });
-  });
+  afterAll(() => twin?.close());
 
   it('runs the real agent bundle from its image and streams an AG-UI answer', async () => {
-    const pushed = await pushLocalImage({
-      repository: 'agentcore-gitops',
-      tags: ['abc1234', 'latest'],
-      create: true,
-      ecr: ecrClient(twin),
-      build: { outfile: path.join(buildDir, 'server.mjs') },
-    });
+    const pushed = await pushAgentImage(twin, ['abc1234', 'latest']);
     expect(pushed.imageUri).toMatch(
       /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/agentcore-gitops@sha256:[a-f0-9]{64}$/,
     );
@@ -42,22 +27,18 @@ describe('npm run image:local → CreateAgentRuntime → invoke DEFAULT with a C
     });
     const token = await clientCredentialsToken(cognito.credentials);
 
-    const {
-      response: res,
-      text,
-      events,
-    } = await invokeOverHttp(twin, {
+    const reply = await invokeOverHttp(twin, {
       runtimeArn: agentRuntimeArn,
       token,
       sessionId: `thread-${randomUUID()}`,
       prompt: 'What is 2+3*4?',
     });
-    expect(res.status, text).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(events[0].type).toBe('RUN_STARTED');
-    expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.contentType).toMatch(/^text\/event-stream/);
+    expect(reply.events[0].type).toBe('RUN_STARTED');
+    expect(reply.events.at(-1)?.type).toBe('RUN_FINISHED');
     expect(
-      events
+      reply.events
         .filter((e) => e.type === 'TEXT_MESSAGE_CONTENT')
         .map((e) => e.delta)
         .join(''),

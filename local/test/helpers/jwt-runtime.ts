@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   BedrockAgentCoreControlClient,
   CreateAgentRuntimeCommand,
@@ -9,11 +12,28 @@ import {
   getEndpoint,
   waitUntilReady as waitUntilRuntimeReady,
 } from '../../../.github/actions/src/lib/runtime';
+import { pushLocalImage } from '../../../scripts/push-local-image';
 import type { Twin } from '../../src/twin';
-import { clientConfig } from '../image-fixture';
+import { clientConfig, ecrClient } from '../image-fixture';
 
 /** Tiny polls: the twin settles after its `agentcore.readyDelayMs`. */
 const WAIT = { timeoutSeconds: 10, pollSeconds: 0.01 };
+
+/** Build the real agent bundle in a temporary folder and push it to the twin's ECR as `agentcore-gitops:<tags>`. */
+export async function pushAgentImage(twin: Twin, tags: string[]) {
+  const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-image-'));
+  try {
+    return await pushLocalImage({
+      repository: 'agentcore-gitops',
+      tags,
+      create: true,
+      ecr: ecrClient(twin),
+      build: { outfile: path.join(buildDir, 'server.mjs') },
+    });
+  } finally {
+    fs.rmSync(buildDir, { recursive: true, force: true });
+  }
+}
 
 /** A Cognito pool on the twin with an `agent/invoke` scope and one confidential client that may use it. */
 export function cognitoClient(twin: Twin, poolName: string) {
@@ -85,7 +105,7 @@ async function waitUntilReady(control: BedrockAgentCoreControlClient, agentRunti
   );
 }
 
-/** One AG-UI turn over HTTP with a bearer token: the raw response, its body and the SSE events in it. */
+/** One AG-UI turn over HTTP with a bearer token: status, content type, body and the SSE events in it. */
 export async function invokeOverHttp(
   twin: Twin,
   call: { runtimeArn: string; token: string; sessionId: string; prompt: string },
@@ -108,5 +128,5 @@ export async function invokeOverHttp(
     .split('\n\n')
     .filter((f) => f.startsWith('data: '))
     .map((f) => JSON.parse(f.slice(6)) as { type: string; delta?: string; usage?: unknown[] });
-  return { response, text, events };
+  return { status: response.status, contentType: response.headers.get('content-type'), text, events };
 }
