@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
+  InvalidParameterException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
@@ -126,6 +132,68 @@ describe('Cognito stand-in', () => {
     expect(() => twin.cognito.createClient(poolId, { name: 'bad', scopes: ['other/thing'] })).toThrow(
       /createResourceServer/,
     );
+  });
+
+  describe('DescribeUserPoolClient (real SDK client)', () => {
+    const idp = () =>
+      new CognitoIdentityProviderClient({
+        region: twin.context.region,
+        endpoint: twin.url,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      });
+
+    it('returns a confidential client with its secret, flows and scopes', async () => {
+      const { UserPoolClient } = await idp().send(
+        new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: client.clientId }),
+      );
+      expect(UserPoolClient).toMatchObject({
+        UserPoolId: poolId,
+        ClientName: 'smoke',
+        ClientId: client.clientId,
+        ClientSecret: client.clientSecret,
+        AllowedOAuthFlows: ['client_credentials'],
+        AllowedOAuthScopes: ['agent/invoke'],
+        AllowedOAuthFlowsUserPoolClient: true,
+      });
+      expect(UserPoolClient!.CreationDate).toBeInstanceOf(Date);
+    });
+
+    it('has no secret for a public client', async () => {
+      const web = twin.cognito.createClient(poolId, { name: 'web', generateSecret: false });
+      const { UserPoolClient } = await idp().send(
+        new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: web.clientId }),
+      );
+      expect(UserPoolClient).toMatchObject({ ClientName: 'web', AllowedOAuthFlows: [] });
+      expect(UserPoolClient!.ClientSecret).toBeUndefined();
+    });
+
+    it.each([
+      [
+        'pool',
+        () => ({ UserPoolId: 'us-east-1_Missing00', ClientId: client.clientId }),
+        /User pool us-east-1_Missing00 does not exist/,
+      ],
+      [
+        'client',
+        () => ({ UserPoolId: poolId, ClientId: 'nosuchclient' }),
+        /User pool client nosuchclient does not exist/,
+      ],
+    ])('answers ResourceNotFoundException for an unknown %s', async (_what, input, message) => {
+      const error = await idp()
+        .send(new DescribeUserPoolClientCommand(input()))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ResourceNotFoundException);
+      expect((error as Error).message).toMatch(message);
+    });
+
+    it('answers InvalidParameterException when an id is missing', async () => {
+      const error = await idp()
+        .send(new DescribeUserPoolClientCommand({ UserPoolId: poolId } as never))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidParameterException);
+      expect((error as Error).message).toMatch(/'clientId' failed to satisfy constraint/);
+    });
   });
 
   it('keeps pools, clients and keys across a restart with a stateDir', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, type JWK, type JWTPayload } from 'jose';
-import { sendJson } from '../core/respond';
+import { jsonBody } from '../core/json-body';
+import { AwsError, sendJson } from '../core/respond';
 import { signingKey } from '../core/signing-key';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
@@ -18,7 +19,16 @@ interface Pool {
   name: string;
   /** identifier → scope names */
   resourceServers: Record<string, string[]>;
-  clients: Record<string, { clientId: string; name: string; secret?: string; scopes: string[] }>;
+  clients: Record<string, Client>;
+}
+
+interface Client {
+  clientId: string;
+  name: string;
+  secret?: string;
+  scopes: string[];
+  /** Epoch seconds. */
+  created?: number;
 }
 
 interface CognitoState {
@@ -94,6 +104,54 @@ export function register(router: Router, ctx: TwinContext) {
       throw new OAuthError('invalid_client', status, 'Client authentication failed: wrong client_secret.');
     return client;
   }
+
+  // The management API (awsJson1_1, SigV4 service cognito-idp): the pipeline reads the smoke client's secret.
+  router.target('AWSCognitoIdentityProviderService.DescribeUserPoolClient', (req, res) => {
+    const { UserPoolId, ClientId } = jsonBody<{ UserPoolId?: unknown; ClientId?: unknown }>(req);
+    const missing = [
+      ...(typeof UserPoolId === 'string' && UserPoolId ? [] : ['userPoolId']),
+      ...(typeof ClientId === 'string' && ClientId ? [] : ['clientId']),
+    ];
+    if (missing.length) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `${missing.length} validation error${missing.length > 1 ? 's' : ''} detected: ${missing
+          .map((m) => `Value null at '${m}' failed to satisfy constraint: Member must not be null`)
+          .join('; ')}`,
+      );
+    }
+    const p = state.pools[UserPoolId as string];
+    if (!p) throw new AwsError('ResourceNotFoundException', `User pool ${UserPoolId} does not exist.`);
+    const client = p.clients[ClientId as string];
+    if (!client)
+      throw new AwsError('ResourceNotFoundException', `User pool client ${ClientId} does not exist.`);
+    // The token endpoint grants client_credentials only, so a confidential client is an OAuth client.
+    const flows = client.secret ? ['client_credentials'] : [];
+    sendJson(
+      res,
+      200,
+      {
+        UserPoolClient: {
+          UserPoolId: p.id,
+          ClientName: client.name,
+          ClientId: client.clientId,
+          ...(client.secret ? { ClientSecret: client.secret } : {}),
+          CreationDate: client.created,
+          LastModifiedDate: client.created,
+          RefreshTokenValidity: 30,
+          TokenValidityUnits: {},
+          ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+          SupportedIdentityProviders: ['COGNITO'],
+          AllowedOAuthFlows: flows,
+          AllowedOAuthScopes: client.scopes,
+          AllowedOAuthFlowsUserPoolClient: flows.length > 0,
+          EnableTokenRevocation: true,
+          AuthSessionValidity: 3,
+        },
+      },
+      'application/x-amz-json-1.1',
+    );
+  });
 
   router.route('GET', '/cognito/{poolId}/.well-known/openid-configuration', (req, res) => {
     if (!state.pools[req.params.poolId])
@@ -203,7 +261,13 @@ export function register(router: Router, ctx: TwinContext) {
       const clientId = random(26, 'abcdefghijklmnopqrstuvwxyz0123456789');
       const secret =
         options.generateSecret === false ? undefined : random(51, 'abcdefghijklmnopqrstuvwxyz0123456789');
-      p.clients[clientId] = { clientId, name: options.name, scopes, ...(secret ? { secret } : {}) };
+      p.clients[clientId] = {
+        clientId,
+        name: options.name,
+        scopes,
+        created: Math.floor(Date.now() / 1000),
+        ...(secret ? { secret } : {}),
+      };
       ctx.state.save();
       return { clientId, ...(secret ? { clientSecret: secret } : {}) };
     },
