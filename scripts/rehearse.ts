@@ -141,6 +141,7 @@ export interface Provisioned {
   runtimeId: string;
   runtimeArn: string;
   tokenUrl: string;
+  userPoolId: string;
   clientId: string;
   clientSecret: string;
   memoryId: string;
@@ -221,6 +222,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     runtimeId: created.agentRuntimeId!,
     runtimeArn: created.agentRuntimeArn!,
     tokenUrl: `${twin.cognito.issuer(poolId)}/oauth2/token`,
+    userPoolId: poolId,
     clientId: machine.clientId,
     clientSecret: machine.clientSecret!,
     memoryId: memory.memory!.id!,
@@ -453,7 +455,8 @@ async function rehearse(): Promise<Row[]> {
         qualifier: 'DEFAULT',
         'token-url': p.tokenUrl,
         'client-id': p.clientId,
-        'client-secret': p.clientSecret,
+        // As the workflows do: the action reads the secret with DescribeUserPoolClient.
+        'user-pool-id': p.userPoolId,
       });
     };
     const releaseTo = async (name: string, image: string) => {
@@ -484,6 +487,13 @@ async function rehearse(): Promise<Row[]> {
       await step(`${name}: smoke gate on the candidate`, async () => {
         if (!deployed) throw new Error('nothing was deployed');
         const smoke = mustPass(await smokeTest(name, deployed.outputs['runtime-arn']), `smoke ${name}`);
+        // The secret it read from the pool was masked before it could appear anywhere else.
+        const mask = '::add-mask::';
+        const first = smoke.stdout.indexOf(envs[name].clientSecret);
+        expect(
+          first >= mask.length && smoke.stdout.startsWith(mask, first - mask.length),
+          'smoke-test did not mask the client secret it read before anything else',
+        );
         const { requests } = JSON.parse(smoke.outputs.report) as SmokeReport;
         const { smoke: gates } = envs[name].env;
         expect(
@@ -622,7 +632,7 @@ async function rehearse(): Promise<Row[]> {
           qualifier: 'DEFAULT',
           'token-url': p.tokenUrl,
           'client-id': p.clientId,
-          'client-secret': p.clientSecret,
+          'user-pool-id': p.userPoolId,
         }),
         'preview smoke',
       );

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
+  cognitoClient,
   controlClient,
   dataPlaneUrl,
   environmentInput,
@@ -11,6 +12,7 @@ import {
   setOutputs,
   writeSummary,
 } from '../lib/action';
+import { clientSecret } from '../lib/cognito';
 import { requireRuntime } from '../lib/runtime';
 import { smokeTest, type SmokeReport } from '../steps/smoke-test';
 
@@ -27,12 +29,16 @@ function costSummary(report: SmokeReport): string {
 
 run(async () => {
   const env = environmentInput();
-  const clientSecret = requiredInput('client-secret');
-  core.setSecret(clientSecret);
+  const clientId = requiredInput('client-id');
+  const source = {
+    clientId,
+    clientSecret: core.getInput('client-secret') || undefined,
+    userPoolId: core.getInput('user-pool-id') || undefined,
+  };
   const credentials = {
     tokenUrl: requiredInput('token-url'),
-    clientId: requiredInput('client-id'),
-    clientSecret,
+    clientId,
+    clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
     scope: core.getInput('scope') || env.names.invokeScope,
   };
   const runtimeArn =

@@ -2,6 +2,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, type Environment } from '../../../../environments';
@@ -58,6 +59,7 @@ export const controlClient = (env: Environment) => new BedrockAgentCoreControlCl
 export const ecrClient = (env: Environment) => new ECRClient(sdkConfig(env));
 export const ssmClient = (env: Environment) => new SSMClient(sdkConfig(env));
 export const cloudwatchClient = (env: Environment) => new CloudWatchClient(sdkConfig(env));
+export const cognitoClient = (env: Environment) => new CognitoIdentityProviderClient(sdkConfig(env));
 
 /** The data-plane base URL: the standard endpoint variables, else the public regional endpoint. */
 export function dataPlaneUrl(env: Environment): string {
