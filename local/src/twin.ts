@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { listen } from './core/listen';
 import { AwsError, sendAwsJsonError, sendQueryError, sendRestJsonError } from './core/respond';
 import { parseSigV4, Router, type TwinRequest, type TwinResponse } from './core/router';
@@ -151,5 +150,3 @@ function respondError(headers: TwinRequest['headers'], res: TwinResponse, e: unk
     sendRestJsonError(res, err);
   }
 }
-
-export const newRequestId = () => randomUUID();
