@@ -180,11 +180,8 @@ export function register(
   async function converseStream(req: TwinRequest, res: TwinResponse) {
     const started = Date.now();
     const { call, turn, usage, stopReason, trace, fault } = prepare(req, 'ConverseStream');
-    // An HTTP/2 reset leaves the compat response "finished", so watch for a close before our own end().
-    const client = new AbortController();
-    const signal = client.signal;
-    res.once('close', () => !res.writableEnded && client.abort());
-    req.signal.addEventListener('abort', () => client.abort(), { once: true });
+    // Aborted when the client goes away before our own end() (HTTP/1 close or HTTP/2 reset; see twin.ts).
+    const signal = req.signal;
     res.writeHead(200, {
       'content-type': 'application/vnd.amazon.eventstream',
       'x-amzn-requestid': call.requestId,
