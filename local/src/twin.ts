@@ -22,6 +22,8 @@ export interface TwinContext {
   readonly accountId: string;
   readonly state: StateStore;
   readonly options: TwinOptions;
+  /** Environment variables that point the AWS SDK (and our tools) at this twin. */
+  env(): Record<string, string>;
   /** Called when the twin stops: modules stop their child processes and timers here. */
   onClose(fn: () => Promise<void> | void): void;
 }
@@ -55,6 +57,14 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     accountId: options.accountId ?? '123456789012',
     state,
     options,
+    env: () => ({
+      AWS_ENDPOINT_URL: url,
+      AWS_REGION: context.region,
+      AWS_DEFAULT_REGION: context.region,
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALTWIN',
+      AWS_SECRET_ACCESS_KEY: 'local-twin-secret',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    }),
     onClose: (fn) => closers.push(fn),
   };
 
@@ -111,14 +121,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     url,
     port: listening.port,
     context,
-    env: () => ({
-      AWS_ENDPOINT_URL: url,
-      AWS_REGION: context.region,
-      AWS_DEFAULT_REGION: context.region,
-      AWS_ACCESS_KEY_ID: 'AKIDLOCALTWIN',
-      AWS_SECRET_ACCESS_KEY: 'local-twin-secret',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    }),
+    env: context.env,
     close: async () => {
       for (const fn of closers.reverse()) await fn();
       await listening.close();

@@ -74,16 +74,15 @@ export function registerRuntimeInvoke(
     return file;
   }
 
+  /** The version's variables, then the twin's endpoint and credentials (the runtime's AWS_REGION wins). */
   function childEnv(version: VersionRecord): Record<string, string> {
+    const region = version.config.environmentVariables?.AWS_REGION ?? ctx.region;
     return {
       PATH: process.env.PATH ?? '',
       ...version.config.environmentVariables,
-      AWS_ENDPOINT_URL: ctx.url,
-      AWS_REGION: version.config.environmentVariables?.AWS_REGION ?? ctx.region,
-      AWS_DEFAULT_REGION: version.config.environmentVariables?.AWS_REGION ?? ctx.region,
-      AWS_ACCESS_KEY_ID: 'AKIDLOCALTWIN',
-      AWS_SECRET_ACCESS_KEY: 'local-twin-secret',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...ctx.env(),
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
     };
   }
 
