@@ -8,7 +8,7 @@ import {
   type GetAgentRuntimeCommandOutput,
   type GetAgentRuntimeEndpointCommandOutput,
 } from '@aws-sdk/client-bedrock-agentcore-control';
-import { pollUntil, type Clock } from './poll';
+import { pollUntil, type Clock, type PollOptions } from './poll';
 
 export type Runtime = GetAgentRuntimeCommandOutput;
 export type RuntimeEndpoint = GetAgentRuntimeEndpointCommandOutput;
@@ -18,6 +18,16 @@ export interface WaitOptions {
   timeoutSeconds: number;
   pollSeconds: number;
   clock?: Clock;
+}
+
+/** Poll bounds for waiting on `what`, from the environment's wait options. */
+export function pollOptions(wait: WaitOptions, what: string): PollOptions {
+  return {
+    timeoutMs: wait.timeoutSeconds * 1000,
+    intervalMs: wait.pollSeconds * 1000,
+    clock: wait.clock,
+    what,
+  };
 }
 
 export async function listRuntimes(control: BedrockAgentCoreControlClient): Promise<AgentRuntime[]> {
@@ -100,12 +110,7 @@ export async function waitUntilSettled(
       }
       return SETTLING.has(r.status ?? '') ? undefined : r;
     },
-    {
-      timeoutMs: wait.timeoutSeconds * 1000,
-      intervalMs: wait.pollSeconds * 1000,
-      clock: wait.clock,
-      what: `runtime ${agentRuntimeId} to finish its current change`,
-    },
+    pollOptions(wait, `runtime ${agentRuntimeId} to finish its current change`),
   );
 }
 
@@ -126,12 +131,7 @@ export async function waitUntilReady(
       }
       return r.status === 'READY' && Number(r.agentRuntimeVersion) >= Number(version) ? r : undefined;
     },
-    {
-      timeoutMs: wait.timeoutSeconds * 1000,
-      intervalMs: wait.pollSeconds * 1000,
-      clock: wait.clock,
-      what: `runtime ${agentRuntimeId} version ${version} to become READY`,
-    },
+    pollOptions(wait, `runtime ${agentRuntimeId} version ${version} to become READY`),
   );
 }
 

@@ -4,7 +4,14 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { pollUntil } from '../lib/poll';
-import { containerUri, getEndpoint, getRuntime, requireRuntime, type WaitOptions } from '../lib/runtime';
+import {
+  containerUri,
+  getEndpoint,
+  getRuntime,
+  pollOptions,
+  requireRuntime,
+  type WaitOptions,
+} from '../lib/runtime';
 
 export interface PromoteInput {
   control: BedrockAgentCoreControlClient;
@@ -53,18 +60,12 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
   const imageUri = containerUri(target);
   if (!imageUri) throw new Error(`runtime ${runtimeName} version ${version} has no container image`);
 
-  const poll = (what: string) => ({
-    timeoutMs: wait.timeoutSeconds * 1000,
-    intervalMs: wait.pollSeconds * 1000,
-    clock: wait.clock,
-    what,
-  });
   const before = await pollUntil(
     async () => {
       const ep = await getEndpoint(control, id, endpointName);
       return endpointSettling.has(ep.status ?? '') ? undefined : ep;
     },
-    poll(`endpoint ${endpointName} to finish its current change`),
+    pollOptions(wait, `endpoint ${endpointName} to finish its current change`),
   );
 
   const changed = before.liveVersion !== version || before.status !== 'READY';
@@ -88,7 +89,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
         }
         return ep.status === 'READY' && ep.liveVersion === version ? ep : undefined;
       },
-      poll(`endpoint ${endpointName} to serve version ${version}`),
+      pollOptions(wait, `endpoint ${endpointName} to serve version ${version}`),
     );
   } else {
     log(`${runtimeName}/${endpointName} already serves version ${version}`);
