@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import * as core from '@actions/core';
 import { STSClient } from '@aws-sdk/client-sts';
-import { environmentInput, numberInput, requiredInput, run, setOutputs } from '../lib/action';
+import { environmentInput, listInput, numberInput, requiredInput, run, setOutputs } from '../lib/action';
 import { assumeRole, sessionName } from '../steps/aws-credentials';
 
 /** The web identity token: a file or variable for local runs, else the runner's OIDC token. */
@@ -39,11 +39,7 @@ run(async () => {
     ),
     durationSeconds: numberInput('role-duration-seconds', 3600)!,
     webIdentityToken: token,
-    allowedAccountIds: core
-      .getInput('allowed-account-ids')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    allowedAccountIds: listInput('allowed-account-ids'),
     retryTotalMs: numberInput('retry-max-seconds', 60)! * 1000,
     log: core.info,
   });

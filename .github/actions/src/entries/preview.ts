@@ -6,6 +6,7 @@ import {
   controlClient,
   dataPlaneUrl,
   environmentInput,
+  listInput,
   pricesInput,
   requiredInput,
   run,
@@ -31,18 +32,13 @@ async function sharedResources(
   control: BedrockAgentCoreControlClient,
   env: Environment,
 ): Promise<SharedResources> {
-  const list = (v: string) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
   const given = {
     executionRoleArn: core.getInput('execution-role-arn'),
     memoryId: core.getInput('memory-id'),
     guardrailId: core.getInput('guardrail-id'),
     guardrailVersion: core.getInput('guardrail-version'),
     discoveryUrl: core.getInput('discovery-url'),
-    allowedClients: list(core.getInput('allowed-clients')),
+    allowedClients: listInput('allowed-clients'),
   };
   const complete =
     given.executionRoleArn && given.guardrailId && given.guardrailVersion && given.discoveryUrl;

@@ -31,6 +31,15 @@ export function numberInput(name: string, fallback?: number): number | undefined
   return n;
 }
 
+/** A comma-separated input as a list, blanks dropped. */
+export function listInput(name: string): string[] {
+  return core
+    .getInput(name)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** The repository's environments/ folder (the bundles do not carry the YAML files). */
 export function environmentsDir(): string {
   return (
