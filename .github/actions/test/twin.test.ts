@@ -489,8 +489,13 @@ describe('PR comment and sweep (GitHub REST stand-in)', () => {
       });
       const by = Object.fromEntries(entries.map((e) => [e.pullRequest, e]));
       expect(by[11].decision).toBe('deleted');
-      expect(by[12]).toMatchObject({ decision: 'kept', reason: 'PR #12 is open' });
-      expect(by[13]).toMatchObject({ decision: 'kept' });
+      expect(by[12]).toEqual({
+        runtimeName: `${prefix}12`,
+        pullRequest: 12,
+        decision: 'kept',
+        reason: 'PR #12 is open',
+      });
+      expect(by[13]).toMatchObject({ decision: 'kept', lookupFailed: true });
       expect(by[13].reason).toMatch(/could not be looked up/);
       const later = await sweepPreviews({
         control: c,

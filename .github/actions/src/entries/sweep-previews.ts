@@ -19,8 +19,7 @@ run(async () => {
     dryRun: core.getInput('dry-run') === 'true',
   });
   for (const e of entries) core.info(`${e.runtimeName}: ${e.decision} — ${e.reason}`);
-  const lookupFailures = entries.filter((e) => e.reason.includes('could not be looked up'));
-  for (const e of lookupFailures) core.warning(`${e.runtimeName}: ${e.reason}`);
+  for (const e of entries.filter((e) => e.lookupFailed)) core.warning(`${e.runtimeName}: ${e.reason}`);
   setOutputs({
     deleted: entries
       .filter((e) => e.decision === 'deleted')

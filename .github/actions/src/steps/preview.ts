@@ -224,6 +224,8 @@ export interface SweepEntry {
   pullRequest: number;
   decision: 'deleted' | 'kept' | 'would-delete';
   reason: string;
+  /** The PR's state could not be read, so the preview was kept; worth a warning. */
+  lookupFailed?: true;
 }
 
 /**
@@ -250,7 +252,7 @@ export async function sweepPreviews(input: SweepInput): Promise<SweepEntry[]> {
       state = data.state;
     } catch (e) {
       const reason = `PR #${pullRequest} could not be looked up (${(e as Error).message}); kept`;
-      entries.push({ runtimeName, pullRequest, decision: 'kept', reason });
+      entries.push({ runtimeName, pullRequest, decision: 'kept', reason, lookupFailed: true });
       continue;
     }
     const reason =
