@@ -140,13 +140,19 @@ export function registerRuntimeInvoke(
     return headers;
   }
 
-  router.route('POST', '/runtimes/{runtime}/invocations', async (req: TwinRequest, res: TwinResponse) => {
+  /** The runtime (by id, ARN or name) and what its `?qualifier=` endpoint serves; the caller authorized for it. */
+  async function target(req: TwinRequest) {
     const qualifier = req.query.get('qualifier') ?? 'DEFAULT';
     const rt = deps.control.runtime(req.params.runtime);
     if (!rt)
       throw new AwsError('ResourceNotFoundException', `Agent runtime '${req.params.runtime}' not found`, 404);
     const resolved = deps.control.resolve(rt.id, qualifier);
     await authorize(req, resolved.version);
+    return { rt, qualifier, resolved };
+  }
+
+  router.route('POST', '/runtimes/{runtime}/invocations', async (req: TwinRequest, res: TwinResponse) => {
+    const { rt, qualifier, resolved } = await target(req);
     const sessionId = String(req.headers[SESSION] ?? randomUUID());
     if (sessionId.length < 33 || sessionId.length > 256) {
       throw new AwsError(
@@ -208,15 +214,7 @@ export function registerRuntimeInvoke(
     'POST',
     '/runtimes/{runtime}/stopruntimesession',
     async (req: TwinRequest, res: TwinResponse) => {
-      const qualifier = req.query.get('qualifier') ?? 'DEFAULT';
-      const rt = deps.control.runtime(req.params.runtime);
-      if (!rt)
-        throw new AwsError(
-          'ResourceNotFoundException',
-          `Agent runtime '${req.params.runtime}' not found`,
-          404,
-        );
-      await authorize(req, deps.control.resolve(rt.id, qualifier).version);
+      const { rt, qualifier } = await target(req);
       const sessionId = String(req.headers[SESSION] ?? '');
       const sessionKey = `${rt.id}|${qualifier}|${sessionId}`;
       const key = sessions.get(sessionKey);
