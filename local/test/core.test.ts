@@ -1,6 +1,6 @@
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ECRClient, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import { ECRClient, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
 import { startTwin, type Twin } from '../src/twin';
 
 describe('twin core', () => {
@@ -37,10 +37,10 @@ describe('twin core', () => {
       credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' },
       maxAttempts: 1,
     });
-    const err = await ecr
-      .send(new DescribeRepositoriesCommand({ repositoryNames: ['zzz-unregistered'] }))
-      .catch((e) => e);
-    // Until ECR is registered the twin says which operation it lacks; once it is, the repository is missing.
-    expect(['UnknownOperationException', 'RepositoryNotFoundException']).toContain(err.name);
+    const err = await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'any' })).catch((e) => e);
+    ecr.destroy();
+    expect(err.name).toBe('UnknownOperationException');
+    expect(err.$metadata.httpStatusCode).toBe(404);
+    expect(err.message).toContain('AmazonEC2ContainerRegistry_V20150921.GetLifecyclePolicy');
   });
 });
