@@ -1,11 +1,6 @@
-import {
-  ConverseCommand,
-  type BedrockRuntimeClient,
-  type Message,
-  type TokenUsage,
-} from '@aws-sdk/client-bedrock-runtime';
+import { ConverseCommand, type BedrockRuntimeClient, type Message } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelPrice } from '../../cost/model';
-import type { Usage } from './loop';
+import { usageOf, type Usage } from './loop';
 import { summaryText } from './prompt';
 import type { Session } from './session';
 import type { Logger } from './telemetry/logger';
@@ -107,20 +102,11 @@ export class Background {
         inferenceConfig: { maxTokens, temperature: 0 },
       }),
     );
-    const usage = bedrockUsage(out.usage);
+    const usage = usageOf(out.usage);
     this.metrics.emit(usageMetrics(usage, this.price), { ModelId: this.modelId });
     onUsage?.(usage);
     return (out.output?.message?.content ?? []).map((b) => b.text ?? '').join('');
   }
-}
-
-function bedrockUsage(u: TokenUsage | undefined): Usage {
-  return {
-    inputTokens: u?.inputTokens ?? 0,
-    outputTokens: u?.outputTokens ?? 0,
-    cacheReadInputTokens: u?.cacheReadInputTokens ?? 0,
-    cacheWriteInputTokens: u?.cacheWriteInputTokens ?? 0,
-  };
 }
 
 export function parseTopic(reply: string): Topic {

@@ -6,19 +6,27 @@ import {
   type ContentBlock,
   type Message,
   type StopReason,
+  type TokenUsage,
   type Tool as ToolSpec,
 } from '@aws-sdk/client-bedrock-runtime';
+import { addUsage, type Usage as BedrockUsage } from '../../cost/model';
 import type { Config } from './config';
 import { INSTRUCTIONS } from './instructions';
 import { buildRequest } from './prompt';
 import type { Logger } from './telemetry/logger';
 import { runTool, type Tool, type ToolOutcome } from './tools';
 
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadInputTokens: number;
-  cacheWriteInputTokens: number;
+/** Token counts in Bedrock's accounting (cache reads and writes beside inputTokens), all present. */
+export type Usage = Required<BedrockUsage>;
+
+/** A model call's `usage` block, absent counts as zero. */
+export function usageOf(u: TokenUsage | undefined): Usage {
+  return {
+    inputTokens: u?.inputTokens ?? 0,
+    outputTokens: u?.outputTokens ?? 0,
+    cacheReadInputTokens: u?.cacheReadInputTokens ?? 0,
+    cacheWriteInputTokens: u?.cacheWriteInputTokens ?? 0,
+  };
 }
 
 export interface LoopInput {
@@ -264,11 +272,7 @@ async function streamStep(input: LoopInput, current: Message[], usage: Usage): P
       } else if (event.messageStop) {
         result.stopReason = event.messageStop.stopReason;
       } else if (event.metadata) {
-        const u = event.metadata.usage;
-        usage.inputTokens += u?.inputTokens ?? 0;
-        usage.outputTokens += u?.outputTokens ?? 0;
-        usage.cacheReadInputTokens += u?.cacheReadInputTokens ?? 0;
-        usage.cacheWriteInputTokens += u?.cacheWriteInputTokens ?? 0;
+        Object.assign(usage, addUsage(usage, usageOf(event.metadata.usage)));
         const trace = event.metadata.trace?.guardrail;
         if (trace) {
           result.trace = trace;
