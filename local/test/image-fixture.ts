@@ -7,7 +7,7 @@ import type { Twin } from '../src/twin';
  * VERSION_LABEL and echoes the headers the runtime passed in. `?slow` in the body streams a second
  * event later; `FAIL_AT_START` exits before listening.
  */
-export const FIXTURE_AGENT = `
+const FIXTURE_AGENT = `
 import http from 'node:http';
 if (process.env.FAIL_AT_START) { console.error('fixture: failing at start as asked'); process.exit(3); }
 const label = process.env.VERSION_LABEL ?? 'unlabelled';

@@ -41,7 +41,7 @@ export interface MintOptions {
 const encode = (v: string) => v.replace(/:/g, '%3A');
 
 /** GitHub's claim set for a job context (docs.github.com "OpenID Connect reference"). */
-export function githubClaims(job: GithubJobContext, audience?: string | string[]): JWTPayload {
+function githubClaims(job: GithubJobContext, audience?: string | string[]): JWTPayload {
   const [owner, name] = job.repository.split('/');
   if (!owner || !name) throw new Error(`repository must be OWNER/REPO, got '${job.repository}'`);
   const repositoryId = job.repositoryId ?? '100000001';
