@@ -1,5 +1,6 @@
 import type { ModelPrices } from '../environments/prices';
 import { priceOf } from '../environments/prices';
+import { metricsNamespace } from '../environments/agent-contract';
 
 /** One metric an expression uses; `id` is its name inside the expression. */
 export interface SpendMetric {
@@ -46,7 +47,7 @@ function coefficient(n: number): string {
  */
 export function spendMath(options: SpendMathOptions): SpendMath {
   const { modelIds, prices, environment } = options;
-  const namespace = options.metricsNamespace ?? 'AgentCoreGitops';
+  const namespace = options.metricsNamespace ?? metricsNamespace;
   const periodSeconds = options.periodSeconds ?? 86_400;
   const models = [...new Set(modelIds)];
   if (models.length === 0) throw new RangeError('spendMath needs at least one model id');

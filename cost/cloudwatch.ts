@@ -6,6 +6,7 @@ import {
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
 import type { Environment } from '../environments';
+import { metricsNamespace } from '../environments/agent-contract';
 import { priceOf, type PricesFile } from '../environments/prices';
 import { addCosts, estimateCost, runtimeComputeCost, type CostBreakdown, type Usage } from './model';
 
@@ -74,7 +75,7 @@ export async function readCostReport(options: ReadCostOptions): Promise<CostRepo
     throw new RangeError(
       `days must be a whole number from 1 to 455 (CloudWatch keeps daily data 455 days), got ${days}`,
     );
-  const namespace = options.metricsNamespace ?? 'AgentCoreGitops';
+  const namespace = options.metricsNamespace ?? metricsNamespace;
   const end = options.now ?? new Date();
   const start = new Date(end.getTime() - days * DAY * 1000);
   const models = [
