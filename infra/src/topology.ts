@@ -93,11 +93,6 @@ export function repositoryArn(t: Topology): string {
   return `arn:aws:ecr:${t.registry.region}:${t.registry.account}:repository/${t.shared.repository}`;
 }
 
-/** Registry host of the repository, for image URIs. */
-export function repositoryUri(t: Topology): string {
-  return `${t.registry.account}.dkr.ecr.${t.registry.region}.amazonaws.com/${t.shared.repository}`;
-}
-
 /**
  * ARN pattern of the runtimes named `name` exactly (ids are `<name>-<10 characters>` and names allow no
  * hyphen), or, with `prefix`, of every runtime whose name starts with it. Covers their endpoints too.
