@@ -57,6 +57,7 @@ export function parseFileCommands(text: string): Record<string, string> {
     const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i]);
     if (heredoc) {
       const end = lines.indexOf(heredoc[2], i + 1);
+      if (end < 0) throw new Error(`file command "${heredoc[1]}" opens <<${heredoc[2]} but never closes it`);
       out[heredoc[1]] = lines.slice(i + 1, end).join('\n');
       i = end;
     } else if (lines[i].includes('=')) {

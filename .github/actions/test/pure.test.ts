@@ -12,6 +12,7 @@ import { chooseBuilder } from '../src/steps/build-image';
 import { deployClientToken, updateRequest } from '../src/steps/deploy-runtime';
 import { previewComment, previewRuntimeSpec } from '../src/steps/preview';
 import { parseRollbackTarget } from '../src/steps/rollback';
+import { parseFileCommands } from '../../../scripts/rehearse';
 
 const sha = 'a'.repeat(40);
 const dev = loadEnvironment('dev');
@@ -274,5 +275,17 @@ describe('deploy helpers', () => {
       [primary]: priceOf(prices.models, primary),
       [background]: priceOf(prices.models, background),
     });
+  });
+});
+
+describe('runner file commands (how the rehearsal reads GITHUB_OUTPUT / GITHUB_ENV)', () => {
+  it('reads name=value lines and name<<DELIM blocks', () => {
+    const text = 'a=1\nb=x=y\nreport<<ghadelimiter_1\n{"x":1}\nsecond line\nghadelimiter_1\nc=\n';
+    expect(parseFileCommands(text)).toEqual({ a: '1', b: 'x=y', report: '{"x":1}\nsecond line', c: '' });
+  });
+  it('fails clearly on a block that never closes instead of looping', () => {
+    expect(() => parseFileCommands('a=1\nreport<<EOF\n{"x":1}\n')).toThrow(
+      'file command "report" opens <<EOF but never closes it',
+    );
   });
 });
