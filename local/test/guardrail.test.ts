@@ -111,6 +111,17 @@ describe('ApplyGuardrail', () => {
     expect(bad).toMatchObject({ name: 'ValidationException' });
     expect((bad as Error).message).toContain('guardrailVersion');
   });
+
+  it('answers a body that is not JSON with a SerializationException, not an internal error', async () => {
+    const res = await fetch(`${local.twin.url}/guardrail/local-guardrail/version/1/apply`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"source": "INPUT",',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-amzn-errortype')).toMatch(/^SerializationException:/);
+    expect((await res.json()).message).toContain('not valid JSON');
+  });
 });
 
 describe('ConverseStream with guardrailConfig', () => {

@@ -1,3 +1,4 @@
+import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { ConverseRequest, Message, ModelTurn } from '../model/types';
@@ -85,10 +86,7 @@ export function register(router: Router, ctx: TwinContext) {
 
   async function apply(req: TwinRequest, res: TwinResponse) {
     const g = find(req.params.guardrailIdentifier, req.params.guardrailVersion);
-    const body = JSON.parse(req.body.toString('utf8') || '{}') as {
-      source?: string;
-      content?: { text?: { text?: string } }[];
-    };
+    const body = jsonBody<{ source?: string; content?: { text?: { text?: string } }[] }>(req);
     if (body.source !== 'INPUT' && body.source !== 'OUTPUT') {
       throw invalid(
         `1 validation error detected: Value '${body.source ?? null}' at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]`,

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
@@ -92,14 +93,7 @@ const mustNotBeNull = (field: string) =>
 const suffix = () => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-function body<T>(req: TwinRequest): Partial<T> {
-  if (!req.body.length) return {};
-  try {
-    return JSON.parse(req.body.toString('utf8')) as Partial<T>;
-  } catch {
-    throw new AwsError('SerializationException', 'The request body is not valid JSON.', 400);
-  }
-}
+const body = <T>(req: TwinRequest) => jsonBody<Partial<T>>(req);
 
 function page<T>(items: T[], maxResults: unknown, nextToken: unknown, limit = 100) {
   const size = typeof maxResults === 'number' && maxResults > 0 ? Math.min(maxResults, limit) : 20;
