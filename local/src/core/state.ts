@@ -3,10 +3,13 @@ import path from 'node:path';
 
 /**
  * Named JSON-serialisable stores. In memory by default; with a directory, each store is loaded at
- * start and written back after every mutating request, so a restarted twin keeps its resources.
+ * start and, if it changed, written back after every mutating request, so a restarted twin keeps
+ * its resources.
  */
 export class StateStore {
   private readonly stores = new Map<string, unknown>();
+  /** The text last written per store, so a save rewrites only the stores a request changed. */
+  private readonly written = new Map<string, string>();
 
   constructor(readonly dir?: string) {
     if (dir) fs.mkdirSync(dir, { recursive: true });
@@ -24,9 +27,12 @@ export class StateStore {
   save(): void {
     if (!this.dir) return;
     for (const [name, value] of this.stores) {
+      const text = JSON.stringify(value);
+      if (this.written.get(name) === text) continue;
       const file = this.file(name)!;
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(value));
+      fs.writeFileSync(`${file}.tmp`, text);
       fs.renameSync(`${file}.tmp`, file);
+      this.written.set(name, text);
     }
   }
 
