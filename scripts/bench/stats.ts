@@ -1,10 +1,7 @@
-/** Order statistics over samples (nearest-rank percentiles: no interpolation between samples). */
-export function percentile(samples: number[], p: number): number {
-  if (!samples.length) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1];
-}
+import { percentile as nearestRank } from '../../.github/actions/src/lib/stats';
+
+/** Nearest-rank percentile (the smoke gate's); NaN for no samples, so a report shows the gap. */
+export const percentile = (samples: number[], p: number) => (samples.length ? nearestRank(samples, p) : NaN);
 
 export const median = (samples: number[]) => percentile(samples, 50);
 
