@@ -85,7 +85,7 @@ export function waitHealthy(server: ServerProcess, timeoutMs = 30_000, intervalM
     gone: () =>
       server.child.exitCode === null
         ? undefined
-        : `server exited with ${server.child.exitCode} before /ping answered:\n${server.stderr()}`,
+        : `server exited with ${server.child.exitCode} before /ping answered:`,
   }).catch((e: Error) => {
     throw new Error(`${e.message}\n${server.stderr()}`);
   });
