@@ -1,5 +1,5 @@
 import { EventType, type BaseEvent, type TokenUsage } from '@ag-ui/core';
-import type { BedrockRuntimeClient, Message } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { addUsage, priceOf, type ModelPrice } from '../../cost/model';
 import type { Background } from './background';
 import type { Config } from './config';
@@ -7,7 +7,7 @@ import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
 import type { Memory } from './memory';
 import { estimateTokens, userMessage } from './prompt';
-import type { Session } from './session';
+import { toTurns, type Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
 import { TOOLS, toolSpecs } from './tools';
@@ -158,7 +158,7 @@ export class Agent {
       }
     }
     if (session.turns.length === 0 && invocation.earlier.length > 0)
-      session.turns = turnsFrom(invocation.earlier);
+      session.turns = toTurns(invocation.earlier);
     session.loaded = true;
   }
 
@@ -201,21 +201,6 @@ export function tokenUsage(model: string, u: Usage): TokenUsage {
     cachedInputTokens: u.cacheReadInputTokens,
     cacheWriteInputTokens: u.cacheWriteInputTokens,
   };
-}
-
-function turnsFrom(earlier: { role: 'user' | 'assistant'; text: string }[]): Message[][] {
-  const turns: Message[][] = [];
-  for (const m of earlier) {
-    if (m.role === 'user') turns.push([{ role: 'user', content: [{ text: m.text }] }]);
-    else if (turns.length > 0) {
-      const turn = turns[turns.length - 1];
-      const last = turn[turn.length - 1];
-      if (last.role === 'assistant') last.content = [...(last.content ?? []), { text: m.text }];
-      else turn.push({ role: 'assistant', content: [{ text: m.text }] });
-    }
-  }
-  // Bedrock needs alternating roles: keep only answered turns.
-  return turns.filter((t) => t.length === 2);
 }
 
 const ERROR_CODES: Record<string, [string, string]> = {

@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore';
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import { fillNamespace, type Config } from './config';
+import type { Turn } from './input';
+import { toTurns } from './session';
 import type { Logger } from './telemetry/logger';
 
 export interface SessionIds {
@@ -88,7 +90,7 @@ export class Memory {
       nextToken = page.nextToken;
     } while (nextToken);
     events.sort((a, b) => (a.eventTimestamp?.getTime() ?? 0) - (b.eventTimestamp?.getTime() ?? 0));
-    return toTurns(events);
+    return toTurns(eventTurns(events));
   }
 
   /**
@@ -142,26 +144,14 @@ export class Memory {
   }
 }
 
-/**
- * Events → turns. Each turn starts with a user message; consecutive messages of one role (a turn whose
- * answer was never written) are merged so roles alternate, as Bedrock requires. A trailing user message
- * without an answer is dropped: the current message follows it.
- */
-export function toTurns(events: Event[]): Message[][] {
-  const messages: Message[] = [];
-  for (const event of events) {
-    for (const item of event.payload ?? []) {
+/** The text turns of memory events, oldest first as given. */
+function eventTurns(events: Event[]): Turn[] {
+  return events.flatMap((event) =>
+    (event.payload ?? []).flatMap((item): Turn[] => {
       const c = item.conversational;
       const text = c?.content?.text;
-      if (!text || (c.role !== 'USER' && c.role !== 'ASSISTANT')) continue;
-      const role = c.role === 'USER' ? 'user' : 'assistant';
-      const last = messages[messages.length - 1];
-      if (last?.role === role) last.content = [...(last.content ?? []), { text }];
-      else if (messages.length > 0 || role === 'user') messages.push({ role, content: [{ text }] });
-    }
-  }
-  if (messages[messages.length - 1]?.role === 'user') messages.pop();
-  const turns: Message[][] = [];
-  for (let i = 0; i + 1 < messages.length; i += 2) turns.push([messages[i], messages[i + 1]]);
-  return turns;
+      if (!text || (c.role !== 'USER' && c.role !== 'ASSISTANT')) return [];
+      return [{ role: c.role === 'USER' ? 'user' : 'assistant', text }];
+    }),
+  );
 }

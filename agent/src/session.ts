@@ -1,4 +1,5 @@
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
+import type { Turn } from './input';
 
 /** A conversation as this process knows it: finished turns, exactly as they were sent to the model. */
 export class Session {
@@ -42,4 +43,23 @@ export class Sessions {
     }
     return session;
   }
+}
+
+/**
+ * Earlier text messages (from memory events or the client) → history turns. Each turn starts with a
+ * user message; consecutive messages of one role (a question whose answer was never written) are merged
+ * so roles alternate, as Bedrock requires. A leading answer and a trailing unanswered question are
+ * dropped: the current message follows the history.
+ */
+export function toTurns(earlier: Turn[]): Message[][] {
+  const messages: Message[] = [];
+  for (const { role, text } of earlier) {
+    const last = messages[messages.length - 1];
+    if (last?.role === role) last.content = [...(last.content ?? []), { text }];
+    else if (messages.length > 0 || role === 'user') messages.push({ role, content: [{ text }] });
+  }
+  if (messages[messages.length - 1]?.role === 'user') messages.pop();
+  const turns: Message[][] = [];
+  for (let i = 0; i + 1 < messages.length; i += 2) turns.push([messages[i], messages[i + 1]]);
+  return turns;
 }
