@@ -190,7 +190,7 @@ export class Agent {
 }
 
 /** AG-UI counts every prompt token in inputTokens; Bedrock reports cache reads and writes beside it. */
-export function tokenUsage(model: string, u: Usage): TokenUsage {
+function tokenUsage(model: string, u: Usage): TokenUsage {
   const inputTokens = u.inputTokens + u.cacheReadInputTokens + u.cacheWriteInputTokens;
   return {
     provider: 'amazon-bedrock',

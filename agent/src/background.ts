@@ -6,8 +6,8 @@ import type { Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
 
-export const TOPICS = ['time', 'math', 'faq', 'smalltalk', 'personal', 'other'] as const;
-export type Topic = (typeof TOPICS)[number];
+const TOPICS = ['time', 'math', 'faq', 'smalltalk', 'personal', 'other'] as const;
+type Topic = (typeof TOPICS)[number];
 
 const CLASSIFY_PROMPT = `Classify the user's message by topic. Answer with exactly one word from this list and nothing else: ${TOPICS.join(', ')}.
 time = questions about the current time or date; math = calculations; faq = how to use, deploy or operate the agent and its platform; smalltalk = greetings and chit-chat; personal = the user shares facts or preferences about themselves; other = anything else.`;
@@ -109,7 +109,7 @@ export class Background {
   }
 }
 
-export function parseTopic(reply: string): Topic {
+function parseTopic(reply: string): Topic {
   const words = reply.toLowerCase().match(/[a-z]+/g) ?? [];
   return (words.find((w) => (TOPICS as readonly string[]).includes(w)) as Topic | undefined) ?? 'other';
 }

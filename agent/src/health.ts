@@ -1,4 +1,4 @@
-export type HealthStatus = 'Healthy' | 'HealthyBusy';
+type HealthStatus = 'Healthy' | 'HealthyBusy';
 
 /**
  * The /ping answer AgentCore polls. HealthyBusy while any invocation is in flight keeps the session's

@@ -20,7 +20,7 @@ export class HttpError extends Error {
 
 /** AgentCore's rule for runtime session ids; printable ASCII so they are safe in memory ids and logs. */
 const SESSION_ID = /^[\x21-\x7e]{33,256}$/;
-export const isSessionId = (id: string) => SESSION_ID.test(id);
+const isSessionId = (id: string) => SESSION_ID.test(id);
 
 const PromptBody = z.looseObject({
   prompt: z.string({ error: '"prompt" must be a string' }).refine((p) => p.trim().length > 0, {

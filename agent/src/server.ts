@@ -142,7 +142,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
       res.setHeader('Content-Type', encoder.getContentType());
       res.setHeader('Cache-Control', 'no-cache, no-transform');
       res.setHeader('X-Accel-Buffering', 'no');
-      res.setHeader('X-Amzn-Bedrock-AgentCore-Runtime-Session-Id', sessionId);
+      res.setHeader(SESSION_HEADER, sessionId);
       res.flushHeaders();
 
       const controller = new AbortController();
