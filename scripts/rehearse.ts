@@ -22,16 +22,18 @@ import {
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { loadEnvironment, sharedResourceNames, type Environment } from '../environments';
+import { loadEnvironment, previewRuntimeName, sharedResourceNames, type Environment } from '../environments';
 import { loadPrices } from '../environments/prices';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
-import { getEndpoint, requireRuntime } from '../.github/actions/src/lib/runtime';
+import { pollUntil } from '../.github/actions/src/lib/poll';
+import { findRuntime, getEndpoint, requireRuntime } from '../.github/actions/src/lib/runtime';
 import { previewRuntimeSpec } from '../.github/actions/src/steps/preview';
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
+import { pushLocalImage } from './push-local-image';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, '.github/actions/dist');
@@ -188,9 +190,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
       agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
     }),
   );
-  await waitFor(
-    async () => (await getEndpoint(control, created.agentRuntimeId!, 'DEFAULT')).status === 'READY',
-  );
+  await endpointReady(control, created.agentRuntimeId!, 'DEFAULT');
   await control.send(
     new CreateAgentRuntimeEndpointCommand({
       agentRuntimeId: created.agentRuntimeId,
@@ -198,10 +198,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
       agentRuntimeVersion: created.agentRuntimeVersion,
     }),
   );
-  await waitFor(
-    async () =>
-      (await getEndpoint(control, created.agentRuntimeId!, env.runtime.liveEndpoint)).status === 'READY',
-  );
+  await endpointReady(control, created.agentRuntimeId!, env.runtime.liveEndpoint);
   await new SSMClient(sdk).send(
     new PutParameterCommand({
       Name: env.names.imageParameter,
@@ -230,12 +227,15 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
   };
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting for the twin');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function endpointReady(control: BedrockAgentCoreControlClient, runtimeId: string, endpointName: string) {
+  return pollUntil(
+    async () => ((await getEndpoint(control, runtimeId, endpointName)).status === 'READY' ? true : undefined),
+    {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: `endpoint ${endpointName} of ${runtimeId} on the twin to be READY`,
+    },
+  );
 }
 
 /** An agent artifact: a tiny ESM file that starts the real bundle, optionally with the environment changed. */
@@ -344,14 +344,11 @@ async function rehearse(): Promise<Row[]> {
   const expect = (cond: boolean, message: string) => {
     if (!cond) throw new Error(message);
   };
-  const action = async (
+  const action = (
     name: string,
     inputs: Record<string, string | undefined>,
     extraEnv: Record<string, string> = {},
-  ) => {
-    const r = await runAction(name, inputs, { ...jobEnv, ...extraEnv });
-    return r;
-  };
+  ) => runAction(name, inputs, { ...jobEnv, ...extraEnv });
   const mustPass = (r: ActionRun, what: string) => {
     const error = /::error::(.*)/.exec(r.stdout)?.[1];
     expect(r.code === 0, `${what} failed: ${error ?? r.stderr.slice(0, 300)}`);
@@ -386,7 +383,6 @@ async function rehearse(): Promise<Row[]> {
     );
 
     await step('provision dev + prod (what CDK creates)', async () => {
-      const { pushLocalImage } = await import('./push-local-image');
       const ecrEnv = { AWS_ENDPOINT_URL: twin.url };
       Object.assign(process.env, ecrEnv, {
         AWS_REGION: twin.context.region,
@@ -407,6 +403,7 @@ async function rehearse(): Promise<Row[]> {
       environment: string,
       job: { environment?: string; eventName?: string; ref?: string },
     ) => {
+      const target = loadEnvironment(environment);
       const request = twin.github.tokenRequest({
         repository,
         ref: job.ref ?? 'refs/heads/main',
@@ -418,7 +415,7 @@ async function rehearse(): Promise<Row[]> {
         await action(
           'aws-credentials',
           {
-            'role-to-assume': `arn:aws:iam::${loadEnvironment(environment).account}:role/${loadEnvironment(environment).names.deployRole}`,
+            'role-to-assume': `arn:aws:iam::${target.account}:role/${target.names.deployRole}`,
             environment,
             audience: 'sts.amazonaws.com',
           },
@@ -568,7 +565,6 @@ async function rehearse(): Promise<Row[]> {
 
     await step('dev: bad candidate (skips the guardrail) → gate fails, live untouched', async () => {
       await assume('dev', { environment: 'dev' });
-      const { pushLocalImage } = await import('./push-local-image');
       const badImage = await pushLocalImage({
         repository: sharedResourceNames(dev.app.app).repository,
         tags: [sha2],
@@ -665,11 +661,7 @@ async function rehearse(): Promise<Row[]> {
         mustPass(await action('preview', common), 'preview delete');
         mustPass(await action('preview', common), 'preview delete again');
         expect(
-          !(
-            await control.send(
-              new (await import('@aws-sdk/client-bedrock-agentcore-control')).ListAgentRuntimesCommand({}),
-            )
-          ).agentRuntimes!.some((r) => r.agentRuntimeName === `${preview.app.app}_pr_${pr}`),
+          !(await findRuntime(control, previewRuntimeName(preview.app.app, pr))),
           'preview runtime still exists',
         );
         expect(
