@@ -1,6 +1,6 @@
-import { jsonBody } from '../core/json-body';
-import { AwsError, sendJson } from '../core/respond';
-import type { Router, TwinRequest, TwinResponse } from '../core/router';
+import { jsonOperations } from '../core/json-body';
+import { AwsError } from '../core/respond';
+import type { Router } from '../core/router';
 import type { TwinContext } from '../twin';
 
 const TARGET = 'GraniteServiceVersion20100801';
@@ -195,10 +195,7 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
   const series = new Map<string, Series>();
   const state = ctx.state.get('cloudwatch', () => ({ alarms: {} as Record<string, AlarmRecord> }));
 
-  const op = (name: string, fn: (input: CwInput) => unknown) =>
-    router.target(`${TARGET}.${name}`, (req: TwinRequest, res: TwinResponse) =>
-      sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE),
-    );
+  const op = jsonOperations<CwInput>(router, TARGET, CONTENT_TYPE);
 
   function record(namespace: string, metricName: string, dimensions: Dimension[], point: Point) {
     const key = seriesKey(namespace, metricName, dimensions);

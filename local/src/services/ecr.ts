@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { jsonBody } from '../core/json-body';
-import { AwsError, sendJson } from '../core/respond';
-import type { Router, TwinRequest } from '../core/router';
+import { jsonOperations } from '../core/json-body';
+import { AwsError } from '../core/respond';
+import type { Router } from '../core/router';
 import { BlobStore } from '../image/blobs';
 import {
   AGENT_BUNDLE_LAYER,
@@ -97,10 +97,7 @@ export function registerEcr(router: Router, ctx: TwinContext) {
   const registry = `${ctx.accountId}.dkr.ecr.${ctx.region}.amazonaws.com`;
   const repositoryUri = (name: string) => `${registry}/${name}`;
 
-  const op = (name: string, fn: (input: EcrInput) => unknown) =>
-    router.target(`${TARGET}.${name}`, (req: TwinRequest, res) =>
-      sendJson(res, 200, fn(jsonBody(req)) ?? {}, CONTENT_TYPE),
-    );
+  const op = jsonOperations<EcrInput>(router, TARGET, CONTENT_TYPE);
 
   function repository(input: EcrInput): RepositoryRecord {
     const name = String(input.repositoryName ?? '');

@@ -1,6 +1,6 @@
-import { jsonBody } from '../core/json-body';
-import { AwsError, sendJson } from '../core/respond';
-import type { Router, TwinRequest, TwinResponse } from '../core/router';
+import { jsonOperations } from '../core/json-body';
+import { AwsError } from '../core/respond';
+import type { Router } from '../core/router';
 import type { TwinContext } from '../twin';
 
 const TARGET = 'AmazonSSM';
@@ -50,10 +50,7 @@ export function registerSsm(router: Router, ctx: TwinContext) {
     DataType: p.DataType,
   });
 
-  const op = (name: string, fn: (input: SsmInput) => unknown) =>
-    router.target(`${TARGET}.${name}`, (req: TwinRequest, res: TwinResponse) =>
-      sendJson(res, 200, fn(jsonBody(req)), CONTENT_TYPE),
-    );
+  const op = jsonOperations<SsmInput>(router, TARGET, CONTENT_TYPE);
 
   op('PutParameter', (input) => {
     const name = String(input.Name ?? '');
