@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { addUsage, estimateCost, fromAgUiUsage, runtimeComputeCost } from '../model';
 
@@ -89,38 +89,34 @@ describe('fromAgUiUsage', () => {
   });
 });
 
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** Repository-relative inputs of an esbuild bundle built the way the agent is (ESM for Node). */
+async function bundleInputs(entry: Pick<BuildOptions, 'stdin' | 'entryPoints'>): Promise<string[]> {
+  const out = await build({
+    ...entry,
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  return Object.keys(out.metafile.inputs);
+}
+
 describe('the agent-facing module', () => {
   it('bundles for the agent without file access or the YAML parser', async () => {
-    const out = await build({
-      stdin: {
-        contents: "export * from './cost/model';",
-        resolveDir: path.resolve(import.meta.dirname, '../..'),
-        loader: 'ts',
-      },
-      bundle: true,
-      write: false,
-      platform: 'node',
-      format: 'esm',
-      metafile: true,
-      logLevel: 'silent',
+    const inputs = await bundleInputs({
+      stdin: { contents: "export * from './cost/model';", resolveDir: root, loader: 'ts' },
     });
-    const inputs = Object.keys(out.metafile.inputs);
     expect(inputs).toContain('environments/prices-schema.ts');
     expect(inputs.filter((i) => /node_modules\/yaml\/|environments\/prices\.ts|node:fs/.test(i))).toEqual([]);
   });
 
   it('is all the agent bundle takes of prices: no prices.yaml loader, no YAML parser', async () => {
-    const out = await build({
-      entryPoints: [path.resolve(import.meta.dirname, '../../agent/src/main.ts')],
-      absWorkingDir: path.resolve(import.meta.dirname, '../..'),
-      bundle: true,
-      write: false,
-      platform: 'node',
-      format: 'esm',
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const inputs = Object.keys(out.metafile.inputs);
+    const inputs = await bundleInputs({ entryPoints: [path.join(root, 'agent/src/main.ts')] });
     expect(inputs.filter((i) => /^(cost|environments)\//.test(i)).sort()).toEqual([
       'cost/model.ts',
       'environments/prices-schema.ts',
