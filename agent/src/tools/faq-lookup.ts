@@ -35,14 +35,19 @@ const words = (text: string) =>
       .map((w) => w.replace(/(ing|ed|es|s)$/, '')),
   );
 
-/** The best FAQ entries for a query, by shared words; at most `limit`. */
+/** Each entry's words, computed once rather than on every lookup. */
+const INDEX = FAQ.map((entry) => ({
+  entry,
+  all: words(`${entry.question} ${entry.answer}`),
+  inQuestion: words(entry.question),
+}));
+
+/** The best FAQ entries for a query, by shared words (a word of the question counts double); at most `limit`. */
 export function searchFaq(query: string, limit = 2) {
   const wanted = words(query);
-  return FAQ.map((entry) => {
-    const have = words(`${entry.question} ${entry.answer}`);
-    const inQuestion = words(entry.question);
+  return INDEX.map(({ entry, all, inQuestion }) => {
     let score = 0;
-    for (const w of wanted) if (have.has(w)) score += inQuestion.has(w) ? 2 : 1;
+    for (const w of wanted) if (all.has(w)) score += inQuestion.has(w) ? 2 : 1;
     return { ...entry, score };
   })
     .filter((e) => e.score > 0)
