@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomId } from '../core/ids';
 import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
@@ -92,7 +93,6 @@ interface ControlInput {
 }
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
-const suffix = () => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
 
 /** AgentCore control plane for runtimes, versions and endpoints (restJson1), with real status transitions. */
 export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps: { ecr: EcrApi }) {
@@ -349,7 +349,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
           409,
         );
       const config = validateConfig(input);
-      const id = `${name}-${suffix()}`;
+      const id = `${name}-${randomId(10)}`;
       const created = iso();
       const rt: RuntimeRecord = {
         id,
@@ -493,7 +493,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     const created = iso();
     const ep: EndpointRecord = {
       name,
-      id: `${name}-${suffix()}`,
+      id: `${name}-${randomId(10)}`,
       ...(input.description && { description: input.description }),
       createdAt: created,
       lastUpdatedAt: created,

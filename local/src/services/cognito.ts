@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWK, type JWTPayload } from 'jose';
+import { randomId } from '../core/ids';
 import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import { signingKey } from '../core/signing-key';
@@ -38,9 +39,6 @@ interface CognitoState {
 
 /** Cognito access tokens live an hour unless the app client says otherwise. */
 const TOKEN_SECONDS = 3600;
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const random = (n: number, alphabet = ALNUM) =>
-  [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
 
 class OAuthError extends Error {
   constructor(
@@ -235,7 +233,7 @@ export function register(router: Router, ctx: TwinContext) {
     discoveryUrl: (poolId: string) => `${issuer(poolId)}/.well-known/openid-configuration`,
     /** A new user pool; returns its id (`us-east-1_XXXXXXXXX`). */
     createUserPool(name: string): string {
-      const id = `${ctx.region}_${random(9)}`;
+      const id = `${ctx.region}_${randomId(9)}`;
       state.pools[id] = { id, name, resourceServers: {}, clients: {} };
       ctx.state.save();
       return id;
@@ -258,9 +256,9 @@ export function register(router: Router, ctx: TwinContext) {
           );
         }
       }
-      const clientId = random(26, 'abcdefghijklmnopqrstuvwxyz0123456789');
+      const clientId = randomId(26, 'abcdefghijklmnopqrstuvwxyz0123456789');
       const secret =
-        options.generateSecret === false ? undefined : random(51, 'abcdefghijklmnopqrstuvwxyz0123456789');
+        options.generateSecret === false ? undefined : randomId(51, 'abcdefghijklmnopqrstuvwxyz0123456789');
       p.clients[clientId] = {
         clientId,
         name: options.name,

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { randomId } from '../core/ids';
 import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
@@ -90,7 +91,6 @@ const mustNotBeNull = (field: string) =>
   invalid(
     `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
   );
-const suffix = () => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 const body = <T>(req: TwinRequest) => jsonBody<Partial<T>>(req);
@@ -176,14 +176,14 @@ export function register(router: Router, ctx: TwinContext) {
         );
       }
       return {
-        strategyId: `${spec.name}-${suffix()}`,
+        strategyId: `${spec.name}-${randomId(10)}`,
         name: spec.name,
         ...(spec.description ? { description: spec.description } : {}),
         type: known.type,
         namespaces: spec.namespaces?.length ? spec.namespaces : [known.namespace],
       };
     });
-    const id = `${input.name}-${suffix()}`;
+    const id = `${input.name}-${randomId(10)}`;
     const m: MemoryResource = {
       arn: `arn:aws:bedrock-agentcore:${ctx.region}:${ctx.accountId}:memory/${id}`,
       id,

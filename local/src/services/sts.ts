@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import { randomId } from '../core/ids';
 import { AwsError, xmlEscape } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
@@ -37,8 +38,6 @@ const like = (pattern: string, value: string) =>
       .replace(/\*/g, '.*')
       .replace(/\?/g, '.')}$`,
   ).test(value);
-const random = (alphabet: string, n: number) =>
-  Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** Does a statement's condition block hold for these claims (operators AND, keys AND, values OR)? */
@@ -171,8 +170,8 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
         throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
     }
 
-    const accessKeyId = `ASIA${random(UPPER, 16)}`;
-    const roleId = `AROA${random(UPPER, 17)}`;
+    const accessKeyId = `ASIA${randomId(16, UPPER)}`;
+    const roleId = `AROA${randomId(17, UPPER)}`;
     const account = role[1];
     const assumedRoleArn = `arn:aws:sts::${account}:assumed-role/${role[2]}/${sessionName}`;
     const expiration = Date.now() + duration * 1000;
