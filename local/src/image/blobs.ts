@@ -4,7 +4,7 @@ import { sha256 } from './format';
 
 /**
  * Content-addressed blob storage. Blobs are immutable, so with a directory each is written once as a
- * file (not into the JSON state that is rewritten after every request); without one they stay in memory.
+ * file (not into the JSON state, which is serialised after every request); without one they stay in memory.
  */
 export class BlobStore {
   private readonly memory = new Map<string, Buffer>();
