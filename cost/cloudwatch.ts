@@ -11,7 +11,7 @@ import { priceOf, type PricesFile } from '../environments/prices';
 import { addCosts, estimateCost, runtimeComputeCost, type CostBreakdown, type Usage } from './model';
 
 /** Metric names the agent publishes (EMF) under METRICS_NAMESPACE with Environment [+ ModelId]. */
-export const agentMetricNames = {
+const agentMetricNames = {
   inputTokens: 'inputTokens',
   outputTokens: 'outputTokens',
   cacheReadInputTokens: 'cacheReadInputTokens',
@@ -20,7 +20,7 @@ export const agentMetricNames = {
 } as const;
 
 /** AgentCore Runtime's vended usage metrics (dimensions Service=AgentCore.Runtime, Resource=<runtime ARN>). */
-export const runtimeUsage = {
+const runtimeUsage = {
   namespace: 'AWS/Bedrock-AgentCore',
   service: 'AgentCore.Runtime',
   vcpuHours: 'CPUUsed-vCPUHours',
