@@ -10,6 +10,7 @@ import {
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
+import { clientConfig } from './image-fixture';
 
 let twin: Twin;
 let poolId: string;
@@ -135,13 +136,7 @@ describe('Cognito stand-in', () => {
   });
 
   describe('DescribeUserPoolClient (real SDK client)', () => {
-    const idp = () =>
-      new CognitoIdentityProviderClient({
-        region: twin.context.region,
-        endpoint: twin.url,
-        maxAttempts: 1,
-        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-      });
+    const idp = () => new CognitoIdentityProviderClient(clientConfig(twin));
 
     it('returns a confidential client with its secret, flows and scopes', async () => {
       const { UserPoolClient } = await idp().send(

@@ -2,6 +2,7 @@ import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ECRClient, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
 import { startTwin, type Twin } from '../src/twin';
+import { clientConfig } from './image-fixture';
 
 describe('twin core', () => {
   let twin: Twin;
@@ -31,12 +32,7 @@ describe('twin core', () => {
   });
 
   it('answers an unimplemented JSON-protocol operation with an error the SDK parses', async () => {
-    const ecr = new ECRClient({
-      endpoint: twin.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' },
-      maxAttempts: 1,
-    });
+    const ecr = new ECRClient(clientConfig(twin));
     const err = await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'any' })).catch((e) => e);
     ecr.destroy();
     expect(err.name).toBe('UnknownOperationException');

@@ -3,6 +3,7 @@ import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient }
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
+import { clientConfig } from './image-fixture';
 
 const REPO = 'acme/agentcore-gitops';
 const DEPLOY_PROD = 'arn:aws:iam::123456789012:role/acme-deploy-prod';
@@ -12,12 +13,7 @@ describe('GitHub OIDC issuer and STS on the twin', () => {
   let sts: STSClient;
   beforeAll(async () => {
     twin = await startTwin();
-    sts = new STSClient({
-      endpoint: twin.url,
-      region: 'us-east-1',
-      maxAttempts: 1,
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
-    });
+    sts = new STSClient(clientConfig(twin));
     twin.sts.putRoleTrust(DEPLOY_PROD, {
       Version: '2012-10-17',
       Statement: [

@@ -47,13 +47,8 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), process.env.HOST, () => console.log('fixture listening as ' + label));
 `;
 
-export const ecrClient = (twin: Twin) =>
-  new ECRClient({
-    endpoint: twin.url,
-    region: twin.context.region,
-    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
-    maxAttempts: 1,
-  });
+/** SDK client settings for the twin: its endpoint and region, static credentials, no retries. */
+export const ecrClient = (twin: Twin) => new ECRClient(clientConfig(twin));
 
 /** Push the fixture agent (a `marker` comment makes distinct images) and return its URI by digest. */
 export async function pushFixture(

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
+import { clientConfig } from './image-fixture';
 
 let twin: Twin;
 let control: BedrockAgentCoreControlClient;
@@ -29,12 +30,7 @@ const SESSION = 'session-0000000000000000000000000000001';
 
 beforeAll(async () => {
   twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryEvents: 2 } });
-  const config = {
-    endpoint: twin.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'A', secretAccessKey: 'S' },
-    maxAttempts: 1,
-  };
+  const config = clientConfig(twin);
   control = new BedrockAgentCoreControlClient(config);
   data = new BedrockAgentCoreClient(config);
 });
