@@ -97,6 +97,11 @@ export class Supervisor {
     else i.idleTimer = setTimeout(() => void this.stop(i.key), i.spec.idleTimeoutMs).unref();
   }
 
+  /** The instance under `key` once it has started; undefined if there is none or its start failed. */
+  async get(key: string): Promise<Instance | undefined> {
+    return this.instances.get(key)?.catch(() => undefined);
+  }
+
   async list(): Promise<Instance[]> {
     const settled = await Promise.allSettled(this.instances.values());
     return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

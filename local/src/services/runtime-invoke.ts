@@ -164,8 +164,8 @@ export function registerRuntimeInvoke(
     // A session stays on the instance it started on while that instance lives (like a microVM).
     const sessionKey = `${rt.id}|${qualifier}|${sessionId}`;
     const bound = sessions.get(sessionKey);
-    const live = await supervisor.list();
-    const pinned = bound && live.find((i) => i.key === bound);
+    // Only that instance is awaited: another runtime's instance may still be starting.
+    const pinned = bound ? await supervisor.get(bound) : undefined;
     const version = pinned ? (rt.versions[pinned.spec.version] ?? resolved.version) : resolved.version;
     const instance = await acquire(rt, version);
     instance.sessions.add(sessionId);
@@ -218,7 +218,7 @@ export function registerRuntimeInvoke(
       const sessionId = String(req.headers[SESSION] ?? '');
       const sessionKey = `${rt.id}|${qualifier}|${sessionId}`;
       const key = sessions.get(sessionKey);
-      const instance = key && (await supervisor.list()).find((i) => i.key === key);
+      const instance = key ? await supervisor.get(key) : undefined;
       sessions.delete(sessionKey);
       if (!instance || !instance.sessions.has(sessionId)) {
         throw new AwsError(
