@@ -7,7 +7,7 @@ import {
   UpdateAgentRuntimeCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { getOctokit } from '@actions/github';
@@ -24,6 +24,7 @@ import {
 import { pushLocalImage } from '../../../scripts/push-local-image';
 import { upsertComment, PREVIEW_MARKER } from '../src/lib/comment';
 import { containerUri, getEndpoint, getRuntime } from '../src/lib/runtime';
+import { repositoryName } from '../src/lib/tags';
 import { assumeRole } from '../src/steps/aws-credentials';
 import { deployRuntime } from '../src/steps/deploy-runtime';
 import { sweepPreviews, deletePreview } from '../src/steps/preview';
@@ -46,6 +47,7 @@ const cfg = () => ({
 });
 const control = () => new BedrockAgentCoreControlClient(cfg());
 const ssm = () => new SSMClient(cfg());
+const ecr = () => new ECRClient(cfg());
 const push = async (name: string, architecture?: string) => {
   const file = path.join(work, `${name}.mjs`);
   fs.writeFileSync(file, `// ${name}\n`);
@@ -142,6 +144,8 @@ describe('deploy, promote, rollback against the twin', () => {
     const pr = await promote({
       control: control(),
       ssm: ssm(),
+      ecr: ecr(),
+      environmentTag: 'dev',
       runtimeName: dev.names.runtime,
       endpointName: 'live',
       version: '2',
@@ -151,6 +155,14 @@ describe('deploy, promote, rollback against the twin', () => {
     expect(pr).toMatchObject({ previousLiveVersion: '1', version: '2', changed: true, imageUri: images[1] });
     expect(await live()).toBe('2');
     expect(twin.ssm.get(dev.names.imageParameter)).toBe(images[1]);
+    // The environment's moving tag follows what `live` runs (lifecycle rules keep it), digest unchanged.
+    const tagged = await ecr().send(
+      new DescribeImagesCommand({
+        repositoryName: repositoryName(images[1]),
+        imageIds: [{ imageTag: 'dev' }],
+      }),
+    );
+    expect(`${images[1].split('@')[0]}@${tagged.imageDetails?.[0]?.imageDigest}`).toBe(images[1]);
   });
 
   it('UPDATE_FAILED fails with the service’s reason and leaves live untouched', async () => {
@@ -244,6 +256,8 @@ describe('deploy, promote, rollback against the twin', () => {
       promote({
         control: failing,
         ssm: ssm(),
+        ecr: ecr(),
+        environmentTag: 'dev',
         runtimeName: dev.names.runtime,
         endpointName: 'live',
         version: '1',
@@ -259,8 +273,9 @@ describe('deploy, promote, rollback against the twin', () => {
   it('rolls back to previous, to a version, and to a git sha (redeploying its image when no version runs it)', async () => {
     const input = {
       control: control(),
-      ecr: new ECRClient(cfg()),
       ssm: ssm(),
+      ecr: ecr(),
+      environmentTag: 'dev',
       runtimeName: dev.names.runtime,
       endpointName: 'live',
       imageParameter: dev.names.imageParameter,
@@ -317,6 +332,8 @@ describe('deploy, promote, rollback against the twin', () => {
       rollbackTo: {
         control: control(),
         ssm: ssm(),
+        ecr: ecr(),
+        environmentTag: 'dev',
         runtimeName: dev.names.runtime,
         endpointName: 'live',
         version: '1',

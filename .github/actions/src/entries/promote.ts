@@ -1,12 +1,10 @@
 import * as core from '@actions/core';
 import {
-  controlClient,
-  ssmClient,
   environmentInput,
+  promotionTarget,
   requiredInput,
   run,
   setOutputs,
-  waitOptions,
   writeSummary,
 } from '../lib/action';
 import { promote } from '../steps/promote';
@@ -14,16 +12,9 @@ import { promote } from '../steps/promote';
 run(async () => {
   const env = environmentInput();
   const version = requiredInput('version');
-  const control = controlClient(env);
-  const ssm = ssmClient(env);
   const result = await promote({
-    control,
-    ssm,
-    runtimeName: env.names.runtime,
-    endpointName: env.runtime.liveEndpoint,
+    ...promotionTarget(env),
     version,
-    imageParameter: env.names.imageParameter,
-    wait: waitOptions(env),
     log: core.info,
   });
   setOutputs({

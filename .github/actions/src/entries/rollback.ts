@@ -1,13 +1,10 @@
 import * as core from '@actions/core';
 import {
-  controlClient,
-  ecrClient,
-  ssmClient,
   environmentInput,
+  promotionTarget,
   requiredInput,
   run,
   setOutputs,
-  waitOptions,
   writeSummaryRow,
 } from '../lib/action';
 import { parseRollbackTarget, rollback } from '../steps/rollback';
@@ -17,18 +14,9 @@ run(async () => {
   const target = parseRollbackTarget(requiredInput('target'));
   const reason = requiredInput('reason');
   const env = environmentInput();
-  const control = controlClient(env);
-  const ecr = ecrClient(env);
-  const ssm = ssmClient(env);
   const result = await rollback({
-    control,
-    ecr,
-    ssm,
-    runtimeName: env.names.runtime,
-    endpointName: env.runtime.liveEndpoint,
-    imageParameter: env.names.imageParameter,
+    ...promotionTarget(env),
     target,
-    wait: waitOptions(env),
     log: core.info,
   });
   setOutputs({

@@ -1,13 +1,11 @@
 import * as core from '@actions/core';
 import {
   cloudwatchClient,
-  controlClient,
-  ssmClient,
   environmentInput,
   numberInput,
+  promotionTarget,
   run,
   setOutputs,
-  waitOptions,
   writeSummary,
 } from '../lib/action';
 import { watchAlarms } from '../steps/watch-alarms';
@@ -15,8 +13,6 @@ import { watchAlarms } from '../steps/watch-alarms';
 run(async () => {
   const env = environmentInput();
   const rollbackVersion = core.getInput('rollback-to-version');
-  const control = controlClient(env);
-  const ssm = ssmClient(env);
   const cloudwatch = cloudwatchClient(env);
   const watchMinutes = numberInput('watch-minutes', env.alarms.watchMinutes)!;
   const result = await watchAlarms({
@@ -24,17 +20,7 @@ run(async () => {
     alarmPrefix: env.names.alarmPrefix,
     watchSeconds: watchMinutes * 60,
     pollSeconds: numberInput('poll-seconds', 30)!,
-    rollbackTo: rollbackVersion
-      ? {
-          control,
-          ssm,
-          runtimeName: env.names.runtime,
-          endpointName: env.runtime.liveEndpoint,
-          version: rollbackVersion,
-          imageParameter: env.names.imageParameter,
-          wait: waitOptions(env),
-        }
-      : undefined,
+    rollbackTo: rollbackVersion ? { ...promotionTarget(env), version: rollbackVersion } : undefined,
     log: core.info,
   });
   setOutputs({ outcome: result.outcome, 'rolled-back-to': result.rolledBack?.version });

@@ -62,6 +62,23 @@ export function waitOptions(env: Environment): WaitOptions {
   return { timeoutSeconds: env.runtime.deployTimeoutSeconds, pollSeconds: env.runtime.pollSeconds };
 }
 
+/**
+ * Where a promotion (or rollback) of `env` lands: its runtime's `live` endpoint, the SSM parameter CDK
+ * reads the image from, and the environment's ECR tag — with the clients it needs.
+ */
+export function promotionTarget(env: Environment) {
+  return {
+    control: controlClient(env),
+    ssm: ssmClient(env),
+    ecr: ecrClient(env),
+    runtimeName: env.names.runtime,
+    endpointName: env.runtime.liveEndpoint,
+    imageParameter: env.names.imageParameter,
+    environmentTag: env.name,
+    wait: waitOptions(env),
+  };
+}
+
 /** SDK clients for the environment's region; endpoints and credentials come from the standard AWS variables. */
 const sdkConfig = (env: Environment) => ({ region: env.region, maxAttempts: 5 });
 export const controlClient = (env: Environment) => new BedrockAgentCoreControlClient(sdkConfig(env));

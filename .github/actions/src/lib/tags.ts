@@ -1,3 +1,5 @@
+import { BatchGetImageCommand, PutImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
+
 /** Image tags a build pushes: the immutable `:<sha>` always, `:latest` on the main branch, `:pr-<n>-<sha>` for previews. */
 export interface TagContext {
   sha: string;
@@ -39,4 +41,50 @@ export function parseImageUri(uri: string): ImageRef {
 export function repositoryName(uri: string): string {
   const repo = parseImageUri(uri).repository;
   return repo.slice(repo.indexOf('/') + 1);
+}
+
+/** Every manifest type ECR may hold; asking for all of them keeps ECR from converting (and re-digesting) it. */
+const MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+];
+
+/**
+ * Put `tag` on an image without pulling it (ECR retag: BatchGetImage, then PutImage with the manifest
+ * verbatim, so the digest stays). A tag already on that manifest counts as done.
+ */
+export async function retagImage(ecr: ECRClient, imageUri: string, tag: string): Promise<void> {
+  const ref = parseImageUri(imageUri);
+  const registryId = /^(\d{12})\.dkr\.ecr\./.exec(ref.repository)?.[1];
+  const repository = repositoryName(imageUri);
+  const imageId = ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? 'latest' };
+  const got = await ecr.send(
+    new BatchGetImageCommand({
+      registryId,
+      repositoryName: repository,
+      imageIds: [imageId],
+      acceptedMediaTypes: MANIFEST_TYPES,
+    }),
+  );
+  const image = got.images?.[0];
+  if (!image?.imageManifest) {
+    throw new Error(
+      `ECR has no image ${imageUri} to tag ${tag}: ${got.failures?.[0]?.failureReason ?? 'not found'}`,
+    );
+  }
+  try {
+    await ecr.send(
+      new PutImageCommand({
+        registryId,
+        repositoryName: repository,
+        imageTag: tag,
+        imageManifest: image.imageManifest,
+        imageManifestMediaType: image.imageManifestMediaType,
+      }),
+    );
+  } catch (e) {
+    if ((e as Error).name !== 'ImageAlreadyExistsException') throw e;
+  }
 }

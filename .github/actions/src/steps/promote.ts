@@ -2,6 +2,7 @@ import {
   UpdateAgentRuntimeEndpointCommand,
   type BedrockAgentCoreControlClient,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { pollUntil } from '../lib/poll';
 import {
@@ -12,10 +13,14 @@ import {
   requireRuntime,
   type WaitOptions,
 } from '../lib/runtime';
+import { retagImage } from '../lib/tags';
 
 export interface PromoteInput {
   control: BedrockAgentCoreControlClient;
   ssm: SSMClient;
+  ecr: ECRClient;
+  /** The environment's moving image tag (its name): ECR lifecycle rules keep what it points at. */
+  environmentTag: string;
   runtimeName: string;
   /** The endpoint clients call (`runtime.liveEndpoint`). */
   endpointName: string;
@@ -41,7 +46,8 @@ const endpointSettling = new Set(['CREATING', 'UPDATING']);
 
 /**
  * Blue/green steps 4–5: point the named endpoint at `version`, wait until it serves it, and record
- * that version's image in the environment's SSM parameter so a later `cdk deploy` keeps it.
+ * that version's image in the environment's SSM parameter so a later `cdk deploy` keeps it, and
+ * with the environment's tag in ECR so lifecycle rules never expire what an environment runs.
  */
 export async function promote(input: PromoteInput): Promise<PromoteResult> {
   const { control, runtimeName, endpointName, version, wait } = input;
@@ -99,6 +105,12 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
     new PutParameterCommand({ Name: input.imageParameter, Value: imageUri, Type: 'String', Overwrite: true }),
   );
   log(`recorded ${imageUri} in ${input.imageParameter}`);
+  await retagImage(input.ecr, imageUri, input.environmentTag).catch((e: Error) => {
+    throw new Error(
+      `${endpointName} serves version ${version}, but tagging its image ${input.environmentTag} failed: ${e.message}`,
+    );
+  });
+  log(`tagged ${imageUri} as ${input.environmentTag}`);
   return {
     runtimeId: id,
     runtimeArn: runtime.agentRuntimeArn!,

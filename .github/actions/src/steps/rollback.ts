@@ -1,17 +1,10 @@
 import type { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { GetParameterHistoryCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import {
-  containerUri,
-  getEndpoint,
-  getRuntime,
-  listVersions,
-  requireRuntime,
-  type WaitOptions,
-} from '../lib/runtime';
+import { containerUri, getEndpoint, getRuntime, listVersions, requireRuntime } from '../lib/runtime';
 import { parseImageUri, repositoryName } from '../lib/tags';
 import { deployRuntime } from './deploy-runtime';
-import { promote, type PromoteResult } from './promote';
+import { promote, type PromoteInput, type PromoteResult } from './promote';
 
 export type RollbackTarget =
   { kind: 'previous' } | { kind: 'version'; version: string } | { kind: 'sha'; sha: string };
@@ -27,16 +20,8 @@ export function parseRollbackTarget(raw: string): RollbackTarget {
   );
 }
 
-export interface RollbackInput {
-  control: BedrockAgentCoreControlClient;
-  ecr: ECRClient;
-  ssm: SSMClient;
-  runtimeName: string;
-  endpointName: string;
-  imageParameter: string;
+export interface RollbackInput extends Omit<PromoteInput, 'version'> {
   target: RollbackTarget;
-  wait: WaitOptions;
-  log?: (message: string) => void;
 }
 
 export interface RollbackResult extends PromoteResult {
