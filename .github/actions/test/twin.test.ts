@@ -48,6 +48,17 @@ const cfg = () => ({
 const control = () => new BedrockAgentCoreControlClient(cfg());
 const ssm = () => new SSMClient(cfg());
 const ecr = () => new ECRClient(cfg());
+/** What the promote/rollback steps get for dev (as promotionTarget(env) gives the actions), with fast waits. */
+const devTarget = () => ({
+  control: control(),
+  ssm: ssm(),
+  ecr: ecr(),
+  environmentTag: 'dev',
+  runtimeName: dev.names.runtime,
+  endpointName: 'live',
+  imageParameter: dev.names.imageParameter,
+  wait,
+});
 const push = async (name: string, architecture?: string) => {
   const file = path.join(work, `${name}.mjs`);
   fs.writeFileSync(file, `// ${name}\n`);
@@ -142,15 +153,8 @@ describe('deploy, promote, rollback against the twin', () => {
     });
     expect(again.action).toBe('unchanged');
     const pr = await promote({
-      control: control(),
-      ssm: ssm(),
-      ecr: ecr(),
-      environmentTag: 'dev',
-      runtimeName: dev.names.runtime,
-      endpointName: 'live',
+      ...devTarget(),
       version: '2',
-      imageParameter: dev.names.imageParameter,
-      wait,
     });
     expect(pr).toMatchObject({ previousLiveVersion: '1', version: '2', changed: true, imageUri: images[1] });
     expect(await live()).toBe('2');
@@ -252,35 +256,16 @@ describe('deploy, promote, rollback against the twin', () => {
         : undefined,
     );
     const failing = new BedrockAgentCoreControlClient({ ...cfg(), endpoint: proxy.url });
-    await expect(
-      promote({
-        control: failing,
-        ssm: ssm(),
-        ecr: ecr(),
-        environmentTag: 'dev',
-        runtimeName: dev.names.runtime,
-        endpointName: 'live',
-        version: '1',
-        imageParameter: dev.names.imageParameter,
-        wait,
-      }),
-    ).rejects.toThrow(/InternalServerException/);
+    await expect(promote({ ...devTarget(), control: failing, version: '1' })).rejects.toThrow(
+      /InternalServerException/,
+    );
     await proxy.close();
     expect(await live()).toBe('2');
     expect(twin.ssm.get(dev.names.imageParameter)).toBe(images[1]);
   });
 
   it('rolls back to previous, to a version, and to a git sha (redeploying its image when no version runs it)', async () => {
-    const input = {
-      control: control(),
-      ssm: ssm(),
-      ecr: ecr(),
-      environmentTag: 'dev',
-      runtimeName: dev.names.runtime,
-      endpointName: 'live',
-      imageParameter: dev.names.imageParameter,
-      wait,
-    };
+    const input = devTarget();
     const imageOf = async (version: string) =>
       containerUri(await getRuntime(control(), p.runtimeId, version));
     // `previous` is the image promoted before the live one (from the SSM parameter's history).
@@ -330,15 +315,8 @@ describe('deploy, promote, rollback against the twin', () => {
       watchSeconds: 5,
       pollSeconds: 0.05,
       rollbackTo: {
-        control: control(),
-        ssm: ssm(),
-        ecr: ecr(),
-        environmentTag: 'dev',
-        runtimeName: dev.names.runtime,
-        endpointName: 'live',
+        ...devTarget(),
         version: '1',
-        imageParameter: dev.names.imageParameter,
-        wait,
       },
     });
     expect(fired).toMatchObject({
