@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -11,27 +11,39 @@ export interface BuildAgentOptions {
   minify?: boolean;
 }
 
+/** How the agent is bundled: every dependency in one ESM file that runs with `node <file>`. */
+const agentBundle: BuildOptions = {
+  absWorkingDir: root,
+  entryPoints: [path.join(root, 'agent/src/main.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // CommonJS dependencies call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+};
+
 /** Bundle the agent and every dependency into one ESM file that runs with `node <file>`. */
 export async function buildAgent(options: BuildAgentOptions = {}) {
   const outfile = options.outfile ?? path.join(root, 'agent/dist/server.mjs');
   const started = Date.now();
   await build({
-    entryPoints: [path.join(root, 'agent/src/main.ts')],
+    ...agentBundle,
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
     minify: options.minify ?? false,
     sourcemap: true,
     legalComments: 'linked',
     logLevel: 'warning',
-    // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
   });
   return { outfile, bytes: (await stat(outfile)).size, ms: Date.now() - started };
+}
+
+/** Repository-relative files the agent bundle is made of (sources and node_modules), without writing it. */
+export async function agentBundleInputs(): Promise<string[]> {
+  const out = await build({ ...agentBundle, write: false, metafile: true, logLevel: 'silent' });
+  return Object.keys(out.metafile?.inputs ?? {});
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

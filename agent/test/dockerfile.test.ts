@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { agentBundleInputs } from '../../scripts/build-agent';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -17,17 +17,7 @@ function copiedSources(): string[] {
 
 describe('agent/Dockerfile', () => {
   it('copies every repository source the agent bundle imports, so the image builds from a clean checkout', async () => {
-    const out = await build({
-      entryPoints: [path.join(root, 'agent/src/main.ts')],
-      absWorkingDir: root,
-      bundle: true,
-      write: false,
-      platform: 'node',
-      format: 'esm',
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const sources = Object.keys(out.metafile.inputs).filter((i) => !i.startsWith('node_modules/'));
+    const sources = (await agentBundleInputs()).filter((i) => !i.startsWith('node_modules/'));
     const copied = copiedSources();
     const missing = sources.filter(
       (s) => !copied.some((c) => s === c || s.startsWith(`${c.replace(/\/$/, '')}/`)),

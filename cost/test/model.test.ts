@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { agentBundleInputs } from '../../scripts/build-agent';
 import { addUsage, estimateCost, fromAgUiUsage, runtimeComputeCost } from '../model';
 
 // Round figures make every expectation checkable by hand.
@@ -91,10 +92,10 @@ describe('fromAgUiUsage', () => {
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** Repository-relative inputs of an esbuild bundle built the way the agent is (ESM for Node). */
-async function bundleInputs(entry: Pick<BuildOptions, 'stdin' | 'entryPoints'>): Promise<string[]> {
+/** Repository-relative inputs of a bundle of `contents` (ESM for Node, as the agent is bundled). */
+async function bundleInputs(contents: string): Promise<string[]> {
   const out = await build({
-    ...entry,
+    stdin: { contents, resolveDir: root, loader: 'ts' },
     absWorkingDir: root,
     bundle: true,
     write: false,
@@ -108,15 +109,13 @@ async function bundleInputs(entry: Pick<BuildOptions, 'stdin' | 'entryPoints'>):
 
 describe('the agent-facing module', () => {
   it('bundles for the agent without file access or the YAML parser', async () => {
-    const inputs = await bundleInputs({
-      stdin: { contents: "export * from './cost/model';", resolveDir: root, loader: 'ts' },
-    });
+    const inputs = await bundleInputs("export * from './cost/model';");
     expect(inputs).toContain('environments/prices-schema.ts');
     expect(inputs.filter((i) => /node_modules\/yaml\/|environments\/prices\.ts|node:fs/.test(i))).toEqual([]);
   });
 
   it('is all the agent bundle takes of prices: no prices.yaml loader, no YAML parser', async () => {
-    const inputs = await bundleInputs({ entryPoints: [path.join(root, 'agent/src/main.ts')] });
+    const inputs = await agentBundleInputs();
     expect(inputs.filter((i) => /^(cost|environments)\//.test(i)).sort()).toEqual([
       'cost/model.ts',
       'environments/prices-schema.ts',
