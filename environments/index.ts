@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { readYamlFile } from './read-yaml';
 import type { z } from 'zod';
 import type { StackOutputKey } from './agent-contract';
 import { appSchema, environmentSchema, type AppConfig, type EnvironmentFile } from './schema';
@@ -104,21 +104,7 @@ export function previewRuntimeName(app: string, pr: number): string {
 }
 
 function readYaml<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
-  if (!fs.existsSync(file)) throw new EnvironmentConfigError(`${file}: file not found`);
-  const doc = parseDocument(fs.readFileSync(file, 'utf8'), { prettyErrors: true });
-  if (doc.errors.length) {
-    throw new EnvironmentConfigError(
-      `${file}: invalid YAML\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`,
-    );
-  }
-  const result = schema.safeParse(doc.toJS());
-  if (!result.success) {
-    const lines = result.error.issues.map(
-      (i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`,
-    );
-    throw new EnvironmentConfigError(`${file}: ${lines.length} problem(s)\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return readYamlFile(file, schema, (message) => new EnvironmentConfigError(message));
 }
 
 export function loadApp(dir = environmentsDir): AppConfig {
