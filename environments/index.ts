@@ -158,3 +158,15 @@ export function githubSubject(
   if ('pullRequest' in context) return `${prefix}:pull_request`;
   return `${prefix}:ref:${context.ref}`;
 }
+
+/** Preview image tags (`pr-<n>-<sha>`) match this; they move and expire. */
+export const previewImageTagPattern = 'pr-*';
+
+/**
+ * Tags that move between images and mark what runs: `latest` and each deployed environment's name
+ * (promote moves it). With `previewImageTagPattern` they are what ECR tag immutability excludes;
+ * every other tag (`<sha>`) is immutable.
+ */
+export function movingImageTags(environments: Pick<Environment, 'name' | 'preview'>[]): string[] {
+  return ['latest', ...environments.filter((e) => !e.preview).map((e) => e.name)];
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { loadAllEnvironments, movingImageTags, previewImageTagPattern } from '../environments';
 import { pushImage, type PushedImage } from '../local/src/image/push';
 import { buildAgent, type BuildAgentOptions } from './build-agent';
 
@@ -44,7 +45,10 @@ export async function pushLocalImage(options: PushLocalImageOptions): Promise<Pu
     ...(options.create && {
       createRepository: {
         imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-        imageTagMutabilityExclusionFilters: ['latest', 'dev', 'prod', 'pr-*'].map((filter) => ({
+        imageTagMutabilityExclusionFilters: [
+          ...movingImageTags(loadAllEnvironments()),
+          previewImageTagPattern,
+        ].map((filter) => ({
           filterType: 'WILDCARD',
           filter,
         })),

@@ -2,17 +2,10 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { githubSubject, previewTag, type Environment } from '../../environments';
+import { githubSubject, previewImageTagPattern, previewTag, type Environment } from '../../environments';
 import { githubIssuer, githubRole, stsAudience } from './github-role';
 import type { Justified } from './nag';
-import {
-  movingTags,
-  previewTagPattern,
-  repositoryArn,
-  runtimeArns,
-  type AccountPlan,
-  type Topology,
-} from './topology';
+import { movingTags, repositoryArn, runtimeArns, type AccountPlan, type Topology } from './topology';
 
 export interface SharedStackProps extends StackProps {
   topology: Topology;
@@ -179,7 +172,7 @@ export class SharedStack extends Stack {
       repositoryName: t.shared.repository,
       imageScanOnPush: true,
       imageTagMutability: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
-      imageTagMutabilityExclusionFilters: [...moving, previewTagPattern].map((p) =>
+      imageTagMutabilityExclusionFilters: [...moving, previewImageTagPattern].map((p) =>
         ecr.ImageTagMutabilityExclusionFilter.wildcard(p),
       ),
       removalPolicy: RemovalPolicy.RETAIN,
@@ -195,7 +188,7 @@ export class SharedStack extends Stack {
         {
           rulePriority: moving.length + 1,
           description: `expire preview images after ${t.app.ecr.previewImageDays} days`,
-          tagPatternList: [previewTagPattern],
+          tagPatternList: [previewImageTagPattern],
           maxImageAge: Duration.days(t.app.ecr.previewImageDays),
         },
         {

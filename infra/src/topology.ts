@@ -1,4 +1,5 @@
 import {
+  movingImageTags,
   sharedResourceNames,
   type AppConfig,
   type Environment,
@@ -104,6 +105,5 @@ export function runtimeArns(account: string, region: string, name: string, prefi
 
 /** The image tags that move (everything else, the `:<sha>` release tags, is immutable). */
 export function movingTags(t: Topology): string[] {
-  return ['latest', ...t.deployed.map((e) => e.name)];
+  return movingImageTags(t.deployed);
 }
-export const previewTagPattern = 'pr-*';
