@@ -92,3 +92,17 @@ describe('a twin with a state directory', () => {
     expect(await out.response!.transformToString()).toContain('"label":"v1"');
   });
 });
+
+describe('closing a persisted twin', () => {
+  it('waits for signing keys still being made, so they are saved before the folder can go', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twin-close-'));
+    try {
+      const quick = await startTwin({ stateDir: dir });
+      await quick.close();
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, 'github-oidc.json'), 'utf8'));
+      expect(saved.privateJwk).toMatchObject({ kty: 'RSA', alg: 'RS256' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,7 +9,14 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
  * An issuer's RS256 signing key, generated once and kept in `store` (a twin state) so tokens stay
  * verifiable across restarts of a persisted twin; `publicJwk` is what its JWKS publishes.
  */
-export async function signingKey(ctx: TwinContext, store: { privateJwk?: JWK }) {
+export function signingKey(ctx: TwinContext, store: { privateJwk?: JWK }) {
+  const keys = loadOrCreate(ctx, store);
+  // Closing waits for a key still being made, so it is saved before anyone removes the state folder.
+  ctx.onClose(() => keys.then(() => undefined));
+  return keys;
+}
+
+async function loadOrCreate(ctx: TwinContext, store: { privateJwk?: JWK }) {
   if (!store.privateJwk) {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     store.privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
