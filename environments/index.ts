@@ -37,8 +37,17 @@ export interface ResourceNames {
   spendAlarm: string;
   /** The runtime's execution role (previews of the environment they reuse pass it too). */
   executionRole: string;
-  /** The GitHub OIDC role that deploys this environment. */
+  /** The GitHub OIDC role that deploys this environment's runtime (the release and rollback jobs). */
   deployRole: string;
+  /** The GitHub OIDC role that deploys this environment's stack (`cdk deploy` from main only). */
+  infraRole: string;
+  /**
+   * The promotion record promote writes (JSON: sha, image by digest, runtime version). Its SSM
+   * parameter history is what rollback-by-sha reads, never an image tag a pull request could push.
+   */
+  releaseParameter: string;
+  /** The runtime version `live` serves, written by promote, read by the stack so `cdk deploy` keeps it. */
+  liveVersionParameter: string;
 }
 
 /** Names shared by every environment: the image repository and the GitHub OIDC roles. */
@@ -49,6 +58,14 @@ export interface SharedResourceNames {
   sharedStack: string;
   buildRole: string;
   previewRole: string;
+  /** Pull-request images live here, never in the release repository. */
+  previewRepository: string;
+  /** The nightly sweep (scheduled from main): lists and deletes preview runtimes, nothing else. */
+  sweepRole: string;
+  /** Read-only role a pull request's `cdk diff` uses (one per account). */
+  diffRole: string;
+  /** The scoped managed policy `cdk bootstrap --cloudformation-execution-policies` is given (one per account). */
+  cdkExecutionPolicy: string;
   /** Every preview runtime's name starts with this (see previewRuntimeName). */
   previewRuntimePrefix: string;
 }
@@ -77,6 +94,9 @@ export function resourceNames(app: string, env: string, account = ''): ResourceN
     spendAlarm: `${base}-daily-model-spend`,
     executionRole: `${base}-runtime`,
     deployRole: `${app}-deploy-${env}`.replaceAll('_', '-'),
+    infraRole: `${app}-infra-${env}`.replaceAll('_', '-'),
+    releaseParameter: `/${app}/${env}/release`,
+    liveVersionParameter: `/${app}/${env}/live-version`,
   };
 }
 
@@ -87,6 +107,10 @@ export function sharedResourceNames(app: string): SharedResourceNames {
     sharedStack: `${base}-shared`,
     buildRole: `${base}-build`,
     previewRole: `${base}-preview`,
+    previewRepository: `${base}-preview`,
+    sweepRole: `${base}-sweep`,
+    diffRole: `${base}-infra-diff`,
+    cdkExecutionPolicy: `${base}-cdk-execution`,
     previewRuntimePrefix: `${app}_pr_`,
   };
 }
