@@ -48,6 +48,11 @@ export interface ResourceNames {
   releaseParameter: string;
   /** The runtime version `live` serves, written by promote, read by the stack so `cdk deploy` keeps it. */
   liveVersionParameter: string;
+  /**
+   * The stack's outputs (JSON of `StackOutputKey` → value), written by the stack itself so every
+   * action reads them with one ssm:GetParameter instead of values copied into GitHub variables.
+   */
+  outputsParameter: string;
 }
 
 /** Names shared by every environment: the image repository and the GitHub OIDC roles. */
@@ -97,6 +102,7 @@ export function resourceNames(app: string, env: string, account = ''): ResourceN
     infraRole: `${app}-infra-${env}`.replaceAll('_', '-'),
     releaseParameter: `/${app}/${env}/release`,
     liveVersionParameter: `/${app}/${env}/live-version`,
+    outputsParameter: `/${app}/${env}/stack-outputs`,
   };
 }
 
