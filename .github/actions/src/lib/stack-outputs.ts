@@ -25,6 +25,7 @@ export async function readStackOutputs(ssm: SSMClient, env: Environment): Promis
     if ((e as Error).name === 'ParameterNotFound') {
       throw new Error(
         `SSM parameter ${name} not found in account ${env.account}: deploy the ${env.names.stack} stack first (it writes its outputs there)`,
+        { cause: e },
       );
     }
     throw e;
@@ -32,8 +33,8 @@ export async function readStackOutputs(ssm: SSMClient, env: Environment): Promis
   let json: unknown;
   try {
     json = JSON.parse(value ?? '');
-  } catch {
-    throw new Error(`SSM parameter ${name} is not JSON; redeploy the ${env.names.stack} stack`);
+  } catch (e) {
+    throw new Error(`SSM parameter ${name} is not JSON; redeploy the ${env.names.stack} stack`, { cause: e });
   }
   const parsed = outputsSchema.safeParse(json);
   if (!parsed.success) {
