@@ -189,6 +189,27 @@ export function githubSubject(
   return `${prefix}:ref:${context.ref}`;
 }
 
+/**
+ * The workflow files whose jobs assume roles: role trust policies pin them through the OIDC
+ * `job_workflow_ref` claim, which STS evaluates (it names the workflow file a job's steps come from:
+ * the reusable workflow for a called job, else the workflow itself, with the ref it ran from).
+ */
+export const githubWorkflows = {
+  release: 'release.yml',
+  rollback: 'rollback.yml',
+  preview: 'preview.yml',
+  sweep: 'sweep-previews.yml',
+  /** Reusable workflow release.yml calls to `cdk deploy` an environment's stacks (infra GitOps issue). */
+  infraDeploy: 'infra-deploy.yml',
+  /** Pull-request workflow that runs `cdk diff` (infra GitOps issue). */
+  infraDiff: 'infra-diff.yml',
+} as const;
+
+/** The OIDC `job_workflow_ref` of a job in `workflow` run from `ref` (`OWNER/REPO/.github/workflows/<file>@<ref>`). */
+export function githubJobWorkflowRef(app: AppConfig, workflow: string, ref: string): string {
+  return `${app.github.repository}/.github/workflows/${workflow}@${ref}`;
+}
+
 /** Preview image tags (`pr-<n>-<sha>`) match this; they move and expire. */
 export const previewImageTagPattern = 'pr-*';
 
