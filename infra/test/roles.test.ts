@@ -32,7 +32,7 @@ beforeAll(async () => {
   }));
   roles = deployedRoles(templates);
   stsKeys = new Set(
-    (await allowedContextKeysForRequest('sts', 'AssumeRoleWithWebIdentity', roles[0].arn, false)).map((k) =>
+    (await allowedContextKeysForRequest('sts', 'AssumeRoleWithWebIdentity', roles[0].arn, false, undefined)).map((k) =>
       k.toLowerCase(),
     ),
   );
