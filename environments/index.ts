@@ -210,13 +210,13 @@ export function githubJobWorkflowRef(app: AppConfig, workflow: string, ref: stri
   return `${app.github.repository}/.github/workflows/${workflow}@${ref}`;
 }
 
-/** Preview image tags (`pr-<n>-<sha>`) match this; they move and expire. */
+/** Preview image tags (`pr-<n>-<sha>`, in the preview repository) match this; they move and expire. */
 export const previewImageTagPattern = 'pr-*';
 
 /**
  * Tags that move between images and mark what runs: `latest` and each deployed environment's name
- * (promote moves it). With `previewImageTagPattern` they are what ECR tag immutability excludes;
- * every other tag (`<sha>`) is immutable.
+ * (promote moves it). They are what the release repository's tag immutability excludes; every other
+ * tag there (`<sha>`) is immutable.
  */
 export function movingImageTags(environments: Pick<Environment, 'name' | 'preview'>[]): string[] {
   return ['latest', ...environments.filter((e) => !e.preview).map((e) => e.name)];

@@ -76,7 +76,8 @@ function fromPullRequests(app: AppConfig, workflow: string): string {
   return githubJobWorkflowRef(app, workflow, 'refs/pull/*/merge');
 }
 
-const ssmArn = (env: Environment, name: string) => `arn:aws:ssm:${env.region}:${env.account}:parameter${name}`;
+const ssmArn = (env: Environment, name: string) =>
+  `arn:aws:ssm:${env.region}:${env.account}:parameter${name}`;
 
 /**
  * Per account: the GitHub OIDC provider and one role per purpose (docs/infra.md, "Roles"); in the
@@ -111,7 +112,8 @@ export class SharedStack extends Stack {
       });
       this.roles.sweep = this.sweepRole(t, provider);
     }
-    if (plan.preview && t.previewHost) this.roles.preview = this.previewRole(t, plan, t.previewHost, provider);
+    if (plan.preview && t.previewHost)
+      this.roles.preview = this.previewRole(t, plan, t.previewHost, provider);
     this.roles.diff = this.diffRole(t, plan, provider);
     for (const env of plan.deployed) {
       this.roles[`deploy-${env.name}`] = this.deployRole(t, env, provider);
@@ -121,7 +123,9 @@ export class SharedStack extends Stack {
         provider,
         subject: githubSubject(app, { environment: env.name }),
         claims: { ref: main, job_workflow_ref: fromMain(app, githubWorkflows.infraDeploy) },
-        statements: [allow('UseCdkBootstrapRoles', ['sts:AssumeRole'], bootstrapRoleArns(env.account, env.region))],
+        statements: [
+          allow('UseCdkBootstrapRoles', ['sts:AssumeRole'], bootstrapRoleArns(env.account, env.region)),
+        ],
       });
     }
 
@@ -281,7 +285,9 @@ export class SharedStack extends Stack {
         allow(
           'RecordPromotion',
           ['ssm:PutParameter'],
-          [names.imageParameter, names.releaseParameter, names.liveVersionParameter].map((p) => ssmArn(env, p)),
+          [names.imageParameter, names.releaseParameter, names.liveVersionParameter].map((p) =>
+            ssmArn(env, p),
+          ),
         ),
         allow(
           'ReadPromotionHistory',
@@ -306,7 +312,9 @@ export class SharedStack extends Stack {
       repositoryName: t.shared.repository,
       imageScanOnPush: true,
       imageTagMutability: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
-      imageTagMutabilityExclusionFilters: moving.map((p) => ecr.ImageTagMutabilityExclusionFilter.wildcard(p)),
+      imageTagMutabilityExclusionFilters: moving.map((p) =>
+        ecr.ImageTagMutabilityExclusionFilter.wildcard(p),
+      ),
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [
         // A rule that selects an image shields it from lower-priority rules: the image a moving tag

@@ -2,12 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allowedContextKeysForRequest, runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import {
+  allowedContextKeysForRequest,
+  runSimulation,
+  runUnsafeSimulation,
+} from '@cloud-copilot/iam-simulate';
 import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { githubWorkflows, previewTag, type Environment } from '../../environments';
+import { App } from 'aws-cdk-lib';
 import { buildApp, type AgentApp } from '../src/app';
+import { SharedStack } from '../src/shared-stack';
+import { planTopology } from '../src/topology';
 import { bootstrapRoleArns, executionPolicy, executionPolicyFile } from '../src/bootstrap-policy';
 import { deployedRoles, repositoryPolicy, type DeployedRole, type DeployedTemplate } from './cfn';
 import { oidcClaims, roleJobs, type RoleJob, type RunContext } from './workflow-jobs';
@@ -32,9 +39,9 @@ beforeAll(async () => {
   }));
   roles = deployedRoles(templates);
   stsKeys = new Set(
-    (await allowedContextKeysForRequest('sts', 'AssumeRoleWithWebIdentity', roles[0].arn, false, undefined)).map((k) =>
-      k.toLowerCase(),
-    ),
+    (
+      await allowedContextKeysForRequest('sts', 'AssumeRoleWithWebIdentity', roles[0].arn, false, undefined)
+    ).map((k) => k.toLowerCase()),
   );
 }, 180_000);
 
@@ -89,7 +96,8 @@ function expectedRoles(job: RoleJob, environment: string | undefined): string[] 
   const { shared, registry } = t();
   const e = () => {
     const found = environment && t().deployed.find((x) => x.name === environment);
-    if (!found) throw new Error(`${job.workflow} ${job.job}: ${job.roleVariable} needs a deployed environment`);
+    if (!found)
+      throw new Error(`${job.workflow} ${job.job}: ${job.roleVariable} needs a deployed environment`);
     return found;
   };
   switch (job.roleVariable) {
@@ -160,7 +168,10 @@ function allJobs(): RoleJob[] {
 }
 
 describe('each workflow job assumes exactly its role, and nothing else reaches any role', () => {
-  const own = { repository: 'example-org/agentcore-gitops', subjectPrefix: 'repo:example-org/agentcore-gitops' };
+  const own = {
+    repository: 'example-org/agentcore-gitops',
+    subjectPrefix: 'repo:example-org/agentcore-gitops',
+  };
   const jobs = allJobs();
   const cases = jobs.flatMap((job) =>
     job.environments.flatMap((environment) =>
@@ -206,7 +217,11 @@ describe('each workflow job assumes exactly its role, and nothing else reaches a
     ],
     [
       'from a repository whose name extends ours',
-      (c) => ({ ...c, repository: 'example-org/agentcore-gitops-evil', subjectPrefix: `${c.subjectPrefix}-evil` }),
+      (c) => ({
+        ...c,
+        repository: 'example-org/agentcore-gitops-evil',
+        subjectPrefix: `${c.subjectPrefix}-evil`,
+      }),
     ],
     ['with the wrong audience', (c) => ({ ...c, audience: 'https://github.com/example-org' })],
     ['as a pull request', (c) => ({ ...c, event: 'pull_request', ref: 'refs/pull/7/merge' })],
@@ -228,14 +243,24 @@ describe('each workflow job assumes exactly its role, and nothing else reaches a
       for (const workflowFile of [githubWorkflows.release, githubWorkflows.preview])
         expect(
           assumable(
-            oidcClaims({ ...own, event: 'pull_request', ref: 'refs/pull/7/merge', environment, workflowFile }),
+            oidcClaims({
+              ...own,
+              event: 'pull_request',
+              ref: 'refs/pull/7/merge',
+              environment,
+              workflowFile,
+            }),
           ),
         ).toEqual([]);
   });
 
   it('every GitHub role is the role of some job (no role without a caller)', () => {
     const used = new Set(cases.flatMap(({ job, context }) => expectedRoles(job, context.environment)));
-    expect(githubRoles().map((r) => r.arn).filter((a) => !used.has(a))).toEqual([]);
+    expect(
+      githubRoles()
+        .map((r) => r.arn)
+        .filter((a) => !used.has(a)),
+    ).toEqual([]);
   });
 
   it('trust conditions use only claim keys STS evaluates, with exact or single-wildcard matches', () => {
@@ -246,26 +271,89 @@ describe('each workflow job assumes exactly its role, and nothing else reaches a
           for (const key of Object.keys(entries)) {
             const claim = key.slice(issuer.length + 1);
             expect(key.startsWith(`${issuer}:`), `${role.name} ${key}`).toBe(true);
-            expect(claim === 'aud' || claim === 'sub' || stsKeys.has(key.toLowerCase()), `${role.name} ${key}`).toBe(
-              true,
-            );
+            expect(
+              claim === 'aud' || claim === 'sub' || stsKeys.has(key.toLowerCase()),
+              `${role.name} ${key}`,
+            ).toBe(true);
           }
         }
-        expect((s.Condition as Record<string, Record<string, string>>).StringEquals?.[`${issuer}:sub`], role.name)
-          .toBeDefined();
+        expect(
+          (s.Condition as Record<string, Record<string, string>>).StringEquals?.[`${issuer}:sub`],
+          role.name,
+        ).toBeDefined();
       }
     }
   });
 
   it('the prod deploy role requires main and pins the release and rollback workflows', () => {
     const prod = roles.find((r) => r.name === env('prod').names.deployRole)!;
-    const equals = (prod.trust.Statement[0].Condition as Record<string, Record<string, unknown>>).StringEquals;
+    const equals = (prod.trust.Statement[0].Condition as Record<string, Record<string, unknown>>)
+      .StringEquals;
     expect(equals[`${issuer}:ref`]).toBe(main);
     expect([equals[`${issuer}:job_workflow_ref`]].flat().sort()).toEqual(
       [githubWorkflows.release, githubWorkflows.rollback]
         .map((w) => `example-org/agentcore-gitops/.github/workflows/${w}@${main}`)
         .sort(),
     );
+  });
+});
+
+describe('with github.subjectFormat: id (repositories created after 2026-07-15)', () => {
+  let idRoles: DeployedRole[];
+  beforeAll(() => {
+    const envs: Environment[] = [...t().deployed, t().preview!].map((e) => ({
+      ...e,
+      app: { ...e.app, github: { ...e.app.github, subjectFormat: 'id', ownerId: 1001, repositoryId: 2002 } },
+    }));
+    const topology = planTopology(envs);
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-id-')) });
+    const stacks = topology.accounts.map(
+      (plan) =>
+        new SharedStack(app, plan.stackName, {
+          env: { account: plan.account, region: plan.region },
+          topology,
+          plan,
+        }),
+    );
+    idRoles = deployedRoles(
+      stacks.map((s) => ({
+        template: Template.fromStack(s).toJSON() as DeployedTemplate['template'],
+        account: s.account,
+        region: s.region,
+      })),
+    );
+  }, 120_000);
+
+  const run = (subjectPrefix: string, environment?: string) =>
+    oidcClaims({
+      repository: 'example-org/agentcore-gitops',
+      subjectPrefix,
+      event: 'push',
+      ref: main,
+      environment,
+      workflowFile: githubWorkflows.release,
+    });
+  const assumableBy = (claims: Record<string, string>) => {
+    const saved = roles;
+    roles = idRoles;
+    try {
+      return assumable(claims).map((arn) => arn.split('/').pop());
+    } finally {
+      roles = saved;
+    }
+  };
+
+  it('roles accept the id-based subject and refuse the classic one', () => {
+    const id = 'repo:example-org@1001/agentcore-gitops@2002';
+    const classic = 'repo:example-org/agentcore-gitops';
+    expect(assumableBy(run(id))).toEqual([t().shared.buildRole]);
+    expect(assumableBy(run(id, 'prod'))).toEqual([env('prod').names.deployRole]);
+    expect(assumableBy(run(classic))).toEqual([]);
+    expect(assumableBy(run(classic, 'prod'))).toEqual([]);
+  });
+
+  it('classic-configured roles refuse the id-based subject', () => {
+    expect(assumable(run('repo:example-org@1001/agentcore-gitops@2002'))).toEqual([]);
   });
 });
 
@@ -285,7 +373,11 @@ async function decide(role: DeployedRole, call: Call): Promise<string> {
         principal: role.arn,
         action: call.action,
         resource: { resource: call.resource, accountId: resourceAccount },
-        contextVariables: { 'aws:PrincipalArn': role.arn, 'aws:PrincipalAccount': role.account, ...call.context },
+        contextVariables: {
+          'aws:PrincipalArn': role.arn,
+          'aws:PrincipalAccount': role.account,
+          ...call.context,
+        },
       },
       identityPolicies: role.policies,
       serviceControlPolicies: [],
@@ -314,16 +406,22 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
     'ecr:BatchGetImage',
     'ecr:DescribeImages',
   ];
-  const ecrRepo = (name: string) => `arn:aws:ecr:${t().registry.region}:${t().registry.account}:repository/${name}`;
+  const ecrRepo = (name: string) =>
+    `arn:aws:ecr:${t().registry.region}:${t().registry.account}:repository/${name}`;
   const ssm = (e: Environment, name: string) => `arn:aws:ssm:${e.region}:${e.account}:parameter${name}`;
   const runtime = (e: Environment, name: string) =>
     `arn:aws:bedrock-agentcore:${e.region}:${e.account}:runtime/${name}-a1B2c3D4e5`;
   const userPool = (e: Environment) => {
     const stack = templates.find((x) => x.stackName === e.names.stack)!;
-    const id = Object.entries(stack.template.Resources).find(([, r]) => r.Type === 'AWS::Cognito::UserPool')![0];
+    const id = Object.entries(stack.template.Resources).find(
+      ([, r]) => r.Type === 'AWS::Cognito::UserPool',
+    )![0];
     return `arn:aws:cognito-idp:${e.region}:${e.account}:userpool/${e.region}_${id}`;
   };
-  const previewTags = { [`aws:RequestTag/${previewTag.key}`]: previewTag.value, 'aws:TagKeys': [previewTag.key] };
+  const previewTags = {
+    [`aws:RequestTag/${previewTag.key}`]: previewTag.value,
+    'aws:TagKeys': [previewTag.key],
+  };
   const taggedPreview = { [`aws:ResourceTag/${previewTag.key}`]: previewTag.value };
 
   function callsOf(role: string): { role: DeployedRole; calls: Call[] } {
@@ -333,7 +431,10 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
     if (role === 'build')
       return {
         role: roleNamed(shared.buildRole),
-        calls: [ecrToken, ...ecrPushActions.map((action) => ({ action, resource: ecrRepo(shared.repository) }))],
+        calls: [
+          ecrToken,
+          ...ecrPushActions.map((action) => ({ action, resource: ecrRepo(shared.repository) })),
+        ],
       };
     if (role === 'preview') {
       const pr = runtime(dev, `${shared.previewRuntimePrefix}7`);
@@ -346,14 +447,19 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
           { action: 'bedrock-agentcore:ListAgentRuntimes', resource: '*' },
           { action: 'bedrock-agentcore:CreateAgentRuntime', resource: '*', context: previewTags },
           { action: 'bedrock-agentcore:TagResource', resource: pr, context: previewTags },
-          ...['GetAgentRuntime', 'UpdateAgentRuntime', 'DeleteAgentRuntime', 'CreateAgentRuntimeEndpoint'].map(
-            (a) => ({ action: `bedrock-agentcore:${a}`, resource: pr, context: taggedPreview }),
+          ...[
+            'GetAgentRuntime',
+            'UpdateAgentRuntime',
+            'DeleteAgentRuntime',
+            'CreateAgentRuntimeEndpoint',
+          ].map((a) => ({ action: `bedrock-agentcore:${a}`, resource: pr, context: taggedPreview })),
+          ...['GetAgentRuntimeEndpoint', 'UpdateAgentRuntimeEndpoint', 'DeleteAgentRuntimeEndpoint'].map(
+            (a) => ({
+              action: `bedrock-agentcore:${a}`,
+              resource: `${pr}/runtime-endpoint/DEFAULT`,
+              context: taggedPreview,
+            }),
           ),
-          ...['GetAgentRuntimeEndpoint', 'UpdateAgentRuntimeEndpoint', 'DeleteAgentRuntimeEndpoint'].map((a) => ({
-            action: `bedrock-agentcore:${a}`,
-            resource: `${pr}/runtime-endpoint/DEFAULT`,
-            context: taggedPreview,
-          })),
           {
             action: 'iam:PassRole',
             resource: roleArn(dev.account, dev.names.executionRole),
@@ -385,7 +491,10 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
           { action: 'ssm:GetParameter', resource: ssm(e, e.names.outputsParameter) },
           { action: 'bedrock-agentcore:ListAgentRuntimes', resource: '*' },
           { action: 'bedrock-agentcore:ListAgentRuntimeVersions', resource: '*' },
-          ...['GetAgentRuntime', 'UpdateAgentRuntime'].map((a) => ({ action: `bedrock-agentcore:${a}`, resource: rt })),
+          ...['GetAgentRuntime', 'UpdateAgentRuntime'].map((a) => ({
+            action: `bedrock-agentcore:${a}`,
+            resource: rt,
+          })),
           ...['GetAgentRuntimeEndpoint', 'UpdateAgentRuntimeEndpoint'].map((a) => ({
             action: `bedrock-agentcore:${a}`,
             resource: `${rt}/runtime-endpoint/${e.runtime.liveEndpoint}`,
@@ -405,7 +514,10 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
             resource: ssm(e, p),
           })),
           ...[e.names.releaseParameter, e.names.liveVersionParameter].flatMap((p) =>
-            ['ssm:GetParameter', 'ssm:GetParameterHistory'].map((action) => ({ action, resource: ssm(e, p) })),
+            ['ssm:GetParameter', 'ssm:GetParameterHistory'].map((action) => ({
+              action,
+              resource: ssm(e, p),
+            })),
           ),
           ...['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'].map((action) => ({
             action,
@@ -418,36 +530,57 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
     if (kind === 'infra')
       return {
         role: roleNamed(e.names.infraRole),
-        calls: bootstrapRoleArns(e.account, e.region).map((resource) => ({ action: 'sts:AssumeRole', resource })),
+        calls: bootstrapRoleArns(e.account, e.region).map((resource) => ({
+          action: 'sts:AssumeRole',
+          resource,
+        })),
       };
     if (kind === 'diff')
       return {
         role: roleNamed(shared.diffRole, e.account),
-        calls: [e.names.stack, t().accounts.find((a) => a.account === e.account)!.stackName].flatMap((stack) =>
-          ['DescribeStacks', 'GetTemplate', 'GetTemplateSummary', 'ListStackResources', 'DescribeStackResources'].map(
-            (a) => ({
+        calls: [e.names.stack, t().accounts.find((a) => a.account === e.account)!.stackName].flatMap(
+          (stack) =>
+            [
+              'DescribeStacks',
+              'GetTemplate',
+              'GetTemplateSummary',
+              'ListStackResources',
+              'DescribeStackResources',
+            ].map((a) => ({
               action: `cloudformation:${a}`,
               resource: `arn:aws:cloudformation:${e.region}:${e.account}:stack/${stack}/0a1b2c3d-4e5f`,
-            }),
-          ),
+            })),
         ),
       };
     throw new Error(`unknown job ${role}`);
   }
 
-  const jobs = ['build', 'preview', 'sweep', 'deploy-dev', 'deploy-prod', 'infra-dev', 'infra-prod', 'diff-dev', 'diff-prod'];
+  const jobs = [
+    'build',
+    'preview',
+    'sweep',
+    'deploy-dev',
+    'deploy-prod',
+    'infra-dev',
+    'infra-prod',
+    'diff-dev',
+    'diff-prod',
+  ];
 
   it.each(jobs)('%s: every call of its job is allowed', async (job) => {
     const { role, calls } = callsOf(job);
     const denied = [];
-    for (const call of calls) if ((await decide(role, call)) !== 'Allowed') denied.push(`${call.action} ${call.resource}`);
+    for (const call of calls)
+      if ((await decide(role, call)) !== 'Allowed') denied.push(`${call.action} ${call.resource}`);
     expect(denied).toEqual([]);
   });
 
   it.each(jobs)('%s: the role grants no action its job does not call', (job) => {
     const { role, calls } = callsOf(job);
     const granted = role.policies.flatMap((p) =>
-      p.policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action as string | string[]].flat()),
+      p.policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
+        [s.Action as string | string[]].flat(),
+      ),
     );
     const called = new Set(calls.map((c) => c.action));
     expect([...new Set(granted)].filter((a) => !called.has(a))).toEqual([]);
@@ -456,12 +589,15 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
   it('pull requests cannot write the release repository; the build cannot write the preview repository', async () => {
     const { shared } = t();
     for (const action of ['ecr:PutImage', 'ecr:InitiateLayerUpload', 'ecr:CompleteLayerUpload'])
-      expect(await decide(roleNamed(shared.previewRole), { action, resource: ecrRepo(shared.repository) })).not.toBe(
-        'Allowed',
-      );
-    expect(await decide(roleNamed(shared.buildRole), { action: 'ecr:PutImage', resource: ecrRepo(shared.previewRepository) })).not.toBe(
-      'Allowed',
-    );
+      expect(
+        await decide(roleNamed(shared.previewRole), { action, resource: ecrRepo(shared.repository) }),
+      ).not.toBe('Allowed');
+    expect(
+      await decide(roleNamed(shared.buildRole), {
+        action: 'ecr:PutImage',
+        resource: ecrRepo(shared.previewRepository),
+      }),
+    ).not.toBe('Allowed');
   });
 
   it('only the infra role of an account may assume its CDK bootstrap roles', async () => {
@@ -470,7 +606,9 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
       for (const role of roles) {
         for (const resource of bootstrapRoleArns(account.account, account.region)) {
           const allowed = (await decide(role, { action: 'sts:AssumeRole', resource })) === 'Allowed';
-          expect(allowed, `${role.arn} → ${resource}`).toBe(role.account === account.account && infra.has(role.name));
+          expect(allowed, `${role.arn} → ${resource}`).toBe(
+            role.account === account.account && infra.has(role.name),
+          );
         }
       }
     }
@@ -481,53 +619,82 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
     const prod = env('prod');
     const deployDev = roleNamed(dev.names.deployRole);
     const otherPool = `arn:aws:cognito-idp:${dev.region}:${dev.account}:userpool/${dev.region}_SomeoneElses`;
-    expect(await decide(deployDev, { action: 'cognito-idp:DescribeUserPoolClient', resource: otherPool })).not.toBe('Allowed');
-    for (const resource of [runtime(dev, `${t().shared.previewRuntimePrefix}7`), runtime(dev, 'other_agent')])
-      expect(await decide(deployDev, { action: 'bedrock-agentcore:UpdateAgentRuntime', resource })).not.toBe('Allowed');
     expect(
-      await decide(roleNamed(prod.names.deployRole), { action: 'bedrock-agentcore:UpdateAgentRuntime', resource: runtime(dev, dev.names.runtime) }),
+      await decide(deployDev, { action: 'cognito-idp:DescribeUserPoolClient', resource: otherPool }),
+    ).not.toBe('Allowed');
+    for (const resource of [runtime(dev, `${t().shared.previewRuntimePrefix}7`), runtime(dev, 'other_agent')])
+      expect(await decide(deployDev, { action: 'bedrock-agentcore:UpdateAgentRuntime', resource })).not.toBe(
+        'Allowed',
+      );
+    expect(
+      await decide(roleNamed(prod.names.deployRole), {
+        action: 'bedrock-agentcore:UpdateAgentRuntime',
+        resource: runtime(dev, dev.names.runtime),
+      }),
     ).not.toBe('Allowed');
   });
 
   it('the sweep deletes only tagged previews and creates nothing', async () => {
     const dev = env('dev');
     const sweep = roleNamed(t().shared.sweepRole);
-    expect(await decide(sweep, { action: 'bedrock-agentcore:DeleteAgentRuntime', resource: runtime(dev, dev.names.runtime) })).not.toBe(
-      'Allowed',
-    );
+    expect(
+      await decide(sweep, {
+        action: 'bedrock-agentcore:DeleteAgentRuntime',
+        resource: runtime(dev, dev.names.runtime),
+      }),
+    ).not.toBe('Allowed');
     expect(
       await decide(sweep, {
         action: 'bedrock-agentcore:DeleteAgentRuntime',
         resource: runtime(dev, `${t().shared.previewRuntimePrefix}7`),
       }),
     ).not.toBe('Allowed'); // untagged
-    expect(await decide(sweep, { action: 'bedrock-agentcore:CreateAgentRuntime', resource: '*', context: previewTags })).not.toBe(
-      'Allowed',
-    );
+    expect(
+      await decide(sweep, {
+        action: 'bedrock-agentcore:CreateAgentRuntime',
+        resource: '*',
+        context: previewTags,
+      }),
+    ).not.toBe('Allowed');
   });
 
   it('prod pulls and retags cross-account only through the release repository policy, by role', async () => {
     const prod = env('prod');
     const { shared } = t();
     const policy = repositoryPolicy(templates, shared.repository)!;
-    const principals = policy.Statement.map((s) => (s.Condition as Record<string, Record<string, string>>).ArnEquals['aws:PrincipalArn']).sort();
-    expect(principals).toEqual([roleArn(prod.account, prod.names.deployRole), roleArn(prod.account, prod.names.executionRole)].sort());
+    const principals = policy.Statement.map(
+      (s) => (s.Condition as Record<string, Record<string, string>>).ArnEquals['aws:PrincipalArn'],
+    ).sort();
+    expect(principals).toEqual(
+      [roleArn(prod.account, prod.names.deployRole), roleArn(prod.account, prod.names.executionRole)].sort(),
+    );
     const exec = roleNamed(prod.names.executionRole);
     for (const action of ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'])
       expect(await decide(exec, { action, resource: ecrRepo(shared.repository) })).toBe('Allowed');
-    expect(await decide(exec, { action: 'ecr:PutImage', resource: ecrRepo(shared.repository) })).not.toBe('Allowed');
+    expect(await decide(exec, { action: 'ecr:PutImage', resource: ecrRepo(shared.repository) })).not.toBe(
+      'Allowed',
+    );
     // Without the repository policy, the prod deploy role's own grant is not enough.
     const deploy = roleNamed(prod.names.deployRole);
-    expect(await decide({ ...deploy, arn: roleArn(prod.account, 'agentcore-gitops-other') }, {
-      action: 'ecr:PutImage',
-      resource: ecrRepo(shared.repository),
-    })).not.toBe('Allowed');
+    expect(
+      await decide(
+        { ...deploy, arn: roleArn(prod.account, 'agentcore-gitops-other') },
+        {
+          action: 'ecr:PutImage',
+          resource: ecrRepo(shared.repository),
+        },
+      ),
+    ).not.toBe('Allowed');
   });
 
   it('the diff role cannot change a stack', async () => {
     const dev = env('dev');
     const diff = roleNamed(t().shared.diffRole, dev.account);
-    for (const action of ['cloudformation:CreateChangeSet', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack'])
+    for (const action of [
+      'cloudformation:CreateChangeSet',
+      'cloudformation:UpdateStack',
+      'cloudformation:DeleteStack',
+    ])
       expect(
         await decide(diff, {
           action,

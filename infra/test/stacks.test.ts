@@ -13,7 +13,6 @@ import {
   metricsNamespace,
   previewTag,
   stackOutputKeys,
-  type Environment,
 } from '../../environments';
 import { spendMath } from '../../cost/alarm-math';
 import { loadPrices, modelPricesVariable } from '../../environments/prices';
@@ -279,7 +278,9 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       const scoped =
         dims.some((d) => d.Name === 'Environment' && d.Value === name) ||
         (dims.some((d) => d.Name === 'Resource') &&
-          dims.some((d) => d.Name === 'Name' && d.Value === `${env().names.runtime}::${env().runtime.liveEndpoint}`));
+          dims.some(
+            (d) => d.Name === 'Name' && d.Value === `${env().names.runtime}::${env().runtime.liveEndpoint}`,
+          ));
       expect(scoped, String(alarm.AlarmName)).toBe(true);
       expect(alarm.Namespace, String(alarm.AlarmName)).not.toBe('AWS/Bedrock');
     }
@@ -433,7 +434,9 @@ describe('shared stack (registry account)', () => {
       built.topology.shared.repository,
       built.topology.shared.previewRepository,
     ]);
-    const preview = repos.find((r) => r.Properties.RepositoryName === built.topology.shared.previewRepository)!;
+    const preview = repos.find(
+      (r) => r.Properties.RepositoryName === built.topology.shared.previewRepository,
+    )!;
     const rules = JSON.parse(
       (preview.Properties.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText,
     ).rules as { selection: Record<string, unknown> }[];
