@@ -1,10 +1,16 @@
 /**
- * `npm start`: the local twin of the AWS APIs, the agent from source with reload on change, and the
- * chat page.
+ * `npm start [-- --verbose]`: the local twin of the AWS APIs, the agent from source with reload on
+ * change, and the chat page.
  * The twin gets what the agent needs (a memory, the twin's guardrail, a Cognito pool with a machine
- * client); the agent runs under `tsx watch` with the twin's environment. Ctrl-C stops both.
+ * client); the agent runs under `tsx watch` with the twin's environment. Its per-request log and metric
+ * lines go to a log file (path printed) unless --verbose. Ports: TWIN_PORT (4566), PORT (8080),
+ * CHAT_PORT (3000); a busy one is named with its variable before anything starts. If the agent or the
+ * page server dies, everything stops with its error; Ctrl-C stops everything quietly.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,9 +23,49 @@ import { startTwin, type Twin } from '../local/src/twin';
 import { serveChatPage } from '../local/web/serve';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const twinPort = Number(process.env.TWIN_PORT ?? 4566);
-const agentPort = Number(process.env.PORT ?? 8080);
-const chatPort = Number(process.env.CHAT_PORT ?? 3000);
+const verbose = process.argv.includes('--verbose');
+const unknown = process.argv.slice(2).filter((a) => a !== '--verbose');
+if (unknown.length) {
+  console.error(`npm start: unknown argument ${unknown.join(' ')} (usage: npm start [-- --verbose])`);
+  process.exit(2);
+}
+
+/** A port from its variable, validated; `fallback` when unset. */
+function portFrom(variable: string, fallback: number): number {
+  const raw = process.env[variable];
+  const port = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`npm start: ${variable}=${raw} is not a port number (1-65535)`);
+    process.exit(2);
+  }
+  return port;
+}
+const ports = {
+  TWIN_PORT: portFrom('TWIN_PORT', 4566),
+  PORT: portFrom('PORT', 8080),
+  CHAT_PORT: portFrom('CHAT_PORT', 3000),
+};
+
+/** Whether 127.0.0.1:port can be bound now (checked before anything starts, so a clash leaves nothing running). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+const busy: string[] = [];
+for (const [variable, port] of Object.entries(ports)) {
+  if (!(await portFree(port))) busy.push(`port ${port} is in use: set ${variable} to another port`);
+}
+const clash = Object.entries(ports).filter(([, p], i, all) => all.findIndex(([, q]) => q === p) !== i);
+for (const [variable, port] of clash)
+  busy.push(`${variable}=${port} is also used by another of TWIN_PORT, PORT, CHAT_PORT`);
+if (busy.length) {
+  console.error(`npm start: ${busy.join('; ')}`);
+  process.exit(1);
+}
+const { TWIN_PORT: twinPort, PORT: agentPort, CHAT_PORT: chatPort } = ports;
 
 /** A memory with the three long-term strategies, in the namespaces the agent reads by default. */
 async function createMemory(twin: Twin): Promise<string> {
@@ -54,12 +100,15 @@ Object.assign(process.env, twin.env());
 const memoryId = await createMemory(twin);
 const cognito = createCognito(twin);
 
+// The agent's stdout carries one JSON log line and one metric line per request: a file unless --verbose.
+const logFile = path.join(os.tmpdir(), `agentcore-gitops-agent-${agentPort}.log`);
+const agentOut = verbose ? 'inherit' : fs.openSync(logFile, 'w');
 const agent = spawn(
   path.join(root, 'node_modules/.bin/tsx'),
   ['watch', '--clear-screen=false', 'agent/src/main.ts'],
   {
     cwd: root,
-    stdio: 'inherit',
+    stdio: ['ignore', agentOut, 'inherit'],
     env: {
       ...process.env,
       PORT: String(agentPort),
@@ -79,6 +128,12 @@ const chat = await serveChatPage({
   port: chatPort,
   agentUrl,
   token: await twin.cognito.issueUserToken(cognito.poolId, cognito.clientId, 'local-user'),
+}).catch(async (e: Error) => {
+  // Nothing may outlive a failed start: the agent child and the twin go too.
+  console.error(`npm start: the chat page could not start: ${e.message}`);
+  agent.kill('SIGTERM');
+  await twin.close();
+  process.exit(1);
 });
 const basic = Buffer.from(`${cognito.clientId}:${cognito.clientSecret}`).toString('base64');
 console.log(`
@@ -98,7 +153,8 @@ A bearer token (client credentials; its sub becomes the memory actor):
   curl -N -X POST ${agentUrl}/invocations -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -H 'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: my-first-local-session-0000000000001' -d '{"prompt":"My name is Ada"}'
 
-Ctrl-C stops the agent and the twin.
+${verbose ? 'Agent logs and metrics: printed here (--verbose).' : `Agent logs and metrics: ${logFile}  (npm start -- --verbose prints them here)`}
+Ctrl-C stops the agent, the page and the twin.
 `);
 
 let stopping = false;
@@ -114,9 +170,16 @@ async function stop(code: number) {
   process.exit(code);
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
-agent.on('exit', (code) => {
+agent.on('exit', (code, signal) => {
   if (!stopping) {
-    console.error(`agent exited (${code}); stopping the twin`);
-    void stop(code ?? 1);
+    const log = verbose ? '' : ` (its log: ${logFile})`;
+    console.error(
+      `npm start: the agent exited (${signal ?? `code ${code}`})${log}; stopping the page and the twin`,
+    );
+    void stop(code || 1);
   }
+});
+process.on('uncaughtException', (e) => {
+  console.error(`npm start: ${e.message}; stopping everything`);
+  void stop(1);
 });

@@ -222,20 +222,45 @@ async function buildPlatform(
 }
 
 /**
- * Make `ref` (a FROM short name such as node:24-bookworm-slim) resolvable offline for `platforms`.
- * Returns the fully-qualified name and whether anything was (re)built.
+ * The real base image for `p`, when its registry answers (GitHub's runners): pulled and tagged as
+ * `image`. Undefined when it cannot be pulled (these machines reach no container registry), so the
+ * caller builds a stand-in instead. A refused pull fails in well under a second.
+ */
+async function pullReal(name: string, p: Platform, image: string, log: (s: string) => void) {
+  const pulled = await run('podman', ['pull', '--quiet', `--platform=${p}`, name], {
+    check: false,
+    timeoutMs: 10 * 60_000,
+  });
+  if (pulled.code !== 0) return undefined;
+  await run('podman', ['tag', pulled.stdout.trim(), image]);
+  log(`pulled ${name} for ${p} from its registry`);
+  return image;
+}
+
+/**
+ * Make `ref` (a FROM short name such as node:24-bookworm-slim) resolvable with `--pull=never` for
+ * `platforms`: the real image where its registry can be reached, else an offline stand-in.
+ * Returns the fully-qualified name, whether anything was (re)built and where the base came from.
  */
 export async function ensureStandIn(ref: string, platforms: Platform[], log: (s: string) => void = () => {}) {
   const name = qualifiedName(ref);
   const { major, suite } = nodeImageTag(name);
   await mkdir(CACHE_DIR, { recursive: true });
-  const version = await nodeVersionFor(major, platforms);
   let built = false;
+  let source: 'registry' | 'stand-in' = 'registry';
+  let version: string | undefined;
   const images: string[] = [];
   for (const p of platforms) {
-    const image = `localhost/stand-in/${name.replace(/^docker\.io\/library\//, '').replace(':', '-')}:${debArch(p)}`;
-    built = (await buildPlatform(image, suite, version, p, log)) || built;
-    images.push(image);
+    const local = `localhost/stand-in/${name.replace(/^docker\.io\/library\//, '').replace(':', '-')}:${debArch(p)}`;
+    if (source === 'registry' && (await pullReal(name, p, `${local}-registry`, log))) {
+      images.push(`${local}-registry`);
+      built = true;
+      continue;
+    }
+    source = 'stand-in';
+    version ??= await nodeVersionFor(major, platforms);
+    built = (await buildPlatform(local, suite, version, p, log)) || built;
+    images.push(local);
   }
   const listed = await run('podman', ['manifest', 'inspect', name], { check: false });
   if (built || listed.code !== 0) {
@@ -245,5 +270,5 @@ export async function ensureStandIn(ref: string, platforms: Platform[], log: (s:
     for (const image of images) await run('podman', ['manifest', 'add', name, `containers-storage:${image}`]);
     log(`tagged ${name} → ${platforms.join(', ')}`);
   }
-  return { name, nodeVersion: version, built };
+  return { name, nodeVersion: version, built, source };
 }

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/** `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+function start(env: Record<string, string>, args: string[] = []) {
+  const child = spawn(tsx, ['scripts/dev.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => out };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+describe('npm start', () => {
+  it('names the busy port and the variable that changes it, and leaves nothing running', async () => {
+    const [twin, agent] = [await freePort(), await freePort()];
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    cleanups.push(() => blocker.close());
+    const chat = (blocker.address() as net.AddressInfo).port;
+    const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) });
+    cleanups.push(() => run.child.kill('SIGKILL'));
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain(`port ${chat} is in use: set CHAT_PORT to another port`);
+    expect(await listening(twin)).toBe(false);
+    expect(await listening(agent)).toBe(false);
+  }, 30_000);
+
+  it('starts the twin, the agent and the page, logs to a file, and stops quietly on Ctrl-C', async () => {
+    const [twin, agent, chat] = [await freePort(), await freePort(), await freePort()];
+    const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) });
+    cleanups.push(() => run.child.kill('SIGKILL'));
+    const deadline = Date.now() + 60_000;
+    while (!run.output().includes('Ctrl-C stops') && Date.now() < deadline) {
+      if (run.child.exitCode !== null) throw new Error(`npm start exited:\n${run.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(run.output()).toMatch(/Agent logs and metrics: \S+agentcore-gitops-agent-\d+\.log/);
+    // The agent answers /ping once tsx has started it.
+    let ping = 0;
+    while (ping !== 200 && Date.now() < deadline) {
+      ping = await fetch(`http://127.0.0.1:${agent}/ping`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (ping !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ping).toBe(200);
+    expect(await listening(chat)).toBe(true);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).not.toMatch(/Error|error:/);
+    for (const port of [twin, agent, chat]) expect(await listening(port)).toBe(false);
+  }, 90_000);
+});
