@@ -16,7 +16,11 @@ export const memoryNamespaces = {
 export const metricsNamespace = 'AgentCoreGitops';
 
 /** Metric names the agent emits that alarms watch. */
-export const agentMetricNames = { timeToFirstToken: 'TimeToFirstToken' } as const;
+export const agentMetricNames = {
+  timeToFirstToken: 'TimeToFirstToken',
+  inputTokens: 'inputTokens',
+  outputTokens: 'outputTokens',
+} as const;
 
 /** Tag every preview runtime carries; the preview role may only create and change runtimes with it. */
 export const previewTag = { key: 'agentcore-gitops:purpose', value: 'preview' } as const;

@@ -189,13 +189,34 @@ export function githubSubject(
   return `${prefix}:ref:${context.ref}`;
 }
 
-/** Preview image tags (`pr-<n>-<sha>`) match this; they move and expire. */
+/**
+ * The workflow files whose jobs assume roles: role trust policies pin them through the OIDC
+ * `job_workflow_ref` claim, which STS evaluates (it names the workflow file a job's steps come from:
+ * the reusable workflow for a called job, else the workflow itself, with the ref it ran from).
+ */
+export const githubWorkflows = {
+  release: 'release.yml',
+  rollback: 'rollback.yml',
+  preview: 'preview.yml',
+  sweep: 'sweep-previews.yml',
+  /** Reusable workflow release.yml calls to `cdk deploy` an environment's stacks (infra GitOps issue). */
+  infraDeploy: 'infra-deploy.yml',
+  /** Pull-request workflow that runs `cdk diff` (infra GitOps issue). */
+  infraDiff: 'infra-diff.yml',
+} as const;
+
+/** The OIDC `job_workflow_ref` of a job in `workflow` run from `ref` (`OWNER/REPO/.github/workflows/<file>@<ref>`). */
+export function githubJobWorkflowRef(app: AppConfig, workflow: string, ref: string): string {
+  return `${app.github.repository}/.github/workflows/${workflow}@${ref}`;
+}
+
+/** Preview image tags (`pr-<n>-<sha>`, in the preview repository) match this; they move and expire. */
 export const previewImageTagPattern = 'pr-*';
 
 /**
  * Tags that move between images and mark what runs: `latest` and each deployed environment's name
- * (promote moves it). With `previewImageTagPattern` they are what ECR tag immutability excludes;
- * every other tag (`<sha>`) is immutable.
+ * (promote moves it). They are what the release repository's tag immutability excludes; every other
+ * tag there (`<sha>`) is immutable.
  */
 export function movingImageTags(environments: Pick<Environment, 'name' | 'preview'>[]): string[] {
   return ['latest', ...environments.filter((e) => !e.preview).map((e) => e.name)];

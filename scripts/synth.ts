@@ -13,7 +13,7 @@ const outdir = path.join(root, 'infra', 'cdk.out');
 const started = performance.now();
 const { buildApp } = await import('../infra/src/app');
 fs.rmSync(outdir, { recursive: true, force: true });
-const { app } = buildApp({ outdir, context: { 'aws:cdk:version-reporting': false } });
+const { app, topology } = buildApp({ outdir, context: { 'aws:cdk:version-reporting': false } });
 let assembly;
 try {
   assembly = app.synth();
@@ -24,6 +24,21 @@ try {
   );
   process.exit(1);
 }
+// The scoped CloudFormation execution policy `cdk bootstrap` is given (docs/infra.md): it must cover
+// every resource type the templates contain, so it is regenerated from them on every synth.
+const { executionPolicy, executionPolicyFile } = await import('../infra/src/bootstrap-policy');
+const types = assembly.stacks.flatMap((s) =>
+  Object.values((s.template as { Resources: Record<string, { Type: string }> }).Resources).map((r) => r.Type),
+);
+let policy;
+try {
+  policy = executionPolicy(topology, types);
+} catch (err) {
+  console.error(`synth failed: ${(err as Error).message}`);
+  process.exit(1);
+}
+fs.mkdirSync(path.dirname(path.join(root, executionPolicyFile)), { recursive: true });
+fs.writeFileSync(path.join(root, executionPolicyFile), `${JSON.stringify(policy.document, null, 2)}\n`);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 for (const stack of assembly.stacks) {
   const file = path.relative(root, path.join(outdir, stack.templateFile));
@@ -31,6 +46,7 @@ for (const stack of assembly.stacks) {
     `${stack.stackName.padEnd(40)} ${stack.environment.account}/${stack.environment.region}  ${file}`,
   );
 }
+console.log(`CDK execution policy (for cdk bootstrap): ${executionPolicyFile}`);
 console.log(
   `synthesized ${assembly.stacks.length} stacks in ${seconds} s (cdk-nag AwsSolutions: no unacknowledged findings)`,
 );

@@ -18,7 +18,8 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import type { Construct } from 'constructs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
 import { SpendAlarms } from '../../cost/cdk';
 import {
   agentEnvironment,
@@ -27,6 +28,7 @@ import {
   memoryNamespaces,
   metricsNamespace,
   type Environment,
+  stackOutputKeys,
   type StackOutputKey,
 } from '../../environments';
 import { loadPrices } from '../../environments/prices';
@@ -122,9 +124,13 @@ export class EnvironmentStack extends Stack {
         prices,
       }),
     });
-    // Pinned to version 1 at creation; afterwards only the pipeline moves it (after the gates pass).
-    // Never change this endpoint's properties in CDK: CloudFormation would repoint it to version 1.
-    const live = this.runtime.addEndpoint(env.runtime.liveEndpoint, { version: '1' });
+    // `live` serves the version promote recorded in `liveVersionParameter`, resolved like the image, so
+    // a `cdk deploy` that touches the endpoint keeps what the pipeline promoted (docs/infra.md).
+    const liveVersion = new CfnDynamicReference(
+      CfnDynamicReferenceService.SSM,
+      names.liveVersionParameter,
+    ).toString();
+    const live = this.runtime.addEndpoint(env.runtime.liveEndpoint, { version: liveVersion });
     this.acknowledgeExecutionRole(executionRole, env);
     Validations.of(this.runtime).acknowledge({
       id: 'Annotation::aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped',
@@ -162,6 +168,21 @@ export class EnvironmentStack extends Stack {
     for (const [key, value] of Object.entries(outputs) as [StackOutputKey, string][]) {
       new CfnOutput(this, `Output${key}`, { key, value, exportName: exportName(names, key) });
     }
+    new StackOutputsParameter(this, 'OutputsParameter', { parameterName: names.outputsParameter, outputs });
+
+    // The pipeline reads the smoke client's secret with DescribeUserPoolClient: only this pool's. The
+    // roles live in the shared stack (deployed first); the pool id is known here.
+    const smokeClientReaders = [names.deployRole, ...(hostsPreviews ? [t.shared.previewRole] : [])];
+    new iam.Policy(this, 'ReadSmokeClient', {
+      roles: smokeClientReaders.map((name) => iam.Role.fromRoleName(this, `Reader-${name}`, name)),
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadSmokeClient',
+          actions: ['cognito-idp:DescribeUserPoolClient'],
+          resources: [auth.pool.userPoolArn],
+        }),
+      ],
+    });
   }
 
   private executionRole(env: Environment, t: Topology, hostsPreviews: boolean): iam.Role {
@@ -371,41 +392,31 @@ export class EnvironmentStack extends Stack {
       `${a.throttlesPer5Min}+ throttles in 5 minutes`,
       gte,
     );
-    const models =
-      env.models.primary === env.models.background
-        ? { model: env.models.primary }
-        : { primary: env.models.primary, background: env.models.background };
-    for (const [role, modelId] of Object.entries(models)) {
-      const tokens = (metricName: string) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/Bedrock',
-          metricName,
-          dimensionsMap: { ModelId: modelId },
-          statistic: 'Sum',
-          period: Duration.hours(1),
-        });
-      add(
-        `input-tokens-${role}`,
-        tokens('InputTokenCount'),
-        a.inputTokensPerHour,
-        `${modelId}: more than ${a.inputTokensPerHour} input tokens in an hour (account-wide)`,
-      );
-      add(
-        `output-tokens-${role}`,
-        tokens('OutputTokenCount'),
-        a.outputTokensPerHour,
-        `${modelId}: more than ${a.outputTokensPerHour} output tokens in an hour (account-wide)`,
-      );
-    }
-    add(
-      'time-to-first-token-p95',
+    // Tokens this environment's agent used (its own metrics, dimension Environment), not the account's
+    // per-model totals, which previews and other callers share.
+    const agentMetric = (metricName: string, statistic: string, period: Duration) =>
       new cloudwatch.Metric({
         namespace: metricsNamespace,
-        metricName: agentMetricNames.timeToFirstToken,
+        metricName,
         dimensionsMap: { Environment: env.name },
-        statistic: 'p95',
-        period: fiveMinutes,
-      }),
+        statistic,
+        period,
+      });
+    add(
+      'input-tokens',
+      agentMetric(agentMetricNames.inputTokens, 'Sum', Duration.hours(1)),
+      a.inputTokensPerHour,
+      `more than ${a.inputTokensPerHour} input tokens in an hour (the ${env.name} agent, all models)`,
+    );
+    add(
+      'output-tokens',
+      agentMetric(agentMetricNames.outputTokens, 'Sum', Duration.hours(1)),
+      a.outputTokensPerHour,
+      `more than ${a.outputTokensPerHour} output tokens in an hour (the ${env.name} agent, all models)`,
+    );
+    add(
+      'time-to-first-token-p95',
+      agentMetric(agentMetricNames.timeToFirstToken, 'p95', fiveMinutes),
       a.timeToFirstTokenP95Ms,
       `p95 time to first token above ${a.timeToFirstTokenP95Ms} ms`,
     );
@@ -427,5 +438,28 @@ export class EnvironmentStack extends Stack {
           }),
       ),
     );
+  }
+}
+
+/**
+ * The stack's outputs as one JSON SSM parameter (contract §1): every action reads them with one
+ * ssm:GetParameter instead of values copied into GitHub variables.
+ */
+export class StackOutputsParameter extends Construct {
+  readonly parameter: ssm.StringParameter;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { parameterName: string; outputs: Record<StackOutputKey, string> },
+  ) {
+    super(scope, id);
+    const missing = stackOutputKeys.filter((k) => !(k in props.outputs));
+    if (missing.length > 0) throw new Error(`stack outputs parameter lacks ${missing.join(', ')}`);
+    this.parameter = new ssm.StringParameter(this, 'Parameter', {
+      parameterName: props.parameterName,
+      description: 'Outputs of this stack as JSON (read by the pipeline)',
+      stringValue: Stack.of(this).toJsonString(props.outputs),
+    });
   }
 }

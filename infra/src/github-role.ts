@@ -12,16 +12,21 @@ export interface GithubRoleProps {
   provider: iam.IOidcProvider;
   /** The one OIDC `sub` this role trusts (exact match). */
   subject: string;
-  /** Further exact claim matches (STS evaluates some GitHub claims as condition keys, e.g. `ref`). */
-  claims?: Record<string, string>;
+  /**
+   * Further exact claim matches, any of a key's values (STS evaluates `ref`, `environment`,
+   * `job_workflow_ref`, `repository`, … as condition keys; any other claim never matches).
+   */
+  claims?: Record<string, string | string[]>;
+  /** Claim matches with a wildcard (StringLike), e.g. a pull request's `job_workflow_ref`. */
+  claimPatterns?: Record<string, string>;
   statements: Justified[];
 }
 
 /** A role GitHub Actions assumes with OIDC: exact `aud` and `sub` (StringEquals, never wildcards). */
 export function githubRole(scope: Construct, id: string, props: GithubRoleProps): iam.Role {
-  const claimConditions = Object.fromEntries(
-    Object.entries(props.claims ?? {}).map(([k, v]) => [`${githubIssuer}:${k}`, v]),
-  );
+  const keyed = <T>(claims: Record<string, T> = {}) =>
+    Object.fromEntries(Object.entries(claims).map(([k, v]) => [`${githubIssuer}:${k}`, v]));
+  const patterns = keyed(props.claimPatterns);
   const role = new iam.Role(scope, id, {
     roleName: props.roleName,
     description: props.description,
@@ -29,8 +34,9 @@ export function githubRole(scope: Construct, id: string, props: GithubRoleProps)
       StringEquals: {
         [`${githubIssuer}:aud`]: stsAudience,
         [`${githubIssuer}:sub`]: props.subject,
-        ...claimConditions,
+        ...keyed(props.claims),
       },
+      ...(Object.keys(patterns).length > 0 && { StringLike: patterns }),
     }),
   });
   // An inline policy per role keeps each role's permissions in one reviewable document.

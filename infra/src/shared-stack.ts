@@ -2,31 +2,45 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { githubSubject, previewImageTagPattern, previewTag, type Environment } from '../../environments';
+import {
+  githubJobWorkflowRef,
+  githubSubject,
+  githubWorkflows,
+  previewTag,
+  type AppConfig,
+  type Environment,
+} from '../../environments';
+import { bootstrapRoleArns } from './bootstrap-policy';
 import { githubIssuer, githubRole, stsAudience } from './github-role';
 import type { Justified } from './nag';
-import { movingTags, repositoryArn, runtimeArns, type AccountPlan, type Topology } from './topology';
+import {
+  movingTags,
+  previewRepositoryArn,
+  repositoryArn,
+  runtimeArns,
+  type AccountPlan,
+  type Topology,
+} from './topology';
 
 export interface SharedStackProps extends StackProps {
   topology: Topology;
   plan: AccountPlan;
 }
 
+/** What AgentCore pulls with (execution roles). */
 const ecrPull = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'];
+/** What `docker buildx --push` and the build step call on the repository they push to (contract §4). */
 const ecrPush = [
-  ...ecrPull,
-  'ecr:DescribeImages',
+  'ecr:BatchCheckLayerAvailability',
   'ecr:InitiateLayerUpload',
   'ecr:UploadLayerPart',
   'ecr:CompleteLayerUpload',
   'ecr:PutImage',
+  'ecr:BatchGetImage',
+  'ecr:DescribeImages',
 ];
-const runtimeRead = [
-  'bedrock-agentcore:GetAgentRuntime',
-  'bedrock-agentcore:ListAgentRuntimeVersions',
-  'bedrock-agentcore:GetAgentRuntimeEndpoint',
-  'bedrock-agentcore:ListAgentRuntimeEndpoints',
-];
+/** Promote retags by digest (BatchGetImage → PutImage); rollback-by-sha confirms the digest still exists. */
+const ecrRetag = ['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages'];
 
 function allow(
   sid: string,
@@ -45,114 +59,72 @@ const ecrToken = allow(
   'ecr:GetAuthorizationToken has no resource-level permissions; the token grants nothing beyond the repository statements.',
 );
 
+const findRuntimeByName = allow(
+  'FindRuntimeByName',
+  ['bedrock-agentcore:ListAgentRuntimes'],
+  ['*'],
+  'ListAgentRuntimes has no resource-level permissions; it reveals names and ids only.',
+);
+
+/** `job_workflow_ref` values of `workflows` run from the main branch. */
+function fromMain(app: AppConfig, ...workflows: string[]): string[] {
+  return workflows.map((w) => githubJobWorkflowRef(app, w, `refs/heads/${app.github.mainBranch}`));
+}
+
+/** `job_workflow_ref` of `workflow` in any pull request (`refs/pull/<n>/merge`). */
+function fromPullRequests(app: AppConfig, workflow: string): string {
+  return githubJobWorkflowRef(app, workflow, 'refs/pull/*/merge');
+}
+
+const ssmArn = (env: Environment, name: string) =>
+  `arn:aws:ssm:${env.region}:${env.account}:parameter${name}`;
+
 /**
- * Per account: the GitHub OIDC provider and one role per purpose; in the registry account also the one
- * ECR repository every environment runs images from.
+ * Per account: the GitHub OIDC provider and one role per purpose (docs/infra.md, "Roles"); in the
+ * registry account also the release repository every environment runs images from and the preview
+ * repository pull requests push to.
  */
 export class SharedStack extends Stack {
   readonly roles: Record<string, iam.Role> = {};
   readonly repository?: ecr.Repository;
+  readonly previewRepository?: ecr.Repository;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, props);
     const { topology: t, plan } = props;
     const app = t.app;
-    const { account, region } = plan;
-    const repoArn = repositoryArn(t);
-
+    const main = `refs/heads/${app.github.mainBranch}`;
     const provider = new iam.OidcProviderNative(this, 'GithubOidc', {
       url: `https://${githubIssuer}`,
       clientIds: [stsAudience],
     });
 
     if (plan.hostsRegistry) {
-      this.repository = this.createRepository(t);
+      this.repository = this.releaseRepository(t);
+      this.previewRepository = this.previewImages(t);
       this.roles.build = githubRole(this, 'BuildRole', {
         roleName: t.shared.buildRole,
-        description: `Builds and pushes images from ${app.github.mainBranch}`,
+        description: `Builds and pushes release images (release workflow on ${app.github.mainBranch})`,
         provider,
-        subject: githubSubject(app, { ref: `refs/heads/${app.github.mainBranch}` }),
-        statements: [ecrToken, allow('PushImages', ecrPush, [repoArn])],
+        subject: githubSubject(app, { ref: main }),
+        claims: { job_workflow_ref: fromMain(app, githubWorkflows.release) },
+        statements: [ecrToken, allow('PushReleaseImages', ecrPush, [repositoryArn(t)])],
       });
+      this.roles.sweep = this.sweepRole(t, provider);
     }
-
-    if (plan.preview && t.previewHost) {
-      const previews = runtimeArns(account, region, t.shared.previewRuntimePrefix, true);
-      const why =
-        'Preview runtime ids are generated (<name>-<suffix>); the name prefix plus the preview tag condition is the narrowest scope IAM offers.';
-      this.roles.preview = githubRole(this, 'PreviewRole', {
-        roleName: t.shared.previewRole,
-        description: `Creates, updates and deletes pull-request preview runtimes (${t.shared.previewRuntimePrefix}*)`,
-        provider,
-        subject: githubSubject(app, { pullRequest: true }),
-        statements: [
-          ecrToken,
-          allow('PushPreviewImages', ecrPush, [repoArn]),
-          allow(
-            'CreateTaggedPreviewRuntimes',
-            ['bedrock-agentcore:CreateAgentRuntime', 'bedrock-agentcore:TagResource'],
-            previews,
-            why,
-            { StringEquals: { [`aws:RequestTag/${previewTag.key}`]: previewTag.value } },
-          ),
-          allow(
-            'ChangeTaggedPreviewRuntimes',
-            [
-              'bedrock-agentcore:UpdateAgentRuntime',
-              'bedrock-agentcore:DeleteAgentRuntime',
-              'bedrock-agentcore:CreateAgentRuntimeEndpoint',
-              'bedrock-agentcore:UpdateAgentRuntimeEndpoint',
-              'bedrock-agentcore:DeleteAgentRuntimeEndpoint',
-            ],
-            previews,
-            why,
-            { StringEquals: { [`aws:ResourceTag/${previewTag.key}`]: previewTag.value } },
-          ),
-          allow('ReadPreviewRuntimes', runtimeRead, previews, why),
-          ...runtimeOwnerStatements(t.previewHost),
-        ],
-      });
-    }
-
+    if (plan.preview && t.previewHost)
+      this.roles.preview = this.previewRole(t, plan, t.previewHost, provider);
+    this.roles.diff = this.diffRole(t, plan, provider);
     for (const env of plan.deployed) {
-      this.roles[`deploy-${env.name}`] = githubRole(this, `Deploy${pascal(env.name)}Role`, {
-        roleName: env.names.deployRole,
-        description: `Deploys the ${env.name} environment (CDK and runtime updates)`,
+      this.roles[`deploy-${env.name}`] = this.deployRole(t, env, provider);
+      this.roles[`infra-${env.name}`] = githubRole(this, `Infra${pascal(env.name)}Role`, {
+        roleName: env.names.infraRole,
+        description: `Deploys the ${env.name} stacks through the CDK bootstrap roles (infra workflow on ${app.github.mainBranch}, environment ${env.name})`,
         provider,
         subject: githubSubject(app, { environment: env.name }),
-        // prod only from the main branch: STS evaluates GitHub's `ref` claim (see docs/infra.md).
-        claims: env.name === 'prod' ? { ref: `refs/heads/${app.github.mainBranch}` } : undefined,
+        claims: { ref: main, job_workflow_ref: fromMain(app, githubWorkflows.infraDeploy) },
         statements: [
-          ecrToken,
-          allow('ReadAndRetagImages', [...ecrPull, 'ecr:DescribeImages', 'ecr:PutImage'], [repoArn]),
-          allow(
-            'UpdateOwnRuntime',
-            [
-              ...runtimeRead,
-              'bedrock-agentcore:UpdateAgentRuntime',
-              'bedrock-agentcore:UpdateAgentRuntimeEndpoint',
-            ],
-            runtimeArns(account, region, env.names.runtime),
-            `The ${env.names.runtime} runtime id is generated (<name>-<suffix>); names allow no hyphen, so <name>-* matches this runtime only.`,
-          ),
-          allow(
-            'RecordImage',
-            ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
-            [`arn:aws:ssm:${region}:${account}:parameter${env.names.imageParameter}`],
-          ),
-          allow(
-            'WatchAlarms',
-            ['cloudwatch:DescribeAlarms'],
-            [`arn:aws:cloudwatch:${region}:${account}:alarm:${env.names.alarmPrefix}*`],
-            `The watch step reads the ${env.name} alarms, which all share the ${env.names.alarmPrefix} prefix.`,
-          ),
-          allow(
-            'CdkDeployViaBootstrapRoles',
-            ['sts:AssumeRole'],
-            [`arn:aws:iam::${account}:role/cdk-hnb659fds-*-${account}-${region}`],
-            'cdk deploy assumes the bootstrap roles (deploy, file/image publishing, lookup) of this account and region.',
-          ),
-          ...runtimeOwnerStatements(env),
+          allow('UseCdkBootstrapRoles', ['sts:AssumeRole'], bootstrapRoleArns(env.account, env.region)),
         ],
       });
     }
@@ -164,15 +136,183 @@ export class SharedStack extends Stack {
       });
     }
     if (this.repository) new CfnOutput(this, 'RepositoryUri', { value: this.repository.repositoryUri });
+    if (this.previewRepository)
+      new CfnOutput(this, 'PreviewRepositoryUri', { value: this.previewRepository.repositoryUri });
   }
 
-  private createRepository(t: Topology): ecr.Repository {
+  /** Pull requests: build into the preview repository, run `<app>_pr_*` runtimes tagged as previews. */
+  private previewRole(t: Topology, plan: AccountPlan, host: Environment, provider: iam.IOidcProvider) {
+    const previews = runtimeArns(plan.account, plan.region, t.shared.previewRuntimePrefix, true);
+    const why =
+      'Preview runtime ids are generated (<name>-<suffix>); the name prefix plus the preview tag condition is the narrowest scope IAM offers.';
+    const tagged = { StringEquals: { [`aws:ResourceTag/${previewTag.key}`]: previewTag.value } };
+    const tagging = { StringEquals: { [`aws:RequestTag/${previewTag.key}`]: previewTag.value } };
+    return githubRole(this, 'PreviewRole', {
+      roleName: t.shared.previewRole,
+      description: `Creates, updates and deletes pull-request preview runtimes (${t.shared.previewRuntimePrefix}*)`,
+      provider,
+      subject: githubSubject(t.app, { pullRequest: true }),
+      claimPatterns: { job_workflow_ref: fromPullRequests(t.app, githubWorkflows.preview) },
+      statements: [
+        ecrToken,
+        allow('PushPreviewImages', ecrPush, [previewRepositoryArn(t)]),
+        allow('ReadDevOutputs', ['ssm:GetParameter'], [ssmArn(host, host.names.outputsParameter)]),
+        findRuntimeByName,
+        allow(
+          'CreateTaggedPreviewRuntimes',
+          ['bedrock-agentcore:CreateAgentRuntime'],
+          ['*'],
+          'CreateAgentRuntime has no resource-level permissions (the id does not exist yet); the preview tag is required on the request.',
+          tagging,
+        ),
+        allow('TagPreviewRuntimes', ['bedrock-agentcore:TagResource'], previews, why, tagging),
+        allow(
+          'ReadPreviewRuntimes',
+          ['bedrock-agentcore:GetAgentRuntime', 'bedrock-agentcore:GetAgentRuntimeEndpoint'],
+          previews,
+          why,
+        ),
+        allow(
+          'ChangeTaggedPreviewRuntimes',
+          [
+            'bedrock-agentcore:UpdateAgentRuntime',
+            'bedrock-agentcore:DeleteAgentRuntime',
+            'bedrock-agentcore:CreateAgentRuntimeEndpoint',
+            'bedrock-agentcore:UpdateAgentRuntimeEndpoint',
+            'bedrock-agentcore:DeleteAgentRuntimeEndpoint',
+          ],
+          previews,
+          why,
+          tagged,
+        ),
+        passExecutionRole(host),
+      ],
+    });
+  }
+
+  /** The nightly sweep: list preview runtimes, read their tags, delete tagged ones; nothing else. */
+  private sweepRole(t: Topology, provider: iam.IOidcProvider) {
+    const { account, region } = t.registry;
+    const previews = runtimeArns(account, region, t.shared.previewRuntimePrefix, true).slice(0, 1);
+    const why = `Preview runtime ids are generated (<name>-<suffix>); ${t.shared.previewRuntimePrefix}* is the preview name prefix.`;
+    return githubRole(this, 'SweepRole', {
+      roleName: t.shared.sweepRole,
+      description: `Deletes expired pull-request previews (${githubWorkflows.sweep}, scheduled or dispatched on ${t.app.github.mainBranch})`,
+      provider,
+      subject: githubSubject(t.app, { ref: `refs/heads/${t.app.github.mainBranch}` }),
+      claims: { job_workflow_ref: fromMain(t.app, githubWorkflows.sweep) },
+      statements: [
+        findRuntimeByName,
+        allow(
+          'ReadPreviewRuntimes',
+          ['bedrock-agentcore:GetAgentRuntime', 'bedrock-agentcore:ListTagsForResource'],
+          previews,
+          why,
+        ),
+        allow('DeleteTaggedPreviewRuntimes', ['bedrock-agentcore:DeleteAgentRuntime'], previews, why, {
+          StringEquals: { [`aws:ResourceTag/${previewTag.key}`]: previewTag.value },
+        }),
+      ],
+    });
+  }
+
+  /** Pull requests' `cdk diff`: look up this account's stacks of this app, change nothing. */
+  private diffRole(t: Topology, plan: AccountPlan, provider: iam.IOidcProvider) {
+    const stacks = [plan.stackName, ...plan.deployed.map((e) => e.names.stack)].map(
+      (name) => `arn:aws:cloudformation:${plan.region}:${plan.account}:stack/${name}/*`,
+    );
+    return githubRole(this, 'DiffRole', {
+      roleName: t.shared.diffRole,
+      description: `Read-only: pull requests' cdk diff looks up this account's ${t.app.app} stacks`,
+      provider,
+      subject: githubSubject(t.app, { pullRequest: true }),
+      claimPatterns: { job_workflow_ref: fromPullRequests(t.app, githubWorkflows.infraDiff) },
+      statements: [
+        allow(
+          'LookUpStacks',
+          [
+            'cloudformation:DescribeStacks',
+            'cloudformation:GetTemplate',
+            'cloudformation:GetTemplateSummary',
+            'cloudformation:ListStackResources',
+            'cloudformation:DescribeStackResources',
+          ],
+          stacks,
+          'Stack ARNs end in a generated id; the stack names fix the stacks.',
+        ),
+      ],
+    });
+  }
+
+  /** Release and rollback jobs of one environment: exactly the calls of contract §4 (deploy-<env>). */
+  private deployRole(t: Topology, env: Environment, provider: iam.IOidcProvider) {
+    const { names } = env;
+    const [runtime, endpoints] = runtimeArns(env.account, env.region, names.runtime);
+    return githubRole(this, `Deploy${pascal(env.name)}Role`, {
+      roleName: names.deployRole,
+      description: `Deploys, promotes and rolls back the ${env.name} runtime (release and rollback workflows on ${t.app.github.mainBranch}, environment ${env.name})`,
+      provider,
+      subject: githubSubject(t.app, { environment: env.name }),
+      // Main only, and only the workflows that deploy: both are claims STS evaluates (docs/infra.md).
+      claims: {
+        ref: `refs/heads/${t.app.github.mainBranch}`,
+        job_workflow_ref: fromMain(t.app, githubWorkflows.release, githubWorkflows.rollback),
+      },
+      statements: [
+        allow('ReadStackOutputs', ['ssm:GetParameter'], [ssmArn(env, names.outputsParameter)]),
+        findRuntimeByName,
+        allow(
+          'ListVersions',
+          ['bedrock-agentcore:ListAgentRuntimeVersions'],
+          ['*'],
+          'ListAgentRuntimeVersions has no resource-level permissions; it lists version numbers only.',
+        ),
+        allow(
+          'UpdateOwnRuntime',
+          ['bedrock-agentcore:GetAgentRuntime', 'bedrock-agentcore:UpdateAgentRuntime'],
+          [runtime],
+          `The ${names.runtime} runtime id is generated (<name>-<suffix>); names allow no hyphen, so <name>-* matches this runtime only.`,
+        ),
+        allow(
+          'MoveOwnEndpoints',
+          ['bedrock-agentcore:GetAgentRuntimeEndpoint', 'bedrock-agentcore:UpdateAgentRuntimeEndpoint'],
+          [runtime, endpoints],
+          `Endpoint calls authorise on the runtime and the endpoint; the ${names.runtime} id is generated, so <name>-* and its endpoints match this runtime only.`,
+        ),
+        passExecutionRole(env),
+        ecrToken,
+        allow('ReadAndRetagReleaseImages', ecrRetag, [repositoryArn(t)]),
+        allow(
+          'RecordPromotion',
+          ['ssm:PutParameter'],
+          [names.imageParameter, names.releaseParameter, names.liveVersionParameter].map((p) =>
+            ssmArn(env, p),
+          ),
+        ),
+        allow(
+          'ReadPromotionHistory',
+          ['ssm:GetParameter', 'ssm:GetParameterHistory'],
+          [names.releaseParameter, names.liveVersionParameter].map((p) => ssmArn(env, p)),
+        ),
+        allow(
+          'WatchAlarms',
+          ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
+          [`arn:aws:cloudwatch:${env.region}:${env.account}:alarm:${names.alarmPrefix}*`],
+          `The watch step reads the ${env.name} health alarms, which all share the ${names.alarmPrefix} prefix.`,
+        ),
+        // cognito-idp:DescribeUserPoolClient on its own pool is granted by the environment stack,
+        // which knows the pool's generated id.
+      ],
+    });
+  }
+
+  private releaseRepository(t: Topology): ecr.Repository {
     const moving = movingTags(t);
     const repo = new ecr.Repository(this, 'Repository', {
       repositoryName: t.shared.repository,
       imageScanOnPush: true,
       imageTagMutability: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
-      imageTagMutabilityExclusionFilters: [...moving, previewImageTagPattern].map((p) =>
+      imageTagMutabilityExclusionFilters: moving.map((p) =>
         ecr.ImageTagMutabilityExclusionFilter.wildcard(p),
       ),
       removalPolicy: RemovalPolicy.RETAIN,
@@ -187,12 +327,6 @@ export class SharedStack extends Stack {
         })),
         {
           rulePriority: moving.length + 1,
-          description: `expire preview images after ${t.app.ecr.previewImageDays} days`,
-          tagPatternList: [previewImageTagPattern],
-          maxImageAge: Duration.days(t.app.ecr.previewImageDays),
-        },
-        {
-          rulePriority: moving.length + 2,
           description: `keep the ${t.app.ecr.keepReleaseImages} most recent release images (rollback targets)`,
           tagStatus: ecr.TagStatus.ANY,
           maxImageCount: t.app.ecr.keepReleaseImages,
@@ -212,43 +346,40 @@ export class SharedStack extends Stack {
           }),
         );
       grant('RuntimePull', env.names.executionRole, ecrPull);
-      grant('DeployReadRetag', env.names.deployRole, [...ecrPull, 'ecr:DescribeImages', 'ecr:PutImage']);
+      grant('DeployReadRetag', env.names.deployRole, ecrRetag);
     }
     return repo;
   }
+
+  /** Pull-request images: their own repository, so no pull request can write a release image. */
+  private previewImages(t: Topology): ecr.Repository {
+    return new ecr.Repository(this, 'PreviewRepository', {
+      repositoryName: t.shared.previewRepository,
+      imageScanOnPush: true,
+      // A re-run of the same pull request commit pushes the same `pr-<n>-<sha>` tag again.
+      imageTagMutability: ecr.TagMutability.MUTABLE,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          rulePriority: 1,
+          description: `expire preview images after ${t.app.ecr.previewImageDays} days`,
+          tagStatus: ecr.TagStatus.ANY,
+          maxImageAge: Duration.days(t.app.ecr.previewImageDays),
+        },
+      ],
+    });
+  }
 }
 
-/** What a role that runs an environment's runtime needs: find it, pass its execution role, read its outputs and smoke client. */
-function runtimeOwnerStatements(env: Environment): Justified[] {
-  const { account, region } = env;
-  const n = pascal(env.name);
-  return [
-    allow(
-      `FindRuntimeByName${n}`,
-      ['bedrock-agentcore:ListAgentRuntimes'],
-      ['*'],
-      'ListAgentRuntimes has no resource-level permissions; it reveals names and ids only.',
-    ),
-    allow(
-      `PassExecutionRole${n}`,
-      ['iam:PassRole'],
-      [`arn:aws:iam::${account}:role/${env.names.executionRole}`],
-      undefined,
-      { StringEquals: { 'iam:PassedToService': 'bedrock-agentcore.amazonaws.com' } },
-    ),
-    allow(
-      `ReadStackOutputs${n}`,
-      ['cloudformation:DescribeStacks'],
-      [`arn:aws:cloudformation:${region}:${account}:stack/${env.names.stack}/*`],
-      `Stack ARNs end in a generated id; the name ${env.names.stack} fixes the stack.`,
-    ),
-    allow(
-      `ReadSmokeClientSecret${n}`,
-      ['cognito-idp:DescribeUserPoolClient'],
-      [`arn:aws:cognito-idp:${region}:${account}:userpool/*`],
-      'The smoke client secret is read at run time instead of being stored; user pool ids are generated, so the pool cannot be named in advance.',
-    ),
-  ];
+/** iam:PassRole on an environment's runtime execution role, to AgentCore only. */
+function passExecutionRole(env: Environment): Justified {
+  return allow(
+    `PassExecutionRole${pascal(env.name)}`,
+    ['iam:PassRole'],
+    [`arn:aws:iam::${env.account}:role/${env.names.executionRole}`],
+    undefined,
+    { StringEquals: { 'iam:PassedToService': 'bedrock-agentcore.amazonaws.com' } },
+  );
 }
 
 export function pascal(s: string): string {

@@ -94,6 +94,11 @@ export function repositoryArn(t: Topology): string {
   return `arn:aws:ecr:${t.registry.region}:${t.registry.account}:repository/${t.shared.repository}`;
 }
 
+/** ARN of the repository pull-request images go to (same account and region as the release repository). */
+export function previewRepositoryArn(t: Topology): string {
+  return `arn:aws:ecr:${t.registry.region}:${t.registry.account}:repository/${t.shared.previewRepository}`;
+}
+
 /**
  * ARN pattern of the runtimes named `name` exactly (ids are `<name>-<10 characters>` and names allow no
  * hyphen), or, with `prefix`, of every runtime whose name starts with it. Covers their endpoints too.

@@ -13,14 +13,20 @@ import {
   metricsNamespace,
   previewTag,
   stackOutputKeys,
-  type Environment,
 } from '../../environments';
 import { spendMath } from '../../cost/alarm-math';
 import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { buildApp, type AgentApp } from '../src/app';
-import { SharedStack } from '../src/shared-stack';
 import { planTopology } from '../src/topology';
-import { trustAllows } from './iam-conditions';
+import { resolve, type CfnTemplate } from './cfn';
+
+/** What CloudFormation does with `{{resolve:ssm:<name>}}`: the parameter's current value, or the deploy fails. */
+function resolveSsm(value: string, parameters: Record<string, string>): string {
+  return value.replace(/\{\{resolve:ssm:([^}]+)\}\}/g, (_m, name: string) => {
+    if (!(name in parameters)) throw new Error(`parameter ${name} does not exist: the deploy fails`);
+    return parameters[name];
+  });
+}
 
 let built: AgentApp;
 let outdir: string;
@@ -114,8 +120,8 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     expect(runtime.Properties.AgentRuntimeArtifact).toEqual({
       ContainerConfiguration: { ContainerUri: `{{resolve:ssm:${env().names.imageParameter}}}` },
     });
-    // CDK must not own the parameter (it would revert the pipeline's writes).
-    t().resourceCountIs('AWS::SSM::Parameter', 0);
+    // CDK must not own it (it would revert the pipeline's writes): its only parameter is its outputs.
+    expect(only(t(), 'AWS::SSM::Parameter').Properties.Name).toBe(env().names.outputsParameter);
   });
 
   it('runtime environment variables: exactly the agent contract, values from the environment file', () => {
@@ -158,13 +164,32 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     });
   });
 
-  it('a named live endpoint created at version 1 (the pipeline moves it afterwards)', () => {
+  it('live serves the version promote recorded (its SSM parameter, like the image), so cdk deploy keeps it', () => {
     const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime').id;
-    expect(only(t(), 'AWS::BedrockAgentCore::RuntimeEndpoint').Properties).toEqual({
+    const endpoint = only(t(), 'AWS::BedrockAgentCore::RuntimeEndpoint').Properties;
+    expect(endpoint).toEqual({
       Name: env().runtime.liveEndpoint,
       AgentRuntimeId: { 'Fn::GetAtt': [runtime, 'AgentRuntimeId'] },
-      AgentRuntimeVersion: '1',
+      AgentRuntimeVersion: `{{resolve:ssm:${env().names.liveVersionParameter}}}`,
     });
+    // Promote wrote 3: CloudFormation resolves the reference on every create/update of the endpoint.
+    const promoted = { [env().names.liveVersionParameter]: '3' };
+    expect(resolveSsm(endpoint.AgentRuntimeVersion as string, promoted)).toBe('3');
+  });
+
+  it('writes its outputs as JSON to the outputs parameter (contract §1), besides the CfnOutputs', () => {
+    const parameter = only(t(), 'AWS::SSM::Parameter');
+    expect(parameter.Properties).toMatchObject({ Name: env().names.outputsParameter, Type: 'String' });
+    const stack = envStack(name);
+    const value = resolve(
+      { template: t().toJSON() as CfnTemplate, account: stack.account, region: stack.region },
+      parameter.Properties.Value,
+    ) as string;
+    const outputs = JSON.parse(value) as Record<string, string>;
+    expect(Object.keys(outputs).sort()).toEqual([...stackOutputKeys].sort());
+    const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime').id;
+    expect(outputs.RuntimeId).toBe(`${runtime}.AgentRuntimeId`);
+    expect(outputs.AlarmNamePrefix).toBe(env().names.alarmPrefix);
   });
 
   it('memory: semantic, preference and summary strategies in the namespaces the agent reads, expiry from the file', () => {
@@ -224,22 +249,17 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       Threshold: a.systemErrorsPer5Min,
     });
     expect(byName[`${p}throttles`]).toMatchObject({ MetricName: 'Throttles', Threshold: a.throttlesPer5Min });
-    for (const [role, model] of [
-      ['primary', env().models.primary],
-      ['background', env().models.background],
-    ]) {
-      const dims = [{ Name: 'ModelId', Value: model }];
-      expect(byName[`${p}input-tokens-${role}`]).toMatchObject({
-        Namespace: 'AWS/Bedrock',
-        MetricName: 'InputTokenCount',
-        Dimensions: dims,
+    // Token counts of this environment's agent (its own metrics), never the account-wide per-model totals.
+    for (const [alarm, metric, threshold] of [
+      ['input-tokens', 'inputTokens', a.inputTokensPerHour],
+      ['output-tokens', 'outputTokens', a.outputTokensPerHour],
+    ] as const) {
+      expect(byName[`${p}${alarm}`]).toMatchObject({
+        Namespace: metricsNamespace,
+        MetricName: metric,
+        Dimensions: [{ Name: 'Environment', Value: name }],
         Period: 3600,
-        Threshold: a.inputTokensPerHour,
-      });
-      expect(byName[`${p}output-tokens-${role}`]).toMatchObject({
-        MetricName: 'OutputTokenCount',
-        Dimensions: dims,
-        Threshold: a.outputTokensPerHour,
+        Threshold: threshold,
       });
     }
     expect(byName[`${p}time-to-first-token-p95`]).toMatchObject({
@@ -249,12 +269,24 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       ExtendedStatistic: 'p95',
       Threshold: a.timeToFirstTokenP95Ms,
     });
-    // Eight health alarms under the prefix the watch step rolls back on; the spend alarm stays outside it.
+    // Six health alarms under the prefix the watch step rolls back on, each scoped to this environment
+    // (runtime ARN and endpoint, or the Environment dimension); the spend alarm stays outside it.
     const health = alarms.filter((x) => (x.AlarmName as string).startsWith(p));
-    expect(health).toHaveLength(8);
+    expect(health).toHaveLength(6);
+    for (const alarm of health) {
+      const dims = alarm.Dimensions as { Name: string; Value: unknown }[];
+      const scoped =
+        dims.some((d) => d.Name === 'Environment' && d.Value === name) ||
+        (dims.some((d) => d.Name === 'Resource') &&
+          dims.some(
+            (d) => d.Name === 'Name' && d.Value === `${env().names.runtime}::${env().runtime.liveEndpoint}`,
+          ));
+      expect(scoped, String(alarm.AlarmName)).toBe(true);
+      expect(alarm.Namespace, String(alarm.AlarmName)).not.toBe('AWS/Bedrock');
+    }
     expect(alarms.map((x) => x.AlarmName)).toEqual(expect.arrayContaining([env().names.spendAlarm]));
     expect(env().names.spendAlarm.startsWith(p)).toBe(false);
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.id }]);
     t().hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: env().names.dashboard });
   });
@@ -370,19 +402,19 @@ function policyStatements(t: Template, rolePrefix: string): PolicyStatementJson[
 describe('shared stack (registry account)', () => {
   const t = () => templateOf(built.shared[0]);
 
-  it('one ECR repository: :<sha> immutable, moving tags excluded, lifecycle keeps what runtimes may use', () => {
-    const repo = only(t(), 'AWS::ECR::Repository');
-    expect(repo.Properties).toMatchObject({
-      RepositoryName: 'agentcore-gitops',
+  it('release repository: :<sha> immutable, moving tags excluded, lifecycle keeps what runtimes may use', () => {
+    const repo = resourcesOf(t(), 'AWS::ECR::Repository');
+    const release = Object.values(repo).find((r) => r.Properties.RepositoryName === 'agentcore-gitops')!;
+    expect(release.Properties).toMatchObject({
       ImageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-      ImageTagMutabilityExclusionFilters: ['latest', 'dev', 'prod', 'pr-*'].map((f) => ({
+      ImageTagMutabilityExclusionFilters: ['latest', 'dev', 'prod'].map((f) => ({
         ImageTagMutabilityExclusionFilterType: 'WILDCARD',
         ImageTagMutabilityExclusionFilterValue: f,
       })),
     });
-    expect(repo.DeletionPolicy).toBe('Retain');
+    expect(release.DeletionPolicy).toBe('Retain');
     const rules = JSON.parse(
-      (repo.Properties.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText,
+      (release.Properties.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText,
     ).rules as { rulePriority: number; selection: Record<string, unknown> }[];
     const { ecr } = built.topology.app;
     expect(rules.map((r) => [r.rulePriority, r.selection])).toEqual([
@@ -392,22 +424,38 @@ describe('shared stack (registry account)', () => {
       ],
       [2, { tagStatus: 'tagged', tagPatternList: ['dev'], countType: 'imageCountMoreThan', countNumber: 1 }],
       [3, { tagStatus: 'tagged', tagPatternList: ['prod'], countType: 'imageCountMoreThan', countNumber: 1 }],
-      [
-        4,
-        {
-          tagStatus: 'tagged',
-          tagPatternList: ['pr-*'],
-          countType: 'sinceImagePushed',
-          countNumber: ecr.previewImageDays,
-          countUnit: 'days',
-        },
-      ],
-      [5, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: ecr.keepReleaseImages }],
+      [4, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: ecr.keepReleaseImages }],
     ]);
   });
 
+  it('preview repository: pull-request images apart from releases, expired after previewImageDays', () => {
+    const repos = Object.values(resourcesOf(t(), 'AWS::ECR::Repository'));
+    expect(repos.map((r) => r.Properties.RepositoryName).sort()).toEqual([
+      built.topology.shared.repository,
+      built.topology.shared.previewRepository,
+    ]);
+    const preview = repos.find(
+      (r) => r.Properties.RepositoryName === built.topology.shared.previewRepository,
+    )!;
+    const rules = JSON.parse(
+      (preview.Properties.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText,
+    ).rules as { selection: Record<string, unknown> }[];
+    expect(rules.map((r) => r.selection)).toEqual([
+      {
+        tagStatus: 'any',
+        countType: 'sinceImagePushed',
+        countNumber: built.topology.app.ecr.previewImageDays,
+        countUnit: 'days',
+      },
+    ]);
+    expect(preview.Properties.RepositoryPolicyText).toBeUndefined();
+  });
+
   it('lets the prod account pull (execution role) and retag (deploy role) by principal ARN condition', () => {
-    const policy = only(t(), 'AWS::ECR::Repository').Properties.RepositoryPolicyText as {
+    const release = Object.values(resourcesOf(t(), 'AWS::ECR::Repository')).find(
+      (r) => r.Properties.RepositoryName === built.topology.shared.repository,
+    )!;
+    const policy = release.Properties.RepositoryPolicyText as {
       Statement: PolicyStatementJson[];
     };
     const prod = envOf('prod');
@@ -434,158 +482,23 @@ describe('shared stack (registry account)', () => {
       });
   });
 
-  it('deploy roles: own runtime only, pass only the execution role to AgentCore, own parameter, alarms, CDK roles', () => {
-    for (const name of ['dev', 'prod']) {
-      const e = envOf(name);
-      const stack = built.shared.find((s) => s.account === e.account)!;
-      const s = policyStatements(templateOf(stack), `Deploy${name[0].toUpperCase()}${name.slice(1)}Role`);
-      const bySid = Object.fromEntries(s.map((x) => [x.Sid, x]));
-      const rt = `arn:aws:bedrock-agentcore:${e.region}:${e.account}:runtime/${e.names.runtime}-*`;
-      expect(bySid.UpdateOwnRuntime.Resource).toEqual([rt, `${rt}/runtime-endpoint/*`]);
-      expect(bySid.UpdateOwnRuntime.Action).not.toContain('bedrock-agentcore:CreateAgentRuntime');
-      expect(bySid[`PassExecutionRole${name[0].toUpperCase()}${name.slice(1)}`]).toMatchObject({
-        Action: 'iam:PassRole',
-        Resource: `arn:aws:iam::${e.account}:role/${e.names.executionRole}`,
-        Condition: { StringEquals: { 'iam:PassedToService': 'bedrock-agentcore.amazonaws.com' } },
-      });
-      expect(bySid.RecordImage).toMatchObject({
-        // GetParameterHistory: rollback to `previous` reads the promotion history.
-        Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
-        Resource: `arn:aws:ssm:${e.region}:${e.account}:parameter${e.names.imageParameter}`,
-      });
-      expect(bySid.WatchAlarms).toMatchObject({
-        Action: 'cloudwatch:DescribeAlarms',
-        Resource: `arn:aws:cloudwatch:${e.region}:${e.account}:alarm:${e.names.alarmPrefix}*`,
-      });
-      expect(bySid.CdkDeployViaBootstrapRoles.Resource).toBe(
-        `arn:aws:iam::${e.account}:role/cdk-hnb659fds-*-${e.account}-${e.region}`,
-      );
-    }
-  });
-
   it('preview role: only <app>_pr_* runtimes, creation and changes tied to the preview tag', () => {
     const s = Object.fromEntries(policyStatements(t(), 'PreviewRole').map((x) => [x.Sid, x]));
     const prefix = 'arn:aws:bedrock-agentcore:us-east-1:111111111111:runtime/agentcore_gitops_pr_*';
-    for (const sid of ['CreateTaggedPreviewRuntimes', 'ChangeTaggedPreviewRuntimes', 'ReadPreviewRuntimes'])
+    for (const sid of ['TagPreviewRuntimes', 'ChangeTaggedPreviewRuntimes', 'ReadPreviewRuntimes'])
       expect(s[sid].Resource).toEqual([prefix, `${prefix}/runtime-endpoint/*`]);
-    expect(s.CreateTaggedPreviewRuntimes.Condition).toEqual({
-      StringEquals: { [`aws:RequestTag/${previewTag.key}`]: previewTag.value },
-    });
+    for (const sid of ['CreateTaggedPreviewRuntimes', 'TagPreviewRuntimes'])
+      expect(s[sid].Condition).toEqual({
+        StringEquals: { [`aws:RequestTag/${previewTag.key}`]: previewTag.value },
+      });
     expect(s.ChangeTaggedPreviewRuntimes.Condition).toEqual({
       StringEquals: { [`aws:ResourceTag/${previewTag.key}`]: previewTag.value },
     });
-    expect(s.PassExecutionRoleDev.Resource).toBe(
-      `arn:aws:iam::111111111111:role/${envOf('dev').names.executionRole}`,
-    );
   });
 
   it('no statement anywhere allows every action', () => {
     for (const template of templates.values())
       expect(JSON.stringify(template.toJSON())).not.toMatch(/"Action":"\*"/);
-  });
-});
-
-describe('GitHub OIDC trust matrix', () => {
-  const roleNames = {
-    build: 'agentcore-gitops-build',
-    preview: 'agentcore-gitops-preview',
-    dev: 'agentcore-gitops-deploy-dev',
-    prod: 'agentcore-gitops-deploy-prod',
-  };
-  type Trust = { doc: { Statement: never[] }; provider: unknown };
-
-  /** Every role of the shared stacks, with its trust policy and the OIDC provider of its own template. */
-  function githubRoles(stacks: Template[]): Map<string, Trust> {
-    const roles = new Map<string, Trust>();
-    for (const t of stacks) {
-      const provider = only(t, 'AWS::IAM::OIDCProvider');
-      for (const role of Object.values(resourcesOf(t, 'AWS::IAM::Role')))
-        roles.set(role.Properties.RoleName as string, {
-          doc: role.Properties.AssumeRolePolicyDocument as Trust['doc'],
-          provider: { Ref: provider.id },
-        });
-    }
-    return roles;
-  }
-
-  const issuer = 'token.actions.githubusercontent.com';
-  function accepted(
-    roles: Map<string, Trust>,
-    sub: string,
-    ref: string | undefined,
-    aud = 'sts.amazonaws.com',
-  ) {
-    const context = { [`${issuer}:sub`]: sub, [`${issuer}:aud`]: aud, [`${issuer}:ref`]: ref };
-    return [...roles].filter(([, r]) => trustAllows(r.doc, r.provider, context)).map(([name]) => name);
-  }
-
-  const main = 'refs/heads/main';
-  function matrix(own: string): [string, string, string | undefined, string[], string?][] {
-    return [
-      ['push to main', `${own}:ref:refs/heads/main`, main, [roleNames.build]],
-      ['push to another branch', `${own}:ref:refs/heads/feature`, 'refs/heads/feature', []],
-      ['a tag', `${own}:ref:refs/tags/v1.0.0`, 'refs/tags/v1.0.0', []],
-      ['pull_request', `${own}:pull_request`, 'refs/pull/7/merge', [roleNames.preview]],
-      ['environment dev', `${own}:environment:dev`, main, [roleNames.dev]],
-      ['environment prod from main', `${own}:environment:prod`, main, [roleNames.prod]],
-      ['environment prod from another branch', `${own}:environment:prod`, 'refs/heads/hotfix', []],
-      ['environment prod, ref claim unavailable (fails closed)', `${own}:environment:prod`, undefined, []],
-      ['another environment', `${own}:environment:staging`, main, []],
-      ['preview-named environment', `${own}:environment:pr-7`, 'refs/pull/7/merge', []],
-      ['other repository, main', 'repo:other-org/agentcore-gitops:ref:refs/heads/main', main, []],
-      ['repository name prefix trick', `${own}-evil:ref:refs/heads/main`, main, []],
-      ["a fork's pull request", 'repo:forker/agentcore-gitops:pull_request', 'refs/pull/7/merge', []],
-      ["a fork's environment prod", 'repo:forker/agentcore-gitops:environment:prod', main, []],
-      ['wrong audience', `${own}:ref:refs/heads/main`, main, [], 'https://github.com/example-org'],
-      ['wrong audience for prod', `${own}:environment:prod`, main, [], 'sts.amazonaws.com.cn'],
-    ];
-  }
-
-  const classic = 'repo:example-org/agentcore-gitops';
-  const immutable = 'repo:example-org@1001/agentcore-gitops@2002';
-
-  it.each(matrix(classic))('classic subjects: %s', (_label, sub, ref, expected, aud) => {
-    const roles = githubRoles(built.shared.map(templateOf));
-    expect([...roles.keys()].sort()).toEqual(Object.values(roleNames).sort());
-    expect(accepted(roles, sub, ref, aud).sort()).toEqual(expected);
-  });
-
-  it('classic-configured roles reject the immutable (id-based) subject form', () => {
-    const roles = githubRoles(built.shared.map(templateOf));
-    expect(accepted(roles, `${immutable}:ref:refs/heads/main`, main)).toEqual([]);
-  });
-
-  describe('with github.subjectFormat: id', () => {
-    let roles: Map<string, Trust>;
-    beforeAll(() => {
-      const envs: Environment[] = [...built.topology.deployed, built.topology.preview!].map((e) => ({
-        ...e,
-        app: {
-          ...e.app,
-          github: { ...e.app.github, subjectFormat: 'id', ownerId: 1001, repositoryId: 2002 },
-        },
-      }));
-      const topology = planTopology(envs);
-      const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-id-')) });
-      const stacks = topology.accounts.map(
-        (plan) =>
-          new SharedStack(app, plan.stackName, {
-            env: { account: plan.account, region: plan.region },
-            topology,
-            plan,
-          }),
-      );
-      roles = githubRoles(stacks.map((s) => Template.fromStack(s)));
-    }, 120_000);
-
-    it.each(matrix(immutable))('id subjects: %s', (_label, sub, ref, expected, aud) => {
-      expect(accepted(roles, sub, ref, aud).sort()).toEqual(expected);
-    });
-
-    it('id-configured roles reject the classic subject form', () => {
-      expect(accepted(roles, `${classic}:ref:refs/heads/main`, main)).toEqual([]);
-      expect(accepted(roles, `${classic}:environment:prod`, main)).toEqual([]);
-    });
   });
 });
 
