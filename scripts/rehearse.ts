@@ -22,7 +22,13 @@ import {
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { loadEnvironment, previewRuntimeName, sharedResourceNames, type Environment } from '../environments';
+import {
+  loadEnvironment,
+  previewRuntimeName,
+  sharedResourceNames,
+  type Environment,
+  type StackOutputKey,
+} from '../environments';
 import { loadPrices } from '../environments/prices';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
@@ -150,7 +156,13 @@ export interface Provisioned {
   memoryId: string;
 }
 
-/** Runtime (version 1 on `image`), `live` endpoint, Cognito pool + machine client, memory, SSM parameter, alarms. */
+/** The commit provision() records as the release the environments start from. */
+export const seedSha = '5eed'.padEnd(40, '0');
+
+/**
+ * Runtime (version 1 on `image`, by digest), `live` endpoint, Cognito pool + machine client, memory,
+ * the stack-outputs parameter, the records of an earlier release of `image`, alarms.
+ */
 export async function provision(twin: Twin, env: Environment, image: string): Promise<Provisioned> {
   const te = twin.env();
   const sdk = {
@@ -199,13 +211,35 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     }),
   );
   await endpointReady(control, created.agentRuntimeId!, env.runtime.liveEndpoint);
-  await new SSMClient(sdk).send(
-    new PutParameterCommand({
-      Name: env.names.imageParameter,
-      Value: image,
-      Type: 'String',
-      Overwrite: true,
-    }),
+  const ssm = new SSMClient(sdk);
+  const put = (Name: string, Value: string) =>
+    ssm.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite: true }));
+  const tokenUrl = `${twin.cognito.issuer(poolId)}/oauth2/token`;
+  // The stack writes its outputs to one parameter; the actions read ids from there (contract §1).
+  const outputs: Record<StackOutputKey, string> = {
+    RuntimeId: created.agentRuntimeId!,
+    RuntimeArn: created.agentRuntimeArn!,
+    LiveEndpointName: env.runtime.liveEndpoint,
+    ExecutionRoleArn: spec.roleArn!,
+    MemoryId: memory.memory!.id!,
+    GuardrailId: env.names.guardrail,
+    GuardrailVersion: '1',
+    UserPoolId: poolId,
+    DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
+    UserClientId: user.clientId,
+    MachineClientId: machine.clientId,
+    InvokeScope: env.names.invokeScope,
+    TokenEndpoint: tokenUrl,
+    AlarmTopicArn: `arn:aws:sns:${env.region}:${env.account}:${env.names.alarmTopic}`,
+    AlarmNamePrefix: env.names.alarmPrefix,
+  };
+  await put(env.names.outputsParameter, JSON.stringify(outputs));
+  // The environment as an earlier pipeline run left it: version 1 promoted from `seedSha`.
+  await put(env.names.imageParameter, image);
+  await put(env.names.liveVersionParameter, created.agentRuntimeVersion!);
+  await put(
+    env.names.releaseParameter,
+    JSON.stringify({ sha: seedSha, image, version: created.agentRuntimeVersion }),
   );
   for (const name of ['latency-p95', 'system-errors', 'throttles']) {
     twin.cloudwatch.putAlarm({
@@ -219,7 +253,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     env,
     runtimeId: created.agentRuntimeId!,
     runtimeArn: created.agentRuntimeArn!,
-    tokenUrl: `${twin.cognito.issuer(poolId)}/oauth2/token`,
+    tokenUrl,
     userPoolId: poolId,
     clientId: machine.clientId,
     clientSecret: machine.clientSecret!,

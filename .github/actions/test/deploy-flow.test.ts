@@ -18,14 +18,8 @@ import { loadEnvironment, sharedResourceNames } from '../../../environments';
 import { startTwin, type Twin } from '../../../local/src/twin';
 import { pushLocalImage } from '../../../scripts/push-local-image';
 import { provision, runAction, twinOptions, type Provisioned } from '../../../scripts/rehearse';
-import {
-  containerUri,
-  getEndpoint,
-  getRuntime,
-  listVersions,
-  waitUntilReady,
-} from '../src/lib/runtime';
-import { deployRuntime } from '../src/steps/deploy-runtime';
+import { containerUri, getEndpoint, getRuntime, listVersions, waitUntilReady } from '../src/lib/runtime';
+import { configOf, deployRuntime } from '../src/steps/deploy-runtime';
 import { promote } from '../src/steps/promote';
 import { rollback } from '../src/steps/rollback';
 import { alarmStates, watchAlarms } from '../src/steps/watch-alarms';
@@ -78,11 +72,18 @@ const devTarget = (ecr = new ECRClient(cfg())) => ({
 const push = async (tag: string, content = tag) => {
   const file = path.join(work, `${content}.mjs`);
   fs.writeFileSync(file, `// ${content}\n`);
-  return (await pushLocalImage({ repository: repo, tags: [tag], bundlePath: file, ecr: new ECRClient(cfg()) }))
-    .imageUri;
+  return (
+    await pushLocalImage({ repository: repo, tags: [tag], bundlePath: file, ecr: new ECRClient(cfg()) })
+  ).imageUri;
 };
 const deploy = (imageUri: string) =>
-  deployRuntime({ control: control(), runtimeName: dev.names.runtime, runtimeId: p.runtimeId, imageUri, wait });
+  deployRuntime({
+    control: control(),
+    runtimeName: dev.names.runtime,
+    runtimeId: p.runtimeId,
+    imageUri,
+    wait,
+  });
 const live = async () => (await getEndpoint(control(), p.runtimeId, 'live')).liveVersion!;
 const imageOf = async (version: string) => containerUri(await getRuntime(control(), p.runtimeId, version));
 /** The account in `<account>.dkr.ecr.<region>.amazonaws.com/...`. */
@@ -169,7 +170,11 @@ describe('failed gate: DEFAULT goes back to what live serves (item 9)', () => {
     );
     await waitUntilReady(control(), p.runtimeId, candidate.agentRuntimeVersion!, wait);
 
-    const r = await runAction('deploy-runtime', { environment: 'dev', 'restore-default': 'true' }, twin.env());
+    const r = await runAction(
+      'deploy-runtime',
+      { environment: 'dev', 'restore-default': 'true' },
+      twin.env(),
+    );
     expect(r.code, r.stdout).toBe(0);
     const newest = await getRuntime(control(), p.runtimeId);
     expect(Number(newest.agentRuntimeVersion)).toBeGreaterThan(Number(candidate.agentRuntimeVersion));
@@ -186,7 +191,11 @@ describe('failed gate: DEFAULT goes back to what live serves (item 9)', () => {
     expect(config(newest)).toEqual(config(liveRuntime));
     expect(await live()).toBe(liveVersion);
 
-    const again = await runAction('deploy-runtime', { environment: 'dev', 'restore-default': 'true' }, twin.env());
+    const again = await runAction(
+      'deploy-runtime',
+      { environment: 'dev', 'restore-default': 'true' },
+      twin.env(),
+    );
     expect(again.code, again.stdout).toBe(0);
     expect(again.outputs).toMatchObject({ action: 'unchanged', version: newest.agentRuntimeVersion });
   });
@@ -235,7 +244,10 @@ describe('the alarm watch judges this release only (item 15)', () => {
     twin.cloudwatch.setAlarmState(alarm('latency-p95'), 'OK');
     twin.cloudwatch.setAlarmState(alarm('latency-p95'), 'ALARM', 'new');
     const fired = await watch(baseline, before);
-    expect(fired).toMatchObject({ outcome: 'alarm', firing: [{ name: alarm('latency-p95'), reason: 'new' }] });
+    expect(fired).toMatchObject({
+      outcome: 'alarm',
+      firing: [{ name: alarm('latency-p95'), reason: 'new' }],
+    });
     twin.cloudwatch.setAlarmState(alarm('latency-p95'), 'OK');
   });
 
@@ -249,7 +261,7 @@ describe('the alarm watch judges this release only (item 15)', () => {
     // Another version running the very same image is no rollback target either.
     const twinVersion = await control().send(
       new UpdateAgentRuntimeCommand({
-        ...(await getRuntime(control(), p.runtimeId, current)),
+        ...configOf(await getRuntime(control(), p.runtimeId, current)),
         agentRuntimeId: p.runtimeId,
         description: 'same image, new version',
       }),
@@ -314,7 +326,11 @@ async function fetchRaw(id: string): Promise<Record<string, unknown>> {
 
 describe('ids come from the stack outputs, not GitHub variables (item 17)', () => {
   it('smoke-test gets token url, machine client and user pool from the environment’s outputs parameter', async () => {
-    const r = await runAction('smoke-test', { environment: 'dev', samples: '1', qualifier: 'live' }, twin.env());
+    const r = await runAction(
+      'smoke-test',
+      { environment: 'dev', samples: '1', qualifier: 'live' },
+      twin.env(),
+    );
     expect(r.stdout).not.toMatch(/input "[\w-]+" is required/);
     // The placeholder images cannot answer, so the gates fail — after a token was issued by the
     // pool the outputs name, for the machine client they name (its secret read from that pool).
