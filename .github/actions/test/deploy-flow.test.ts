@@ -142,6 +142,9 @@ describe('promotion record and rollback by sha (item 8)', () => {
 });
 
 describe('cross-account registry (item 6)', () => {
+  // Today's twin keeps one registry, so this asserts what is sent. Once the twin enforces accounts
+  // (twin-iam), prod's credentials retagging in dev's registry fail without registryId; then this
+  // test can run the same calls with prod's deploy-role credentials.
   it('every ECR call of promote and rollback names the registry account of the image', async () => {
     const { ecr, calls } = recordingEcr();
     // Promote retags (BatchGetImage + PutImage); rollback by sha used DescribeImages.

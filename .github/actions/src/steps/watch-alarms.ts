@@ -65,7 +65,7 @@ export async function alarmStates(cloudwatch: CloudWatchClient, prefix: string):
   return alarms;
 }
 
-/** True when the rollback target serves the same image as live: the release changed nothing to undo. */
+/** Why the release changed nothing to undo (the rollback target is live's version or runs its image), else undefined. */
 async function releaseChangedNothing(target: Omit<PromoteInput, 'log'>): Promise<string | undefined> {
   const live = (await getEndpoint(target.control, target.runtimeId, target.endpointName)).liveVersion;
   if (!live) return undefined;
