@@ -19,18 +19,19 @@ export const releaseRecordSchema = z.object({
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
 
 /**
- * Every promotion record the parameter has held, oldest first. Values that are not records (e.g. a
- * placeholder the stack created the parameter with) are skipped; no parameter yet means no releases.
+ * Every promotion record the parameter still holds (SSM keeps its last 100 versions), oldest first.
+ * Values that are not records (e.g. a placeholder the stack created the parameter with) are skipped;
+ * no parameter yet means no releases.
  */
 export async function releaseHistory(ssm: SSMClient, name: string): Promise<ReleaseRecord[]> {
-  const records: ReleaseRecord[] = [];
+  const records: (ReleaseRecord & { parameterVersion: number })[] = [];
   let NextToken: string | undefined;
   try {
     do {
       const page = await ssm.send(new GetParameterHistoryCommand({ Name: name, MaxResults: 50, NextToken }));
       for (const p of page.Parameters ?? []) {
         const parsed = releaseRecordSchema.safeParse(parseJson(p.Value));
-        if (parsed.success) records.push(parsed.data);
+        if (parsed.success) records.push({ ...parsed.data, parameterVersion: p.Version ?? 0 });
       }
       NextToken = page.NextToken;
     } while (NextToken);
@@ -38,7 +39,10 @@ export async function releaseHistory(ssm: SSMClient, name: string): Promise<Rele
     if ((e as Error).name === 'ParameterNotFound') return [];
     throw e;
   }
-  return records;
+  // SSM returns the history oldest first; order by the parameter's version rather than rely on it.
+  return records
+    .sort((a, b) => a.parameterVersion - b.parameterVersion)
+    .map(({ sha, image, version }) => ({ sha, image, version }));
 }
 
 /** Write the record unless it is already the current value (a repeated promote adds no history). */
