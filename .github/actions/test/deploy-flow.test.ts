@@ -282,8 +282,9 @@ describe('UpdateAgentRuntime is a full replace (item 16)', () => {
     const c = control();
     c.middlewareStack.add(
       (next) => (args) => {
-        const request = args.request as { body: string; headers: Record<string, string> };
-        request.body = JSON.stringify({ ...JSON.parse(request.body), futureSetting: { mode: 'strict' } });
+        const request = args.request as { body: string | Uint8Array; headers: Record<string, string> };
+        const body = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
+        request.body = JSON.stringify({ ...JSON.parse(body), futureSetting: { mode: 'strict' } });
         delete request.headers['content-length'];
         return next(args);
       },
