@@ -6,8 +6,10 @@
  *   npm run rehearse [-- --json]   (--json: also one {"steps":[{step,ms,ok,note}]} line at the end)
  *
  * dev deploy → smoke → promote → prod deploy (same digest) → smoke → promote → watch alarms; then a
- * candidate that skips the guardrail (gate fails, live keeps answering), a rollback, and a PR preview
- * (created, commented on a loopback GitHub REST stand-in, deleted). Exits non-zero if an expectation fails.
+ * candidate that skips the guardrail (gate fails, live keeps answering, DEFAULT is restored to what
+ * live serves and verified by invocation), rollbacks to the previous release and by sha (from the
+ * promotion record), and a PR preview (created, commented on a loopback GitHub REST stand-in,
+ * deleted). Exits non-zero if an expectation fails.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +24,13 @@ import {
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { loadEnvironment, previewRuntimeName, sharedResourceNames, type Environment } from '../environments';
+import {
+  loadEnvironment,
+  previewRuntimeName,
+  sharedResourceNames,
+  type Environment,
+  type StackOutputKey,
+} from '../environments';
 import { loadPrices } from '../environments/prices';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
@@ -150,7 +158,13 @@ export interface Provisioned {
   memoryId: string;
 }
 
-/** Runtime (version 1 on `image`), `live` endpoint, Cognito pool + machine client, memory, SSM parameter, alarms. */
+/** The commit provision() records as the release the environments start from. */
+export const seedSha = '5eed'.padEnd(40, '0');
+
+/**
+ * Runtime (version 1 on `image`, by digest), `live` endpoint, Cognito pool + machine client, memory,
+ * the stack-outputs parameter, the records of an earlier release of `image`, alarms.
+ */
 export async function provision(twin: Twin, env: Environment, image: string): Promise<Provisioned> {
   const te = twin.env();
   const sdk = {
@@ -199,13 +213,35 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     }),
   );
   await endpointReady(control, created.agentRuntimeId!, env.runtime.liveEndpoint);
-  await new SSMClient(sdk).send(
-    new PutParameterCommand({
-      Name: env.names.imageParameter,
-      Value: image,
-      Type: 'String',
-      Overwrite: true,
-    }),
+  const ssm = new SSMClient(sdk);
+  const put = (Name: string, Value: string) =>
+    ssm.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite: true }));
+  const tokenUrl = `${twin.cognito.issuer(poolId)}/oauth2/token`;
+  // The stack writes its outputs to one parameter; the actions read ids from there (contract §1).
+  const outputs: Record<StackOutputKey, string> = {
+    RuntimeId: created.agentRuntimeId!,
+    RuntimeArn: created.agentRuntimeArn!,
+    LiveEndpointName: env.runtime.liveEndpoint,
+    ExecutionRoleArn: spec.roleArn!,
+    MemoryId: memory.memory!.id!,
+    GuardrailId: env.names.guardrail,
+    GuardrailVersion: '1',
+    UserPoolId: poolId,
+    DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
+    UserClientId: user.clientId,
+    MachineClientId: machine.clientId,
+    InvokeScope: env.names.invokeScope,
+    TokenEndpoint: tokenUrl,
+    AlarmTopicArn: `arn:aws:sns:${env.region}:${env.account}:${env.names.alarmTopic}`,
+    AlarmNamePrefix: env.names.alarmPrefix,
+  };
+  await put(env.names.outputsParameter, JSON.stringify(outputs));
+  // The environment as an earlier pipeline run left it: version 1 promoted from `seedSha`.
+  await put(env.names.imageParameter, image);
+  await put(env.names.liveVersionParameter, created.agentRuntimeVersion!);
+  await put(
+    env.names.releaseParameter,
+    JSON.stringify({ sha: seedSha, image, version: created.agentRuntimeVersion }),
   );
   for (const name of ['latency-p95', 'system-errors', 'throttles']) {
     twin.cloudwatch.putAlarm({
@@ -219,7 +255,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     env,
     runtimeId: created.agentRuntimeId!,
     runtimeArn: created.agentRuntimeArn!,
-    tokenUrl: `${twin.cognito.issuer(poolId)}/oauth2/token`,
+    tokenUrl,
     userPoolId: poolId,
     clientId: machine.clientId,
     clientSecret: machine.clientSecret!,
@@ -445,30 +481,21 @@ async function rehearse(): Promise<Row[]> {
       return `${r.outputs.tags.replace(sha1, sha1.slice(0, 7))} → …${releaseImage.slice(-12)}`;
     });
 
-    const smokeTest = (name: string, runtimeArn: string) => {
-      const p = envs[name];
-      return action('smoke-test', {
-        environment: name,
-        'runtime-arn': runtimeArn,
-        qualifier: 'DEFAULT',
-        'token-url': p.tokenUrl,
-        'client-id': p.clientId,
-        // As the workflows do: the action reads the secret with DescribeUserPoolClient.
-        'user-pool-id': p.userPoolId,
-      });
-    };
+    // As the workflows do: runtime, pool, machine client and token endpoint come from the stack outputs.
+    const smokeTest = (name: string) => action('smoke-test', { environment: name, qualifier: 'DEFAULT' });
     const releaseTo = async (name: string, image: string) => {
       const deploy = mustPass(
         await action('deploy-runtime', { environment: name, 'image-uri': image }),
         `deploy ${name}`,
       );
-      return { deploy, smoke: await smokeTest(name, deploy.outputs['runtime-arn']) };
+      return { deploy, smoke: await smokeTest(name) };
     };
 
     for (const name of ['dev', 'prod']) {
       let version = '';
       let previousLive = '';
       let deployed: ActionRun | undefined;
+      let alarmBaseline = '';
       await step(`${name}: deploy (new version; DEFAULT serves it as the candidate)`, async () => {
         await assume(name, { environment: name });
         deployed = mustPass(
@@ -484,7 +511,7 @@ async function rehearse(): Promise<Row[]> {
       });
       await step(`${name}: smoke gate on the candidate`, async () => {
         if (!deployed) throw new Error('nothing was deployed');
-        const smoke = mustPass(await smokeTest(name, deployed.outputs['runtime-arn']), `smoke ${name}`);
+        const smoke = mustPass(await smokeTest(name), `smoke ${name}`);
         // The secret it read from the pool was masked before it could appear anywhere else.
         const mask = '::add-mask::';
         const first = smoke.stdout.indexOf(envs[name].clientSecret);
@@ -507,20 +534,29 @@ async function rehearse(): Promise<Row[]> {
         );
         return `gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests`;
       });
-      await step(`${name}: promote live`, async () => {
-        const r = mustPass(await action('promote', { environment: name, version }), `promote ${name}`);
-        previousLive = r.outputs['previous-live-version'];
-        expect(
-          twin.ssm.get(envs[name].env.names.imageParameter) === releaseImage,
-          'SSM image parameter not updated',
+      await step(`${name}: promote live (records the release)`, async () => {
+        const r = mustPass(
+          await action('promote', { environment: name, version, sha: sha1 }),
+          `promote ${name}`,
         );
-        return `live v${previousLive} → v${r.outputs.version}; ${envs[name].env.names.imageParameter} = same digest`;
+        previousLive = r.outputs['previous-live-version'];
+        alarmBaseline = r.outputs['alarm-baseline'];
+        const { names } = envs[name].env;
+        expect(twin.ssm.get(names.imageParameter) === releaseImage, 'SSM image parameter not updated');
+        expect(twin.ssm.get(names.liveVersionParameter) === version, 'live-version parameter not updated');
+        const record = twin.ssm.get(names.releaseParameter);
+        expect(
+          record === JSON.stringify({ sha: sha1, image: releaseImage, version }),
+          `release record: ${record}`,
+        );
+        return `live v${previousLive} → v${r.outputs.version}; ${names.releaseParameter} = {${sha1.slice(0, 7)}, same digest, v${version}}`;
       });
       if (name === 'prod') {
         await step('prod: watch alarms (window shortened to one look)', async () => {
           const r = mustPass(
             await action('watch-alarms', {
               environment: 'prod',
+              'alarm-baseline': alarmBaseline,
               'rollback-to-version': previousLive,
               'watch-minutes': '0',
               'poll-seconds': '1',
@@ -533,7 +569,8 @@ async function rehearse(): Promise<Row[]> {
       }
     }
 
-    const liveAnswers = async (name: string) => {
+    /** The endpoint blocks the prompt attack, as a guarded release does (DEFAULT, or `live` by default). */
+    const liveAnswers = async (name: string, qualifier = envs[name].env.runtime.liveEndpoint) => {
       const p = envs[name];
       const token = await clientCredentialsToken({
         tokenUrl: p.tokenUrl,
@@ -545,7 +582,7 @@ async function rehearse(): Promise<Row[]> {
         {
           dataPlaneUrl: twin.url,
           runtimeArn: p.runtimeArn,
-          qualifier: p.env.runtime.liveEndpoint,
+          qualifier,
           bearerToken: token,
         },
         p.env.smoke.cases[0].prompt,
@@ -583,29 +620,60 @@ async function rehearse(): Promise<Row[]> {
       );
       expect((await liveVersion('dev')) === '2', 'live moved');
       expect(await liveAnswers('dev'), 'live no longer blocks the prompt attack');
+      expect(!(await liveAnswers('dev', 'DEFAULT')), 'DEFAULT should serve the unguarded candidate');
       return `candidate v${deploy.outputs.version} failed "${failure.slice(0, 60)}…"; live still v2 and blocks`;
     });
+
+    await step('dev: failed gate → restore DEFAULT to what live serves, verified by invocation', async () => {
+      const r = mustPass(
+        await action('deploy-runtime', { environment: 'dev', 'restore-default': 'true' }),
+        'restore-default',
+      );
+      expect(r.outputs.action === 'restored', `restore-default: ${r.outputs.action}`);
+      expect(await liveAnswers('dev', 'DEFAULT'), 'DEFAULT still serves the rejected candidate');
+      return `DEFAULT v${r.outputs['previous-version']} (rejected) → v${r.outputs.version} = live's image and configuration; it blocks the attack again`;
+    });
+
+    /** As rollback.yml does after a rollback: DEFAULT must not keep serving what was rolled away from. */
+    const restoreDefault = async (name: string) => {
+      mustPass(
+        await action('deploy-runtime', { environment: name, 'restore-default': 'true' }),
+        'restore-default',
+      );
+      expect(await liveAnswers(name, 'DEFAULT'), 'DEFAULT does not answer as live does');
+    };
 
     await step('dev: rollback previous → live v1, verified by an invocation', async () => {
       const r = mustPass(
         await action('rollback', { environment: 'dev', target: 'previous', reason: 'rehearsal' }),
         'rollback',
       );
+      await restoreDefault('dev');
       expect(
         r.outputs.version === '1' && (await liveVersion('dev')) === '1',
         `live is ${await liveVersion('dev')}`,
       );
       expect(await liveAnswers('dev'), 'live v1 does not answer');
-      return `live v${r.outputs['previous-live-version']} → v${r.outputs.version}`;
+      return `live v${r.outputs['previous-live-version']} → v${r.outputs.version} (the release before ${sha1.slice(0, 7)} in ${dev.names.releaseParameter})`;
     });
 
-    await step('dev: rollback to the release sha → live v2 again', async () => {
+    await step('dev: rollback to the release sha (from the promotion record) → live v2 again', async () => {
+      // A pull request's image carrying the release's sha as its tag must not redirect the rollback.
+      await pushLocalImage({
+        repository: sharedResourceNames(dev.app.app).previewRepository,
+        tags: [sha1],
+        bundlePath: bad,
+        create: true,
+      });
       const r = mustPass(
         await action('rollback', { environment: 'dev', target: sha1, reason: 'rehearsal' }),
         'rollback sha',
       );
+      await restoreDefault('dev');
       expect(r.outputs.version === '2' && r.outputs.redeployed === 'false', `version ${r.outputs.version}`);
-      return `found v${r.outputs.version} running ${sha1.slice(0, 7)}; nothing redeployed`;
+      expect(r.outputs['image-uri'] === releaseImage, `rolled back to ${r.outputs['image-uri']}`);
+      expect(await liveAnswers('dev'), 'live v2 does not block the prompt attack');
+      return `record ${sha1.slice(0, 7)} → v${r.outputs.version} (${releaseImage.slice(-12)}), not the PR image tagged ${sha1.slice(0, 7)}; nothing redeployed`;
     });
 
     const pr = 7;

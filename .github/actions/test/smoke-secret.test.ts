@@ -41,20 +41,7 @@ describe('smoke client secret', () => {
     expect(r.masked).toEqual([machine.clientSecret]);
   });
 
-  it('uses a given secret as is, masked too', async () => {
-    expect(await resolve({ clientId: machine.clientId, clientSecret: 's3cret' })).toEqual({
-      secret: 's3cret',
-      masked: ['s3cret'],
-    });
-  });
-
   it.each([
-    [
-      'both sources',
-      () => ({ clientId: machine.clientId, clientSecret: 's', userPoolId: poolId }),
-      /either client-secret or user-pool-id, not both/,
-    ],
-    ['no source', () => ({ clientId: machine.clientId }), /client-secret or user-pool-id is required/],
     [
       'an unknown pool',
       () => ({ clientId: machine.clientId, userPoolId: 'us-east-1_Missing00' }),
@@ -63,7 +50,7 @@ describe('smoke client secret', () => {
     [
       'an unknown client',
       () => ({ clientId: 'nope', userPoolId: poolId }),
-      /User pool client nope does not exist.*check user-pool-id and client-id/,
+      /User pool client nope does not exist.*check UserPoolId and MachineClientId in the stack outputs/,
     ],
     [
       'a public client',

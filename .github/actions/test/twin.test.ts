@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { getOctokit } from '@actions/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ import { deployRuntime } from '../src/steps/deploy-runtime';
 import { sweepPreviews, deletePreview } from '../src/steps/preview';
 import { promote } from '../src/steps/promote';
 import { rollback } from '../src/steps/rollback';
-import { watchAlarms } from '../src/steps/watch-alarms';
+import { alarmStates, watchAlarms } from '../src/steps/watch-alarms';
 
 const dev = loadEnvironment('dev');
 const repo = sharedResourceNames(dev.app.app).repository;
@@ -54,9 +54,12 @@ const devTarget = () => ({
   ssm: ssm(),
   ecr: ecr(),
   environmentTag: 'dev',
+  runtimeId: p.runtimeId,
   runtimeName: dev.names.runtime,
   endpointName: 'live',
   imageParameter: dev.names.imageParameter,
+  releaseParameter: dev.names.releaseParameter,
+  liveVersionParameter: dev.names.liveVersionParameter,
   wait,
 });
 const push = async (name: string, architecture?: string) => {
@@ -155,6 +158,7 @@ describe('deploy, promote, rollback against the twin', () => {
     const pr = await promote({
       ...devTarget(),
       version: '2',
+      sha: 'a'.repeat(40),
     });
     expect(pr).toMatchObject({ previousLiveVersion: '1', version: '2', changed: true, imageUri: images[1] });
     expect(await live()).toBe('2');
@@ -277,22 +281,32 @@ describe('deploy, promote, rollback against the twin', () => {
     });
     const found = await rollback({ ...input, target: { kind: 'sha', sha: 'a'.repeat(40) } });
     expect(found).toMatchObject({ version: '2', redeployed: false });
+    // A release whose version expired (45 days): its recorded image is deployed again.
+    await ssm().send(
+      new PutParameterCommand({
+        Name: dev.names.releaseParameter,
+        Value: JSON.stringify({ sha: 'b'.repeat(40), image: images[2], version: '99' }),
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
     const redeployed = await rollback({ ...input, target: { kind: 'sha', sha: 'b'.repeat(40) } });
     expect(redeployed.redeployed).toBe(true);
+    expect(await imageOf(redeployed.version)).toBe(images[2]);
     expect(await live()).toBe(redeployed.version);
     await expect(rollback({ ...input, target: { kind: 'sha', sha: 'd'.repeat(40) } })).rejects.toThrow(
-      /no image tagged d{40}/,
+      /no promotion record .* names commit d{40}/,
     );
 
     // A candidate that failed its gates, between two releases, is never "previous".
-    const release = (imageUri: string) =>
+    const release = (imageUri: string, sha: string) =>
       deployRuntime({ control: control(), runtimeName: dev.names.runtime, imageUri, wait }).then((d) =>
-        promote({ ...input, version: d.version }),
+        promote({ ...input, version: d.version, sha }),
       );
-    await release(images[1]);
+    await release(images[1], 'a'.repeat(40));
     const rejected = await push('e'.repeat(40));
     await deployRuntime({ control: control(), runtimeName: dev.names.runtime, imageUri: rejected, wait });
-    await release(images[2]);
+    await release(images[2], 'b'.repeat(40));
     const skipped = await rollback({ ...input, target: { kind: 'previous' } });
     expect(await imageOf(skipped.version)).toBe(images[1]);
   });
@@ -300,9 +314,11 @@ describe('deploy, promote, rollback against the twin', () => {
   it('watch-alarms points live back on ALARM', async () => {
     const cloudwatch = new CloudWatchClient(cfg());
     const before = await live();
+    const baseline = await alarmStates(cloudwatch, dev.names.alarmPrefix);
     const quiet = await watchAlarms({
       cloudwatch,
       alarmPrefix: dev.names.alarmPrefix,
+      baseline,
       watchSeconds: 0.2,
       pollSeconds: 0.05,
     });
@@ -312,6 +328,7 @@ describe('deploy, promote, rollback against the twin', () => {
     const fired = await watchAlarms({
       cloudwatch,
       alarmPrefix: dev.names.alarmPrefix,
+      baseline,
       watchSeconds: 5,
       pollSeconds: 0.05,
       rollbackTo: {

@@ -1,26 +1,52 @@
 import * as core from '@actions/core';
 import {
+  booleanInput,
   controlClient,
   environmentInput,
-  requiredInput,
   run,
   setOutputs,
+  stackOutputs,
   waitOptions,
   writeSummaryRow,
 } from '../lib/action';
-import { deployRuntime } from '../steps/deploy-runtime';
+import { deployRuntime, restoreDefault } from '../steps/deploy-runtime';
 
 run(async () => {
   const env = environmentInput();
-  const imageUri = requiredInput('image-uri');
+  const restore = booleanInput('restore-default');
+  const imageUri = core.getInput('image-uri');
+  if (restore === !!imageUri)
+    throw new Error(
+      'give image-uri (deploy a candidate) or restore-default: true (after a failed gate), not both',
+    );
   const control = controlClient(env);
-  const result = await deployRuntime({
+  const runtime = {
     control,
     runtimeName: env.names.runtime,
-    imageUri,
+    runtimeId: (await stackOutputs(env)).RuntimeId,
     wait: waitOptions(env),
     log: core.info,
-  });
+  };
+  if (restore) {
+    const result = await restoreDefault({ ...runtime, endpointName: env.runtime.liveEndpoint });
+    setOutputs({
+      'runtime-id': result.runtimeId,
+      'runtime-arn': result.runtimeArn,
+      version: result.version,
+      'previous-version': result.rejectedVersion,
+      action: result.action,
+    });
+    await writeSummaryRow(`Restore DEFAULT ${env.name}`, {
+      Runtime: result.runtimeName,
+      Action: result.action,
+      'DEFAULT now': result.version,
+      Rejected: result.rejectedVersion,
+      [`${env.runtime.liveEndpoint} (copied)`]: result.liveVersion,
+      Image: result.imageUri,
+    });
+    return;
+  }
+  const result = await deployRuntime({ ...runtime, imageUri });
   setOutputs({
     'runtime-id': result.runtimeId,
     'runtime-arn': result.runtimeArn,

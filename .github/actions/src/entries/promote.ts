@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import {
+  cloudwatchClient,
   environmentInput,
   promotionTarget,
   requiredInput,
@@ -8,25 +9,32 @@ import {
   writeSummary,
 } from '../lib/action';
 import { promote } from '../steps/promote';
+import { alarmStates } from '../steps/watch-alarms';
 
 run(async () => {
   const env = environmentInput();
   const version = requiredInput('version');
+  const sha = requiredInput('sha');
+  // Before live moves: watch-alarms judges only alarms that go into ALARM after this.
+  const baseline = await alarmStates(cloudwatchClient(env), env.names.alarmPrefix);
   const result = await promote({
-    ...promotionTarget(env),
+    ...(await promotionTarget(env)),
     version,
+    sha,
     log: core.info,
   });
   setOutputs({
     version: result.version,
     'previous-live-version': result.previousLiveVersion,
     'image-uri': result.imageUri,
+    changed: result.changed,
+    'alarm-baseline': JSON.stringify(baseline),
   });
   await writeSummary((s) =>
     s
       .addHeading(`Promote ${env.name}`, 3)
       .addRaw(
-        `\`${result.endpointName}\` ${result.changed ? `moved from version ${result.previousLiveVersion} to` : 'already served'} version ${result.version} (${result.imageUri}); recorded in \`${env.names.imageParameter}\`.`,
+        `\`${result.endpointName}\` ${result.changed ? `moved from version ${result.previousLiveVersion} to` : 'already served'} version ${result.version} (${result.imageUri}, commit ${sha}); recorded in \`${env.names.releaseParameter}\`.`,
         true,
       ),
   );

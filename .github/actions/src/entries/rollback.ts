@@ -15,7 +15,7 @@ run(async () => {
   const reason = requiredInput('reason');
   const env = environmentInput();
   const result = await rollback({
-    ...promotionTarget(env),
+    ...(await promotionTarget(env)),
     target,
     log: core.info,
   });
@@ -29,6 +29,7 @@ run(async () => {
     'From version': result.previousLiveVersion ?? '—',
     'To version': result.version,
     Image: result.imageUri,
+    Commit: result.sha ?? '(no promotion record)',
     Redeployed: String(result.redeployed),
     Reason: reason,
   });

@@ -2,18 +2,16 @@ import * as core from '@actions/core';
 import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
   cognitoClient,
-  controlClient,
   dataPlaneUrl,
   environmentInput,
   numberInput,
   pricesInput,
-  requiredInput,
   run,
   setOutputs,
+  stackOutputs,
   writeSummary,
 } from '../lib/action';
 import { clientSecret } from '../lib/cognito';
-import { requireRuntime } from '../lib/runtime';
 import { smokeTest, type SmokeReport } from '../steps/smoke-test';
 
 /** Tokens and estimated cost per request and for the gate; a pricing problem only warns (the gates decide). */
@@ -29,21 +27,21 @@ function costSummary(report: SmokeReport): string {
 
 run(async () => {
   const env = environmentInput();
-  const clientId = requiredInput('client-id');
-  const source = {
-    clientId,
-    clientSecret: core.getInput('client-secret') || undefined,
-    userPoolId: core.getInput('user-pool-id') || undefined,
-  };
+  // Pool, machine client and token endpoint come from the stack that made them (for previews, the
+  // stack of the environment they reuse); the client's secret is read from the pool and masked.
+  const outputs = await stackOutputs(env);
+  const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
   const credentials = {
-    tokenUrl: requiredInput('token-url'),
-    clientId,
+    tokenUrl: outputs.TokenEndpoint,
+    clientId: outputs.MachineClientId,
     clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
-    scope: core.getInput('scope') || env.names.invokeScope,
+    scope: core.getInput('scope') || outputs.InvokeScope,
   };
-  const runtimeArn =
-    core.getInput('runtime-arn') ||
-    (await requireRuntime(controlClient(env), env.names.runtime)).agentRuntimeArn!;
+  const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
+  if (!runtimeArn)
+    throw new Error(
+      `input "runtime-arn" is required for ${env.name}: its runtimes are not in a stack's outputs`,
+    );
   const qualifier = core.getInput('qualifier') || 'DEFAULT';
   const report = await smokeTest({
     target: { dataPlaneUrl: dataPlaneUrl(env), runtimeArn, qualifier },

@@ -8,6 +8,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, type Environment } from '../../../../environments';
 import { loadPrices, type PricesFile } from '../../../../environments/prices';
 import type { WaitOptions } from './runtime';
+import { readStackOutputs, type StackOutputs } from './stack-outputs';
 
 /** Run an action's main function; any error fails the step with its message. */
 export function run(main: () => Promise<void>): void {
@@ -29,6 +30,11 @@ export function numberInput(name: string, fallback?: number): number | undefined
   const n = Number(raw);
   if (!Number.isFinite(n)) throw new Error(`input "${name}" must be a number, got "${raw}"`);
   return n;
+}
+
+/** A true/false input; absent is false (the runner fills in action.yml defaults, other callers may not). */
+export function booleanInput(name: string): boolean {
+  return core.getInput(name) ? core.getBooleanInput(name) : false;
 }
 
 /** A comma-separated input as a list, blanks dropped. */
@@ -63,17 +69,31 @@ export function waitOptions(env: Environment): WaitOptions {
 }
 
 /**
- * Where a promotion (or rollback) of `env` lands: its runtime's `live` endpoint, the SSM parameter CDK
- * reads the image from, and the environment's ECR tag — with the clients it needs.
+ * The outputs of the stack that holds `env`'s resources: its own, or for previews the stack of the
+ * environment they reuse (`preview.reuses`).
  */
-export function promotionTarget(env: Environment) {
+export function stackOutputs(env: Environment): Promise<StackOutputs> {
+  const owner = env.preview ? environmentInput(env.preview.reuses) : env;
+  return readStackOutputs(ssmClient(owner), owner);
+}
+
+/**
+ * Where a promotion (or rollback) of `env` lands: its runtime (id from the stack outputs) and `live`
+ * endpoint, the SSM parameters CDK and rollbacks read, and the environment's ECR tag — with the
+ * clients it needs.
+ */
+export async function promotionTarget(env: Environment) {
+  const outputs = await stackOutputs(env);
   return {
     control: controlClient(env),
     ssm: ssmClient(env),
     ecr: ecrClient(env),
+    runtimeId: outputs.RuntimeId,
     runtimeName: env.names.runtime,
     endpointName: env.runtime.liveEndpoint,
     imageParameter: env.names.imageParameter,
+    releaseParameter: env.names.releaseParameter,
+    liveVersionParameter: env.names.liveVersionParameter,
     environmentTag: env.name,
     wait: waitOptions(env),
   };

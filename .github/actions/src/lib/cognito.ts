@@ -39,40 +39,26 @@ export async function clientCredentialsToken(c: ClientCredentials): Promise<stri
 
 export interface SecretSource {
   clientId: string;
-  /** Given directly (e.g. a repository secret)... */
-  clientSecret?: string;
-  /** ...or read from the user pool with the job's AWS credentials, so it never passes through step outputs. */
-  userPoolId?: string;
+  /** The client's user pool: the secret is read with the job's AWS credentials, never passed through step outputs. */
+  userPoolId: string;
 }
 
 /**
- * The machine client's secret from exactly one source. `onSecret` sees it before anything else
- * does, so the caller can mask it.
+ * The machine client's secret, read from its user pool (cognito-idp:DescribeUserPoolClient).
+ * `onSecret` sees it before anything else does, so the caller can mask it.
  */
 export async function clientSecret(
   source: SecretSource,
   cognito: CognitoIdentityProviderClient,
   onSecret: (secret: string) => void,
 ): Promise<string> {
-  const { clientId, clientSecret: given, userPoolId } = source;
-  if (given && userPoolId)
-    throw new Error(
-      'give either client-secret or user-pool-id, not both (user-pool-id reads the secret with the job role)',
-    );
-  if (given) {
-    onSecret(given);
-    return given;
-  }
-  if (!userPoolId)
-    throw new Error(
-      'client-secret or user-pool-id is required: pass user-pool-id (e.g. ${{ vars.COGNITO_USER_POOL_ID }}) so the secret is read with cognito-idp:DescribeUserPoolClient',
-    );
+  const { clientId, userPoolId } = source;
   const described = await cognito
     .send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }))
     .catch((e: unknown) => {
       throw new Error(
         `could not read client ${clientId} of user pool ${userPoolId}: ${(e as Error).message}` +
-          ' (check user-pool-id and client-id, and that the role allows cognito-idp:DescribeUserPoolClient)',
+          ' (check UserPoolId and MachineClientId in the stack outputs, and that the role allows cognito-idp:DescribeUserPoolClient on that pool)',
       );
     });
   const secret = described.UserPoolClient?.ClientSecret;

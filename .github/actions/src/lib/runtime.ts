@@ -69,6 +69,37 @@ export function getRuntime(control: BedrockAgentCoreControlClient, agentRuntimeI
   return control.send(new GetAgentRuntimeCommand({ agentRuntimeId, agentRuntimeVersion: version }));
 }
 
+/**
+ * GetAgentRuntime, plus the response body exactly as the service sent it: the SDK drops members its
+ * model lacks, so only the raw JSON shows a field a newer service version added.
+ */
+export async function getRuntimeWithRaw(
+  control: BedrockAgentCoreControlClient,
+  agentRuntimeId: string,
+  version?: string,
+): Promise<{ runtime: Runtime; raw: Record<string, unknown> }> {
+  const command = new GetAgentRuntimeCommand({ agentRuntimeId, agentRuntimeVersion: version });
+  let raw: Record<string, unknown> = {};
+  // Innermost deserialize middleware: it sees the HTTP response before the SDK parses it, reads the
+  // body once and hands the parser the same bytes (a Uint8Array body is accepted as collected).
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const response = result.response as { statusCode?: number; body?: unknown };
+      if (response.statusCode !== 200 || !response.body) return result;
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+      const bytes = Buffer.concat(chunks);
+      response.body = bytes;
+      raw = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+      return result;
+    },
+    { step: 'deserialize', priority: 'low', name: 'captureRawAgentRuntime' },
+  );
+  const runtime = await control.send(command);
+  return { runtime, raw };
+}
+
 export function getEndpoint(
   control: BedrockAgentCoreControlClient,
   agentRuntimeId: string,

@@ -43,6 +43,20 @@ export function repositoryName(uri: string): string {
   return repo.slice(repo.indexOf('/') + 1);
 }
 
+/**
+ * The registry (AWS account) an ECR image URI names. Every ECR call passes it as `registryId`:
+ * without it ECR uses the caller's own account, which is wrong when prod pulls from dev's registry.
+ */
+export function registryId(uri: string): string {
+  const account = /^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\//.exec(uri)?.[1];
+  if (!account) {
+    throw new Error(
+      `image ${uri} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>); the account is needed as registryId`,
+    );
+  }
+  return account;
+}
+
 /** Every manifest type ECR may hold; asking for all of them keeps ECR from converting (and re-digesting) it. */
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -53,16 +67,16 @@ const MANIFEST_TYPES = [
 
 /**
  * Put `tag` on an image without pulling it (ECR retag: BatchGetImage, then PutImage with the manifest
- * verbatim, so the digest stays). A tag already on that manifest counts as done.
+ * verbatim, so the digest stays). A tag already on that manifest counts as done. Returns the digest.
  */
-export async function retagImage(ecr: ECRClient, imageUri: string, tag: string): Promise<void> {
+export async function retagImage(ecr: ECRClient, imageUri: string, tag: string): Promise<string> {
   const ref = parseImageUri(imageUri);
-  const registryId = /^(\d{12})\.dkr\.ecr\./.exec(ref.repository)?.[1];
+  const registry = registryId(imageUri);
   const repository = repositoryName(imageUri);
   const imageId = ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? 'latest' };
   const got = await ecr.send(
     new BatchGetImageCommand({
-      registryId,
+      registryId: registry,
       repositoryName: repository,
       imageIds: [imageId],
       acceptedMediaTypes: MANIFEST_TYPES,
@@ -77,7 +91,7 @@ export async function retagImage(ecr: ECRClient, imageUri: string, tag: string):
   try {
     await ecr.send(
       new PutImageCommand({
-        registryId,
+        registryId: registry,
         repositoryName: repository,
         imageTag: tag,
         imageManifest: image.imageManifest,
@@ -87,4 +101,5 @@ export async function retagImage(ecr: ECRClient, imageUri: string, tag: string):
   } catch (e) {
     if ((e as Error).name !== 'ImageAlreadyExistsException') throw e;
   }
+  return image.imageId!.imageDigest!;
 }

@@ -1,8 +1,6 @@
 import type { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
-import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { GetParameterHistoryCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { containerUri, getEndpoint, getRuntime, listVersions, requireRuntime } from '../lib/runtime';
-import { parseImageUri, repositoryName } from '../lib/tags';
+import { releaseHistory, type ReleaseRecord } from '../lib/release-record';
+import { containerUri, getEndpoint, getRuntime, listVersions } from '../lib/runtime';
 import { deployRuntime } from './deploy-runtime';
 import { promote, type PromoteInput, type PromoteResult } from './promote';
 
@@ -20,7 +18,7 @@ export function parseRollbackTarget(raw: string): RollbackTarget {
   );
 }
 
-export interface RollbackInput extends Omit<PromoteInput, 'version'> {
+export interface RollbackInput extends Omit<PromoteInput, 'version' | 'sha'> {
   target: RollbackTarget;
 }
 
@@ -29,61 +27,53 @@ export interface RollbackResult extends PromoteResult {
   redeployed: boolean;
 }
 
-/** Repoint `live` to an earlier version (seconds, nothing rebuilt); redeploy the sha's image if its version is gone. */
+/**
+ * Repoint `live` to an earlier version (seconds, nothing rebuilt); redeploy a release's image when no
+ * version runs it any more. `previous` and a sha are looked up in the promotion record's history
+ * (what promote wrote), never in image tags.
+ */
 export async function rollback(input: RollbackInput): Promise<RollbackResult> {
-  const { control, runtimeName, endpointName, target } = input;
+  const { control, runtimeId: id, runtimeName, endpointName, target } = input;
   const log = input.log ?? (() => {});
-  const runtime = await requireRuntime(control, runtimeName);
-  const id = runtime.agentRuntimeId!;
-  const live = await getEndpoint(control, id, endpointName);
-  const liveVersion = Number(live.liveVersion);
-  let version: string | undefined;
+  const liveVersion = (await getEndpoint(control, id, endpointName)).liveVersion;
+  let version: string;
   let redeployed = false;
 
-  if (target.kind === 'previous') {
-    // Only promoted images are written to the parameter, so a candidate that failed its gates
-    // (a version between two releases) is never picked.
-    const liveImage = containerUri(await getRuntime(control, id, String(liveVersion)));
-    const promoted = await parameterHistory(input.ssm, input.imageParameter);
-    const before = promoted.slice(0, Math.max(0, promoted.lastIndexOf(liveImage ?? '')));
-    const previousImage = before.filter((uri) => uri !== liveImage).at(-1);
-    if (!previousImage) {
-      throw new Error(
-        `${input.imageParameter} records no image promoted before the one ${endpointName} serves (version ${liveVersion}); pick a version or a sha`,
-      );
-    }
-    version = await versionRunning(control, id, (uri) => uri === previousImage);
-    if (!version) {
-      log(`no version runs ${previousImage}; redeploying it`);
-      version = (
-        await deployRuntime({ control, runtimeName, imageUri: previousImage, wait: input.wait, log })
-      ).version;
-      redeployed = true;
-    }
-  } else if (target.kind === 'version') {
+  if (target.kind === 'version') {
     version = target.version;
   } else {
-    const liveImage = containerUri(await getRuntime(control, id, String(liveVersion)));
-    if (!liveImage)
-      throw new Error(`version ${liveVersion} has no container image to find the repository from`);
-    const repo = parseImageUri(liveImage).repository;
-    const digest = await digestOfTag(input.ecr, repositoryName(liveImage), target.sha);
-    version = await versionRunning(control, id, (uri) => {
-      const ref = parseImageUri(uri);
-      return ref.tag === target.sha || (!!digest && ref.digest === digest);
-    });
-    if (!version) {
-      if (!digest) {
+    const records = await releaseHistory(input.ssm, input.releaseParameter);
+    let record: ReleaseRecord | undefined;
+    if (target.kind === 'previous') {
+      // The release promoted before the one live serves; a candidate that failed its gates was never
+      // promoted, so it is never picked.
+      const liveImage = liveVersion && containerUri(await getRuntime(control, id, liveVersion));
+      const current = records.findLastIndex((r) => r.image === liveImage);
+      record = records.slice(0, Math.max(0, current)).findLast((r) => r.image !== liveImage);
+      if (!record) {
         throw new Error(
-          `no runtime version runs ${target.sha} and ECR ${repositoryName(liveImage)} has no image tagged ${target.sha} ` +
-            '(it may have expired); build that commit again or pick a version',
+          `${input.releaseParameter} records no release promoted before the one ${endpointName} serves (version ${liveVersion}); pick a version`,
         );
       }
-      log(`no version runs ${target.sha}; redeploying its image ${repo}@${digest}`);
+    } else {
+      record = records.findLast((r) => r.sha === target.sha);
+      if (!record) {
+        throw new Error(
+          `no promotion record in ${input.releaseParameter} names commit ${target.sha}: only commits the pipeline promoted here can be rolled back to by sha ` +
+            '(image tags are not trusted: a pull request could have pushed one); pick a version',
+        );
+      }
+    }
+    const found = await versionRunning(control, id, record);
+    if (found) {
+      version = found;
+    } else {
+      log(`no version runs ${record.image} (commit ${record.sha}) any more; redeploying it`);
       const deployed = await deployRuntime({
         control,
         runtimeName,
-        imageUri: `${repo}@${digest}`,
+        runtimeId: id,
+        imageUri: record.image,
         wait: input.wait,
         log,
       });
@@ -96,38 +86,15 @@ export async function rollback(input: RollbackInput): Promise<RollbackResult> {
   return { ...promoted, redeployed };
 }
 
-/** Every value the parameter has held, oldest first. */
-async function parameterHistory(ssm: SSMClient, name: string): Promise<string[]> {
-  const values: string[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await ssm.send(new GetParameterHistoryCommand({ Name: name, MaxResults: 50, NextToken }));
-    values.push(...(page.Parameters ?? []).map((p) => p.Value!));
-    NextToken = page.NextToken;
-  } while (NextToken);
-  return values;
-}
-
-async function digestOfTag(ecr: ECRClient, repositoryName: string, tag: string): Promise<string | undefined> {
-  try {
-    const out = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
-    return out.imageDetails?.[0]?.imageDigest;
-  } catch (e) {
-    if ((e as Error).name === 'ImageNotFoundException') return undefined;
-    throw e;
-  }
-}
-
-/** The newest version whose image matches. */
+/** The version the record names if it still runs the image, else the newest version that does. */
 async function versionRunning(
   control: BedrockAgentCoreControlClient,
   id: string,
-  matches: (uri: string) => boolean,
+  record: ReleaseRecord,
 ): Promise<string | undefined> {
   const versions = await listVersions(control, id);
-  for (const v of versions.reverse()) {
-    const uri = containerUri(await getRuntime(control, id, String(v)));
-    if (uri && matches(uri)) return String(v);
-  }
+  const runs = async (v: string) => containerUri(await getRuntime(control, id, v)) === record.image;
+  if (versions.includes(Number(record.version)) && (await runs(record.version))) return record.version;
+  for (const v of versions.reverse()) if (await runs(String(v))) return String(v);
   return undefined;
 }
