@@ -22,15 +22,22 @@ import {
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { loadEnvironment, previewRuntimeName, sharedResourceNames, type Environment } from '../environments';
+import {
+  loadEnvironment,
+  previewRuntimeName,
+  sharedResourceNames,
+  type Environment,
+  type StackOutputKey,
+} from '../environments';
 import { loadPrices } from '../environments/prices';
+import { resourcesFromStackOutputs, runtimeSpec } from '../environments/runtime-spec';
+import type { StackOutputs } from '../.github/actions/src/lib/stack-outputs';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
 import { pollUntil } from '../.github/actions/src/lib/poll';
 import { findRuntime, getEndpoint, requireRuntime } from '../.github/actions/src/lib/runtime';
-import { previewRuntimeSpec } from '../.github/actions/src/steps/preview';
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
 import { pushLocalImage } from './push-local-image';
@@ -124,6 +131,8 @@ export async function runAction(
 /** Twin options with each environment's guardrail (named and worded as its file says). */
 export function twinOptions(envs: Environment[]): TwinOptions {
   return {
+    // The registry account (dev's, where previews live too): image URIs are built from it.
+    accountId: (envs.find((e) => e.name === 'dev') ?? envs[0]).account,
     agentcore: { readyDelayMs: 100 },
     guardrail: {
       guardrails: envs.map((e) => ({
@@ -168,24 +177,21 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
   const memory = await control.send(
     new CreateMemoryCommand({ name: env.names.memory, eventExpiryDuration: env.memory.expiryDays }),
   );
-  const spec = previewRuntimeSpec(
-    env,
-    {
-      executionRoleArn: `arn:aws:iam::${env.account}:role/${env.names.executionRole}`,
-      memoryId: memory.memory!.id!,
-      guardrailId: env.names.guardrail,
-      guardrailVersion: '1',
-      discoveryUrl: twin.cognito.discoveryUrl(poolId),
-      allowedClients: [user.clientId, machine.clientId],
-    },
-    { pullRequest: 1, sha: '0'.repeat(40), createdAt: new Date() },
-    loadPrices(),
-  );
+  const outputs: Partial<Record<StackOutputKey, string>> = {
+    ExecutionRoleArn: `arn:aws:iam::${env.account}:role/${env.names.executionRole}`,
+    MemoryId: memory.memory!.id!,
+    GuardrailId: env.names.guardrail,
+    GuardrailVersion: '1',
+    DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
+    UserClientId: user.clientId,
+    MachineClientId: machine.clientId,
+  };
+  // The stack's runtime configuration, from the same function the stack and previews use.
+  const spec = runtimeSpec(env, resourcesFromStackOutputs(outputs as StackOutputs, loadPrices()));
   const created = await control.send(
     new CreateAgentRuntimeCommand({
       ...spec,
       description: `${env.name} runtime`,
-      tags: {},
       agentRuntimeName: env.names.runtime,
       agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
     }),
@@ -203,6 +209,25 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     new PutParameterCommand({
       Name: env.names.imageParameter,
       Value: image,
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
+  // What the stack writes: its outputs, where previews (and the other actions) read them.
+  Object.assign(outputs, {
+    RuntimeId: created.agentRuntimeId!,
+    RuntimeArn: created.agentRuntimeArn!,
+    LiveEndpointName: env.runtime.liveEndpoint,
+    UserPoolId: poolId,
+    InvokeScope: env.names.invokeScope,
+    TokenEndpoint: `${twin.cognito.issuer(poolId)}/oauth2/token`,
+    AlarmTopicArn: `arn:aws:sns:${env.region}:${env.account}:${env.names.alarmTopic}`,
+    AlarmNamePrefix: env.names.alarmPrefix,
+  });
+  await new SSMClient(sdk).send(
+    new PutParameterCommand({
+      Name: env.names.outputsParameter,
+      Value: JSON.stringify(outputs),
       Type: 'String',
       Overwrite: true,
     }),
@@ -250,7 +275,8 @@ export function agentArtifact(dir: string, name: string, bundle: string, prelude
 
 /** A loopback stand-in for the GitHub REST endpoints the preview and sweep steps call. */
 export async function githubStandIn() {
-  const comments: { id: number; body: string; html_url: string }[] = [];
+  /** `issue`: the pull request a comment is on (comments a test pushes without one show on every PR). */
+  const comments: { id: number; body: string; html_url: string; issue?: number }[] = [];
   const pulls: Record<number, string> = {};
   let next = 1;
   const server = http.createServer((req, res) => {
@@ -263,11 +289,16 @@ export async function githubStandIn() {
       };
       const url = new URL(req.url!, 'http://x');
       let m: RegExpExecArray | null;
-      if (req.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.exec(url.pathname))) {
+      if (
+        req.method === 'GET' &&
+        (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))
+      ) {
         const perPage = Number(url.searchParams.get('per_page') ?? 30);
         const page = Number(url.searchParams.get('page') ?? 1);
-        const slice = comments.slice((page - 1) * perPage, page * perPage);
-        if (page * perPage < comments.length) {
+        const issue = Number(m[1]);
+        const on = comments.filter((c) => c.issue === undefined || c.issue === issue);
+        const slice = on.slice((page - 1) * perPage, page * perPage);
+        if (page * perPage < on.length) {
           res.setHeader(
             'link',
             `<http://${req.headers.host}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`,
@@ -275,8 +306,16 @@ export async function githubStandIn() {
         }
         return send(200, slice);
       }
-      if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(url.pathname)) {
-        const c = { id: next++, body: JSON.parse(body).body, html_url: `https://github.example/c/${next}` };
+      if (
+        req.method === 'POST' &&
+        (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))
+      ) {
+        const c = {
+          id: next++,
+          body: JSON.parse(body).body,
+          html_url: `https://github.example/c/${next}`,
+          issue: Number(m[1]),
+        };
         comments.push(c);
         return send(201, c);
       }
