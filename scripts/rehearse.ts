@@ -21,6 +21,7 @@ import {
   CreateAgentRuntimeEndpointCommand,
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   loadEnvironment,
@@ -37,7 +38,7 @@ import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
 import { pollUntil } from '../.github/actions/src/lib/poll';
-import { findRuntime, getEndpoint, requireRuntime } from '../.github/actions/src/lib/runtime';
+import { findRuntime, getEndpoint, getRuntime, requireRuntime } from '../.github/actions/src/lib/runtime';
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
 import { pushLocalImage } from './push-local-image';
@@ -648,17 +649,28 @@ async function rehearse(): Promise<Row[]> {
     });
 
     const pr = 7;
-    await step(`preview: PR #${pr} built, created, gated, commented`, async () => {
+    await step(`preview: PR #${pr} built (preview repository), created, gated, commented`, async () => {
       await assume('preview', { eventName: 'pull_request', ref: `refs/pull/${pr}/merge` });
+      // What the shared stack creates next to the release repository.
+      await new ECRClient({ region: twin.context.region, endpoint: twin.url, maxAttempts: 1 }).send(
+        new CreateRepositoryCommand({ repositoryName: sharedResourceNames(dev.app.app).previewRepository }),
+      );
       const build = mustPass(
         await action('build-image', { sha: sha1, 'pull-request': String(pr), environment: 'dev' }),
         'build-image (pr)',
       );
       expect(build.outputs.tags === `pr-${pr}-${sha1}`, `tags ${build.outputs.tags}`);
+      const previewRepository = `/${sharedResourceNames(dev.app.app).previewRepository}@`;
+      expect(build.outputs['image-uri'].includes(previewRepository), `image ${build.outputs['image-uri']}`);
       const common = { 'pull-request': String(pr), sha: sha1, 'github-token': 'ghs_rehearsal' };
       const deployed = mustPass(
         await action('preview', { operation: 'deploy', ...common, 'image-uri': build.outputs['image-uri'] }),
         'preview deploy',
+      );
+      const runtime = await getRuntime(control, deployed.outputs['runtime-arn'].split('/').at(-1)!);
+      expect(
+        runtime.requestHeaderConfiguration?.requestHeaderAllowlist?.includes('Authorization') === true,
+        'the preview runtime does not pass Authorization to the agent',
       );
       const p = envs.dev;
       const smoke = mustPass(
@@ -676,6 +688,9 @@ async function rehearse(): Promise<Row[]> {
         await action('preview', {
           operation: 'report',
           ...common,
+          'runtime-arn': deployed.outputs['runtime-arn'],
+          version: deployed.outputs.version,
+          'image-uri': build.outputs['image-uri'],
           'smoke-report': smoke.outputs.report,
           failed: 'false',
         }),
@@ -685,7 +700,24 @@ async function rehearse(): Promise<Row[]> {
         gh.comments.length === 1 && gh.comments[0].body.includes('✅ all gates passed'),
         `comments: ${gh.comments.map((c) => c.body.slice(0, 80)).join(' / ')}`,
       );
-      return `${deployed.outputs['runtime-name']} v${deployed.outputs.version}; one comment, gates ✅`;
+      return `${deployed.outputs['runtime-name']} v${deployed.outputs.version} from the preview repository; one comment, gates ✅`;
+    });
+
+    await step('preview: PR #8 whose deploy fails (image missing) → still a failure comment', async () => {
+      const common = { 'pull-request': '8', sha: sha2, 'github-token': 'ghs_rehearsal' };
+      const registry = `${dev.account}.dkr.ecr.${dev.region}.amazonaws.com`;
+      const missing = `${registry}/${sharedResourceNames(dev.app.app).previewRepository}:pr-8-${sha2}`;
+      const deploy = await action('preview', { operation: 'deploy', ...common, 'image-uri': missing });
+      const why = (/::error::(.*)/.exec(deploy.stdout)?.[1] ?? '').replaceAll('%0A', ' ');
+      expect(deploy.code !== 0 && !deploy.outputs['runtime-arn'], 'deploying a missing image succeeded');
+      // As preview.yml's report step runs after a failed deploy: no runtime-arn, failed=true.
+      mustPass(
+        await action('preview', { operation: 'report', ...common, failed: 'true' }),
+        'preview report (failed)',
+      );
+      const comment = gh.comments.find((c) => c.issue === 8);
+      expect(!!comment?.body.includes('❌ The preview of'), `comment: ${comment?.body.slice(0, 120)}`);
+      return `deploy failed ("${why.slice(0, 50)}…"); failure comment written`;
     });
 
     await step(
@@ -703,10 +735,8 @@ async function rehearse(): Promise<Row[]> {
           !(await findRuntime(control, previewRuntimeName(preview.app.app, pr))),
           'preview runtime still exists',
         );
-        expect(
-          gh.comments.length === 1 && gh.comments[0].body.includes('was deleted'),
-          'comment not updated',
-        );
+        const onPr = gh.comments.filter((c) => c.issue === pr);
+        expect(onPr.length === 1 && onPr[0].body.includes('was deleted'), 'comment not updated');
         return 'runtime gone, still one comment';
       },
     );
