@@ -25,6 +25,7 @@ export async function readStackOutputs(ssm: SSMClient, env: Environment): Promis
     if ((e as Error).name === 'ParameterNotFound') {
       throw new Error(
         `SSM parameter ${name} not found in account ${env.account}: deploy the ${env.names.stack} stack first (it writes its outputs there)`,
+        { cause: e },
       );
     }
     throw e;
