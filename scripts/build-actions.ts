@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type OutputFile } from 'esbuild';
+import { build, type BuildOptions, type OutputFile } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const actionsDir = path.join(root, '.github/actions');
@@ -28,9 +28,9 @@ export function actionSteps(): string[] {
 const banner =
   "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);";
 
-/** Build all bundles in memory: file path → bytes. */
-export async function bundleActions(): Promise<Map<string, Uint8Array>> {
-  const result = await build({
+/** How the steps are bundled (every entry, one ESM file each). */
+const actionsBundle = () =>
+  ({
     absWorkingDir: root,
     entryPoints: Object.fromEntries(actionSteps().map((s) => [s, path.join(entriesDir, `${s}.ts`)])),
     outdir: distDir,
@@ -46,8 +46,23 @@ export async function bundleActions(): Promise<Map<string, Uint8Array>> {
     charset: 'utf8',
     logLevel: 'warning',
     write: false,
-  });
+  }) satisfies BuildOptions;
+
+/** Build all bundles in memory: file path → bytes. */
+export async function bundleActions(): Promise<Map<string, Uint8Array>> {
+  const result = await build(actionsBundle());
   return new Map(result.outputFiles.map((f: OutputFile) => [f.path, f.contents]));
+}
+
+/** Per bundle (dist/<step>.js), the repository-relative files it is made of (esbuild metafile inputs). */
+export async function actionBundleInputs(): Promise<Map<string, string[]>> {
+  const result = await build({ ...actionsBundle(), metafile: true, logLevel: 'silent' });
+  return new Map(
+    Object.entries(result.metafile.outputs).map(([file, out]) => [
+      path.basename(file),
+      Object.keys(out.inputs),
+    ]),
+  );
 }
 
 export async function buildActions(): Promise<string[]> {

@@ -23,6 +23,7 @@ import {
   CreateAgentRuntimeEndpointCommand,
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   loadEnvironment,
@@ -32,13 +33,14 @@ import {
   type StackOutputKey,
 } from '../environments';
 import { loadPrices } from '../environments/prices';
+import { resourcesFromStackOutputs, runtimeSpec } from '../environments/runtime-spec';
+import type { StackOutputs } from '../.github/actions/src/lib/stack-outputs';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
 import { pollUntil } from '../.github/actions/src/lib/poll';
-import { findRuntime, getEndpoint, requireRuntime } from '../.github/actions/src/lib/runtime';
-import { previewRuntimeSpec } from '../.github/actions/src/steps/preview';
+import { findRuntime, getEndpoint, getRuntime, requireRuntime } from '../.github/actions/src/lib/runtime';
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
 import { pushLocalImage } from './push-local-image';
@@ -132,6 +134,8 @@ export async function runAction(
 /** Twin options with each environment's guardrail (named and worded as its file says). */
 export function twinOptions(envs: Environment[]): TwinOptions {
   return {
+    // The registry account (dev's, where previews live too): image URIs are built from it.
+    accountId: (envs.find((e) => e.name === 'dev') ?? envs[0]).account,
     agentcore: { readyDelayMs: 100 },
     guardrail: {
       guardrails: envs.map((e) => ({
@@ -182,24 +186,21 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
   const memory = await control.send(
     new CreateMemoryCommand({ name: env.names.memory, eventExpiryDuration: env.memory.expiryDays }),
   );
-  const spec = previewRuntimeSpec(
-    env,
-    {
-      executionRoleArn: `arn:aws:iam::${env.account}:role/${env.names.executionRole}`,
-      memoryId: memory.memory!.id!,
-      guardrailId: env.names.guardrail,
-      guardrailVersion: '1',
-      discoveryUrl: twin.cognito.discoveryUrl(poolId),
-      allowedClients: [user.clientId, machine.clientId],
-    },
-    { pullRequest: 1, sha: '0'.repeat(40), createdAt: new Date() },
-    loadPrices(),
-  );
+  const outputs: Partial<Record<StackOutputKey, string>> = {
+    ExecutionRoleArn: `arn:aws:iam::${env.account}:role/${env.names.executionRole}`,
+    MemoryId: memory.memory!.id!,
+    GuardrailId: env.names.guardrail,
+    GuardrailVersion: '1',
+    DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
+    UserClientId: user.clientId,
+    MachineClientId: machine.clientId,
+  };
+  // The stack's runtime configuration, from the same function the stack and previews use.
+  const spec = runtimeSpec(env, resourcesFromStackOutputs(outputs as StackOutputs, loadPrices()));
   const created = await control.send(
     new CreateAgentRuntimeCommand({
       ...spec,
       description: `${env.name} runtime`,
-      tags: {},
       agentRuntimeName: env.names.runtime,
       agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
     }),
@@ -217,24 +218,17 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
   const put = (Name: string, Value: string) =>
     ssm.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite: true }));
   const tokenUrl = `${twin.cognito.issuer(poolId)}/oauth2/token`;
-  // The stack writes its outputs to one parameter; the actions read ids from there (contract §1).
-  const outputs: Record<StackOutputKey, string> = {
+  // What the stack writes: its outputs, where the actions (previews too) read ids (contract §1).
+  Object.assign(outputs, {
     RuntimeId: created.agentRuntimeId!,
     RuntimeArn: created.agentRuntimeArn!,
     LiveEndpointName: env.runtime.liveEndpoint,
-    ExecutionRoleArn: spec.roleArn!,
-    MemoryId: memory.memory!.id!,
-    GuardrailId: env.names.guardrail,
-    GuardrailVersion: '1',
     UserPoolId: poolId,
-    DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
-    UserClientId: user.clientId,
-    MachineClientId: machine.clientId,
     InvokeScope: env.names.invokeScope,
     TokenEndpoint: tokenUrl,
     AlarmTopicArn: `arn:aws:sns:${env.region}:${env.account}:${env.names.alarmTopic}`,
     AlarmNamePrefix: env.names.alarmPrefix,
-  };
+  });
   await put(env.names.outputsParameter, JSON.stringify(outputs));
   // The environment as an earlier pipeline run left it: version 1 promoted from `seedSha`.
   await put(env.names.imageParameter, image);
@@ -286,7 +280,8 @@ export function agentArtifact(dir: string, name: string, bundle: string, prelude
 
 /** A loopback stand-in for the GitHub REST endpoints the preview and sweep steps call. */
 export async function githubStandIn() {
-  const comments: { id: number; body: string; html_url: string }[] = [];
+  /** `issue`: the pull request a comment is on (comments a test pushes without one show on every PR). */
+  const comments: { id: number; body: string; html_url: string; issue?: number }[] = [];
   const pulls: Record<number, string> = {};
   let next = 1;
   const server = http.createServer((req, res) => {
@@ -299,11 +294,16 @@ export async function githubStandIn() {
       };
       const url = new URL(req.url!, 'http://x');
       let m: RegExpExecArray | null;
-      if (req.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.exec(url.pathname))) {
+      if (
+        req.method === 'GET' &&
+        (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))
+      ) {
         const perPage = Number(url.searchParams.get('per_page') ?? 30);
         const page = Number(url.searchParams.get('page') ?? 1);
-        const slice = comments.slice((page - 1) * perPage, page * perPage);
-        if (page * perPage < comments.length) {
+        const issue = Number(m[1]);
+        const on = comments.filter((c) => c.issue === undefined || c.issue === issue);
+        const slice = on.slice((page - 1) * perPage, page * perPage);
+        if (page * perPage < on.length) {
           res.setHeader(
             'link',
             `<http://${req.headers.host}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`,
@@ -311,8 +311,16 @@ export async function githubStandIn() {
         }
         return send(200, slice);
       }
-      if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(url.pathname)) {
-        const c = { id: next++, body: JSON.parse(body).body, html_url: `https://github.example/c/${next}` };
+      if (
+        req.method === 'POST' &&
+        (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))
+      ) {
+        const c = {
+          id: next++,
+          body: JSON.parse(body).body,
+          html_url: `https://github.example/c/${next}`,
+          issue: Number(m[1]),
+        };
         comments.push(c);
         return send(201, c);
       }
@@ -677,17 +685,28 @@ async function rehearse(): Promise<Row[]> {
     });
 
     const pr = 7;
-    await step(`preview: PR #${pr} built, created, gated, commented`, async () => {
+    await step(`preview: PR #${pr} built (preview repository), created, gated, commented`, async () => {
       await assume('preview', { eventName: 'pull_request', ref: `refs/pull/${pr}/merge` });
+      // What the shared stack creates next to the release repository.
+      await new ECRClient({ region: twin.context.region, endpoint: twin.url, maxAttempts: 1 }).send(
+        new CreateRepositoryCommand({ repositoryName: sharedResourceNames(dev.app.app).previewRepository }),
+      );
       const build = mustPass(
         await action('build-image', { sha: sha1, 'pull-request': String(pr), environment: 'dev' }),
         'build-image (pr)',
       );
       expect(build.outputs.tags === `pr-${pr}-${sha1}`, `tags ${build.outputs.tags}`);
+      const previewRepository = `/${sharedResourceNames(dev.app.app).previewRepository}@`;
+      expect(build.outputs['image-uri'].includes(previewRepository), `image ${build.outputs['image-uri']}`);
       const common = { 'pull-request': String(pr), sha: sha1, 'github-token': 'ghs_rehearsal' };
       const deployed = mustPass(
         await action('preview', { operation: 'deploy', ...common, 'image-uri': build.outputs['image-uri'] }),
         'preview deploy',
+      );
+      const runtime = await getRuntime(control, deployed.outputs['runtime-arn'].split('/').at(-1)!);
+      expect(
+        runtime.requestHeaderConfiguration?.requestHeaderAllowlist?.includes('Authorization') === true,
+        'the preview runtime does not pass Authorization to the agent',
       );
       const p = envs.dev;
       const smoke = mustPass(
@@ -705,6 +724,9 @@ async function rehearse(): Promise<Row[]> {
         await action('preview', {
           operation: 'report',
           ...common,
+          'runtime-arn': deployed.outputs['runtime-arn'],
+          version: deployed.outputs.version,
+          'image-uri': build.outputs['image-uri'],
           'smoke-report': smoke.outputs.report,
           failed: 'false',
         }),
@@ -714,7 +736,24 @@ async function rehearse(): Promise<Row[]> {
         gh.comments.length === 1 && gh.comments[0].body.includes('✅ all gates passed'),
         `comments: ${gh.comments.map((c) => c.body.slice(0, 80)).join(' / ')}`,
       );
-      return `${deployed.outputs['runtime-name']} v${deployed.outputs.version}; one comment, gates ✅`;
+      return `${deployed.outputs['runtime-name']} v${deployed.outputs.version} from the preview repository; one comment, gates ✅`;
+    });
+
+    await step('preview: PR #8 whose deploy fails (image missing) → still a failure comment', async () => {
+      const common = { 'pull-request': '8', sha: sha2, 'github-token': 'ghs_rehearsal' };
+      const registry = `${dev.account}.dkr.ecr.${dev.region}.amazonaws.com`;
+      const missing = `${registry}/${sharedResourceNames(dev.app.app).previewRepository}:pr-8-${sha2}`;
+      const deploy = await action('preview', { operation: 'deploy', ...common, 'image-uri': missing });
+      const why = (/::error::(.*)/.exec(deploy.stdout)?.[1] ?? '').replaceAll('%0A', ' ');
+      expect(deploy.code !== 0 && !deploy.outputs['runtime-arn'], 'deploying a missing image succeeded');
+      // As preview.yml's report step runs after a failed deploy: no runtime-arn, failed=true.
+      mustPass(
+        await action('preview', { operation: 'report', ...common, failed: 'true' }),
+        'preview report (failed)',
+      );
+      const comment = gh.comments.find((c) => c.issue === 8);
+      expect(!!comment?.body.includes('❌ The preview of'), `comment: ${comment?.body.slice(0, 120)}`);
+      return `deploy failed ("${why.slice(0, 50)}…"); failure comment written`;
     });
 
     await step(
@@ -732,10 +771,8 @@ async function rehearse(): Promise<Row[]> {
           !(await findRuntime(control, previewRuntimeName(preview.app.app, pr))),
           'preview runtime still exists',
         );
-        expect(
-          gh.comments.length === 1 && gh.comments[0].body.includes('was deleted'),
-          'comment not updated',
-        );
+        const onPr = gh.comments.filter((c) => c.issue === pr);
+        expect(onPr.length === 1 && onPr[0].body.includes('was deleted'), 'comment not updated');
         return 'runtime gone, still one comment';
       },
     );

@@ -22,7 +22,6 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SpendAlarms } from '../../cost/cdk';
 import {
-  agentEnvironment,
   agentMetricNames,
   exportName,
   memoryNamespaces,
@@ -32,6 +31,7 @@ import {
   type StackOutputKey,
 } from '../../environments';
 import { loadPrices } from '../../environments/prices';
+import { runtimeSpec } from '../../environments/runtime-spec';
 import { modelArns } from './models';
 import { acknowledge, acknowledgeWildcards, type Justified } from './nag';
 import { repositoryArn, type Topology } from './topology';
@@ -102,27 +102,35 @@ export class EnvironmentStack extends Stack {
     // `{{resolve:ssm:<name>}}`: CloudFormation reads the parameter (the last image the pipeline promoted)
     // whenever it creates or updates the runtime, so a stack update re-uses it instead of reverting.
     const image = new CfnDynamicReference(CfnDynamicReferenceService.SSM, names.imageParameter).toString();
+    // The one runtime configuration (environments/runtime-spec.ts) previews and the rehearsal use too.
+    const spec = runtimeSpec(env, {
+      executionRoleArn: executionRole.roleArn,
+      discoveryUrl: auth.discoveryUrl,
+      allowedClients: [auth.userClient.userPoolClientId, auth.machineClient.userPoolClientId],
+      guardrailId: guardrail.guardrail.attrGuardrailId,
+      guardrailVersion: guardrail.version.attrVersion,
+      memoryId: memory.memoryId,
+      prices,
+    });
+    const jwt = spec.authorizerConfiguration.customJWTAuthorizer!;
     this.runtime = new agentcore.Runtime(this, 'Runtime', {
       runtimeName: names.runtime,
       description: `${t.app.app} agent (${env.name})`,
       agentRuntimeArtifact: agentcore.AgentRuntimeArtifact.fromImageUri(image),
       executionRole,
-      protocolConfiguration: agentcore.ProtocolType.AGUI,
-      authorizerConfiguration: agentcore.RuntimeAuthorizerConfiguration.usingCognito(auth.pool, [
-        auth.userClient,
-        auth.machineClient,
-      ]),
-      requestHeaderConfiguration: { allowlistedHeaders: ['Authorization'] },
-      lifecycleConfiguration: {
-        idleRuntimeSessionTimeout: Duration.seconds(env.runtime.idleTimeoutSeconds),
-        maxLifetime: Duration.seconds(env.runtime.maxLifetimeSeconds),
+      protocolConfiguration: agentcore.ProtocolType.of(spec.protocolConfiguration.serverProtocol!),
+      authorizerConfiguration: agentcore.RuntimeAuthorizerConfiguration.usingJWT(
+        jwt.discoveryUrl!,
+        jwt.allowedClients,
+      ),
+      requestHeaderConfiguration: {
+        allowlistedHeaders: spec.requestHeaderConfiguration.requestHeaderAllowlist,
       },
-      environmentVariables: agentEnvironment(env, {
-        guardrailId: guardrail.guardrail.attrGuardrailId,
-        guardrailVersion: guardrail.version.attrVersion,
-        memoryId: memory.memoryId,
-        prices,
-      }),
+      lifecycleConfiguration: {
+        idleRuntimeSessionTimeout: Duration.seconds(spec.lifecycleConfiguration.idleRuntimeSessionTimeout!),
+        maxLifetime: Duration.seconds(spec.lifecycleConfiguration.maxLifetime!),
+      },
+      environmentVariables: spec.environmentVariables,
     });
     // `live` serves the version promote recorded in `liveVersionParameter`, resolved like the image, so
     // a `cdk deploy` that touches the endpoint keeps what the pipeline promoted (docs/infra.md).

@@ -13,7 +13,10 @@ import {
   metricsNamespace,
   previewTag,
   stackOutputKeys,
+  type Environment,
+  type StackOutputKey,
 } from '../../environments';
+import { resourcesFromStackOutputs, runtimeSpec } from '../../environments/runtime-spec';
 import { spendMath } from '../../cost/alarm-math';
 import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { buildApp, type AgentApp } from '../src/app';
@@ -113,6 +116,39 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     ).CustomJWTAuthorizer;
     expect(jwt.AllowedClients).toEqual([{ Ref: user }, { Ref: machine }]);
     expect(JSON.stringify(jwt.DiscoveryUrl)).toContain('/.well-known/openid-configuration');
+  });
+
+  it('runtime: exactly runtimeSpec of the stack’s own outputs (what previews and the rehearsal build)', () => {
+    const outputs = templateOf(envStack(name)).toJSON().Outputs as Record<string, { Value: unknown }>;
+    // Each output as a placeholder string, swapped back for its CloudFormation value after runtimeSpec.
+    const placeholder = (key: string) => `«${key}»`;
+    const values = new Map(stackOutputKeys.map((k) => [placeholder(k), outputs[k].Value]));
+    const spec = runtimeSpec(
+      env(),
+      resourcesFromStackOutputs(
+        Object.fromEntries(stackOutputKeys.map((k) => [k, placeholder(k)])) as Record<StackOutputKey, string>,
+        loadPrices(),
+      ),
+    );
+    const pascal = (k: string) => k[0].toUpperCase() + k.slice(1);
+    const cfn = (v: unknown, key = ''): unknown => {
+      if (typeof v === 'string') return values.has(v) ? values.get(v) : v;
+      if (Array.isArray(v)) return v.map((x) => cfn(x));
+      if (v && typeof v === 'object')
+        return Object.fromEntries(
+          Object.entries(v).map(([k, x]) => [key === 'environmentVariables' ? k : pascal(k), cfn(x, k)]),
+        );
+      return v;
+    };
+    const { protocolConfiguration, ...rest } = spec;
+    const expected = {
+      ...(cfn(rest) as Record<string, unknown>),
+      // CloudFormation takes the protocol as a plain string.
+      ProtocolConfiguration: protocolConfiguration.serverProtocol,
+    };
+    const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime');
+    const actual = Object.fromEntries(Object.keys(expected).map((k) => [k, runtime.Properties[k]]));
+    expect(actual).toEqual(expected);
   });
 
   it('runtime image is an SSM dynamic reference to the parameter the pipeline writes', () => {

@@ -9,7 +9,7 @@ import {
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packImage, sha256 } from '../src/image/format';
+import { packImage, sha256 } from '../../.github/actions/src/lib/image-format';
 import { startTwin, type Twin } from '../src/twin';
 import { ecrClient, pushFixture } from './image-fixture';
 

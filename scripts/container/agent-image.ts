@@ -5,14 +5,14 @@ import path from 'node:path';
 import { run } from './exec';
 import { baseImagesOf, CACHE_DIR, ensureStandIn, type Platform } from './stand-in';
 
-const TARGET: Platform = 'linux/arm64';
 const BUILD_PLATFORM: Platform = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+const PLATFORMS: Platform[] = ['linux/amd64', 'linux/arm64'];
 
 /** The platform a FROM line runs on: its --platform (with the build platform substituted) or the target. */
-function platformOf(flag: string | undefined): Platform {
-  if (!flag) return TARGET;
+function platformOf(flag: string | undefined, target: Platform): Platform {
+  if (!flag) return target;
   if (/BUILDPLATFORM/.test(flag)) return BUILD_PLATFORM;
-  if (/TARGETPLATFORM/.test(flag)) return TARGET;
+  if (/TARGETPLATFORM/.test(flag)) return target;
   if (flag === 'linux/amd64' || flag === 'linux/arm64') return flag;
   throw new Error(`FROM --platform=${flag} is not a platform the stand-ins cover (linux/amd64, linux/arm64)`);
 }
@@ -22,8 +22,8 @@ function platformOf(flag: string | undefined): Platform {
  * the registry), the build's RUN steps get the same trust through build-time mounts: the CA bundle and a
  * global npmrc naming it. Mounts are not committed, so the image is unchanged; without a cafile, none.
  */
-async function npmTrustMounts(root: string): Promise<string[]> {
-  const { stdout } = await run('npm', ['config', 'get', 'cafile'], { cwd: root, check: false });
+async function npmTrustMounts(cwd: string): Promise<string[]> {
+  const { stdout } = await run('npm', ['config', 'get', 'cafile'], { cwd, check: false });
   const cafile = stdout.trim();
   if (!cafile.startsWith('/') || !existsSync(cafile)) return [];
   const npmrc = path.join(CACHE_DIR, 'build-npmrc');
@@ -33,30 +33,35 @@ async function npmTrustMounts(root: string): Promise<string[]> {
 }
 
 export interface AgentImageOptions {
-  /** Repository root (build context). */
-  root: string;
+  /** Build context, Dockerfile and target platform: pass build-image's (releaseBuildInputs). */
+  context: string;
+  dockerfile: string;
+  platform: string;
   tag: string;
   log?: (line: string) => void;
 }
 
-export async function agentImage({ root, tag, log = () => {} }: AgentImageOptions) {
-  const dockerfile = path.join(root, 'agent/Dockerfile');
+/** Build the Dockerfile as the build-image action would (same context, file and platform), with podman. */
+export async function agentImage({ context, dockerfile, platform, tag, log = () => {} }: AgentImageOptions) {
+  const target = PLATFORMS.find((p) => p === platform);
+  if (!target)
+    throw new Error(`platform ${platform} is not one the stand-ins cover (${PLATFORMS.join(', ')})`);
   const froms = baseImagesOf(await readFile(dockerfile, 'utf8'));
   const platforms = new Map<string, Set<Platform>>();
   for (const f of froms)
-    platforms.set(f.ref, (platforms.get(f.ref) ?? new Set()).add(platformOf(f.platform)));
+    platforms.set(f.ref, (platforms.get(f.ref) ?? new Set()).add(platformOf(f.platform, target)));
   const bases = [];
   for (const [ref, set] of platforms) bases.push({ ref, ...(await ensureStandIn(ref, [...set], log)) });
 
-  log(`building ${tag} from agent/Dockerfile for ${TARGET}`);
+  log(`building ${tag} from ${path.relative(context, dockerfile)} in ${context} for ${target}`);
   const ignorefile = `${dockerfile}.dockerignore`;
-  const mounts = await npmTrustMounts(root);
+  const mounts = await npmTrustMounts(context);
   const { ms } = await run(
     'podman',
     [
       'build',
       '--pull=never',
-      `--platform=${TARGET}`,
+      `--platform=${target}`,
       '--format=oci',
       '-f',
       dockerfile,
@@ -67,7 +72,7 @@ export async function agentImage({ root, tag, log = () => {} }: AgentImageOption
       ...mounts,
       '-t',
       tag,
-      root,
+      context,
     ],
     { timeoutMs: 15 * 60_000 },
   );

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { releaseBuildInputs } from './action-inputs';
 import { agentImage } from './agent-image';
 
 const { values } = parseArgs({
@@ -13,7 +14,15 @@ const { values } = parseArgs({
 });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const started = performance.now();
-const image = await agentImage({ root, tag: values.tag!, log: (line) => console.log(`[image] ${line}`) });
+// What release.yml's build step builds: its context, Dockerfile and platform.
+const { context, dockerfile, platform } = releaseBuildInputs(root);
+const image = await agentImage({
+  context,
+  dockerfile,
+  platform,
+  tag: values.tag!,
+  log: (line) => console.log(`[image] ${line}`),
+});
 console.log(
   `[image] ${image.tag}: ${(image.bytes / 1e6).toFixed(1)} MB; build step ${(image.ms / 1000).toFixed(1)} s, ` +
     `total ${((performance.now() - started) / 1000).toFixed(1)} s`,

@@ -1,9 +1,11 @@
 /**
- * The agent image, for real: agent/Dockerfile built unchanged for linux/arm64 by podman (daemonless,
+ * The agent image, for real: agent/Dockerfile built unchanged by podman with the build-image action's
+ * own context, Dockerfile and platform as release.yml passes them (linux/arm64; daemonless,
  * arm64 under qemu-user-static), its FROM images made locally (scripts/container/stand-in.ts), then run
  * with host networking against the twin on 127.0.0.1. First run builds the stand-ins (minutes, cached);
  * later runs reuse them and podman's layer cache. See docs/local-containers.md.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +13,34 @@ import { startTwin, type Twin } from '../../local/src/twin';
 import { newThreadId, runInput, textOf, timedRun } from '../bench/agui-client';
 import { run } from '../container/exec';
 import { freePort, pingUntilHealthy } from '../bench/processes';
+import { releaseBuildInputs } from '../container/action-inputs';
 import { agentImage } from '../container/agent-image';
 import { missingContainerTools, requireOrSkip } from './prereqs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const skip = requireOrSkip('container test', missingContainerTools(), 'scripts/ci/install-container-deps.sh');
 const IMAGE = 'localhost/agentcore-gitops/agent:container-test';
+
+describe('the image the workflow builds (no container engine needed)', () => {
+  it('build-image’s context, as release.yml passes it, holds every file agent/Dockerfile copies', () => {
+    const { context, dockerfile, platform } = releaseBuildInputs(root);
+    expect(platform).toBe('linux/arm64');
+    const sources = readFileSync(dockerfile, 'utf8')
+      .replace(/\\\n/g, ' ')
+      .split('\n')
+      .map((l) => /^COPY\s+(.*)$/i.exec(l.trim())?.[1])
+      .filter((args): args is string => !!args && !/--from=/.test(args))
+      .flatMap((args) =>
+        args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      );
+    expect(sources.length).toBeGreaterThan(3);
+    const missing = sources.filter((src) => !existsSync(path.join(context, src)));
+    expect(missing, `missing from the build context ${context}`).toEqual([]);
+  });
+});
 
 describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
   let twin: Twin;
@@ -25,7 +49,15 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
   let built: Awaited<ReturnType<typeof agentImage>>;
 
   beforeAll(async () => {
-    built = await agentImage({ root, tag: IMAGE, log: (s) => console.log(`[container] ${s}`) });
+    // Exactly what release.yml's build step builds: build-image's defaults and the step's `with:`.
+    const { context, dockerfile, platform } = releaseBuildInputs(root);
+    built = await agentImage({
+      context,
+      dockerfile,
+      platform,
+      tag: IMAGE,
+      log: (s) => console.log(`[container] ${s}`),
+    });
     twin = await startTwin({ bedrock: { firstTokenDelayMs: 0 } });
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;

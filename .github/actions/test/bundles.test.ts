@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { actionSteps, bundleActions, distDir } from '../../../scripts/build-actions';
+import { agentBundleInputs } from '../../../scripts/build-agent';
+import { actionBundleInputs, actionSteps, bundleActions, distDir } from '../../../scripts/build-actions';
 
 describe('committed action bundles', () => {
   it('match their source byte for byte (run npm run build:actions after changing src/)', async () => {
@@ -21,4 +22,16 @@ describe('committed action bundles', () => {
       expect(head).not.toMatch(/20\d\d-\d\d-\d\dT/);
     }
   });
+
+  it('carry no code of the twin (local/): production never imports it', async () => {
+    const bundles = new Map([
+      ...(await actionBundleInputs()),
+      ['agent/dist/server.mjs', await agentBundleInputs()],
+    ]);
+    expect([...bundles.keys()]).toContain('build-image.js');
+    const fromTwin = [...bundles].flatMap(([bundle, inputs]) =>
+      inputs.filter((f) => f.startsWith('local/')).map((f) => `${bundle} ← ${f}`),
+    );
+    expect(fromTwin).toEqual([]);
+  }, 120_000);
 });

@@ -264,11 +264,12 @@ describe('deploy helpers', () => {
         executionRoleArn: 'arn:aws:iam::1:role/r',
         guardrailId: 'g',
         guardrailVersion: '1',
+        memoryId: 'm',
         discoveryUrl: 'https://i',
         allowedClients: ['c'],
+        prices,
       },
       { pullRequest: 3, sha, createdAt: new Date(0) },
-      prices,
     );
     const { primary, background } = preview.models;
     expect(parseModelPrices(spec.environmentVariables!.MODEL_PRICES)).toEqual({

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { sha256 } from './format';
+import { sha256 } from '../../../.github/actions/src/lib/image-format';
 
 /**
  * Content-addressed blob storage. Blobs are immutable, so with a directory each is written once as a

@@ -10,7 +10,7 @@ import {
   imageConfigSchema,
   parseManifest,
   sha256,
-} from '../image/format';
+} from '../../../.github/actions/src/lib/image-format';
 import type { TwinContext } from '../twin';
 
 const TARGET = 'AmazonEC2ContainerRegistry_V20150921';

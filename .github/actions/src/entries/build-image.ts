@@ -1,56 +1,60 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import * as core from '@actions/core';
 import { exec } from '@actions/exec';
-import { sharedResourceNames } from '../../../../environments';
-import { pushImage } from '../../../../local/src/image/push';
 import { ecrClient, environmentInput, requiredInput, run, setOutputs, writeSummaryRow } from '../lib/action';
+import { pushPackedImage } from '../lib/ecr-push';
+import { packImage } from '../lib/image-format';
 import { imageTags } from '../lib/tags';
-import { chooseBuilder, dockerBuild, repositoryUri, type BuiltImage } from '../steps/build-image';
+import {
+  buildImageInputs,
+  chooseBuilder,
+  dockerBuild,
+  imageRepository,
+  type BuiltImage,
+} from '../steps/build-image';
 
 run(async () => {
-  // The registry lives with the environment previews reuse (dev); its file names the region.
-  const env = environmentInput(core.getInput('environment') || 'dev');
-  const sha = requiredInput('sha');
-  const pr = core.getInput('pull-request');
+  requiredInput('sha');
+  const inputs = buildImageInputs(
+    core.getInput,
+    process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    process.env.GITHUB_REF,
+  );
+  // The registry lives with the environment previews reuse (dev); its file names the account and region.
+  const env = environmentInput(inputs.environment);
   const tags = imageTags({
-    sha,
-    ref: core.getInput('ref') || process.env.GITHUB_REF || '',
+    sha: inputs.sha,
+    ref: inputs.ref,
     mainBranch: env.app.github.mainBranch,
-    pullRequest: pr ? Number(pr) : undefined,
+    pullRequest: inputs.pullRequest,
   });
-  const repository = sharedResourceNames(env.app.app).repository;
+  const repository = imageRepository(env, inputs.pullRequest);
   const ecr = ecrClient(env);
   const builder = chooseBuilder(
-    core.getInput('builder') || 'auto',
+    inputs.builder,
     process.env.AWS_ENDPOINT_URL_ECR || process.env.AWS_ENDPOINT_URL,
   );
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   let image: BuiltImage;
   if (builder === 'local') {
     // The twin has no container engine: the agent bundle itself is packed into the local image format.
-    const bundle = path.resolve(workspace, core.getInput('agent-bundle') || 'agent/dist/server.mjs');
-    if (!fs.existsSync(bundle))
-      throw new Error(`agent bundle ${bundle} not found; run npm run build:agent first`);
-    const pushed = await pushImage({
-      bundle: fs.readFileSync(bundle),
-      repository,
-      tags,
-      architecture: core.getInput('architecture') || undefined,
-      ecr,
+    if (!fs.existsSync(inputs.agentBundle))
+      throw new Error(`agent bundle ${inputs.agentBundle} not found; run npm run build:agent first`);
+    const packed = packImage(fs.readFileSync(inputs.agentBundle), {
+      architecture: inputs.architecture,
+      labels: { 'org.opencontainers.image.revision': inputs.sha },
     });
-    image = { imageUri: pushed.imageUri, digest: pushed.digest, tags };
+    image = await pushPackedImage(ecr, repository, packed, tags);
   } else {
     image = await dockerBuild({
       ecr,
       exec: (command, args, options) => exec(command, args, options),
-      repositoryUri: await repositoryUri(ecr, repository),
+      repository,
       tags,
-      context: path.resolve(workspace, core.getInput('context') || 'agent'),
-      dockerfile: path.resolve(workspace, core.getInput('dockerfile') || 'agent/Dockerfile'),
-      platform: core.getInput('platform') || 'linux/arm64',
+      context: inputs.context,
+      dockerfile: inputs.dockerfile,
+      platform: inputs.platform,
       mask: core.setSecret,
-      labels: { 'org.opencontainers.image.revision': sha },
+      labels: { 'org.opencontainers.image.revision': inputs.sha },
     });
   }
   setOutputs({ 'image-uri': image.imageUri, digest: image.digest, tags: image.tags.join(',') });

@@ -1,62 +1,41 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import type { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 import { previewRuntimeName, type Environment } from '../../../../environments';
+import { resourcesFromStackOutputs, type RuntimeResources } from '../../../../environments/runtime-spec';
 import {
   controlClient,
   dataPlaneUrl,
   environmentInput,
-  listInput,
   pricesInput,
   requiredInput,
   run,
   setOutputs,
+  ssmClient,
   waitOptions,
   writeSummary,
 } from '../lib/action';
 import { invocationUrl } from '../lib/agui';
-import { containerUri, getRuntime, requireRuntime } from '../lib/runtime';
+import { readStackOutputs } from '../lib/stack-outputs';
 import {
   deletePreview,
   deployPreview,
   previewComment,
-  sharedResourcesFrom,
+  reportState,
   upsertComment,
   type PreviewState,
-  type SharedResources,
 } from '../steps/preview';
-import type { SmokeReport } from '../steps/smoke-test';
 
-/** Inputs override what the reused environment's runtime says (preview.reuses, normally dev). */
-async function sharedResources(
-  control: BedrockAgentCoreControlClient,
-  env: Environment,
-): Promise<SharedResources> {
-  const given = {
-    executionRoleArn: core.getInput('execution-role-arn'),
-    memoryId: core.getInput('memory-id'),
-    guardrailId: core.getInput('guardrail-id'),
-    guardrailVersion: core.getInput('guardrail-version'),
-    discoveryUrl: core.getInput('discovery-url'),
-    allowedClients: listInput('allowed-clients'),
-  };
-  const complete =
-    given.executionRoleArn && given.guardrailId && given.guardrailVersion && given.discoveryUrl;
-  if (complete) return { ...given, memoryId: given.memoryId || undefined };
+/**
+ * What a preview runs on: the resources of the environment it reuses (preview.reuses, normally dev),
+ * from that environment's stack outputs parameter (ssm:GetParameter, which the preview role may do;
+ * reading the environment's runtime would need rights on it).
+ */
+async function reusedResources(env: Environment): Promise<RuntimeResources> {
   const hostName = env.preview?.reuses;
   if (!hostName)
     throw new Error(`${env.file} has no preview.reuses naming the environment whose resources previews use`);
   const host = environmentInput(hostName);
-  const hostRuntime = await requireRuntime(control, host.names.runtime);
-  const fromHost = sharedResourcesFrom(await getRuntime(control, hostRuntime.agentRuntimeId!));
-  return {
-    executionRoleArn: given.executionRoleArn || fromHost.executionRoleArn,
-    memoryId: given.memoryId || fromHost.memoryId,
-    guardrailId: given.guardrailId || fromHost.guardrailId,
-    guardrailVersion: given.guardrailVersion || fromHost.guardrailVersion,
-    discoveryUrl: given.discoveryUrl || fromHost.discoveryUrl,
-    allowedClients: given.allowedClients.length ? given.allowedClients : fromHost.allowedClients,
-  };
+  return resourcesFromStackOutputs(await readStackOutputs(ssmClient(host), host), pricesInput());
 }
 
 const OPERATIONS = ['deploy', 'report', 'delete'] as const;
@@ -76,16 +55,14 @@ run(async () => {
   const runUrl = process.env.GITHUB_RUN_ID
     ? `${process.env.GITHUB_SERVER_URL}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
     : undefined;
-  const control = controlClient(env);
   const dataPlane = dataPlaneUrl(env);
   let state: PreviewState;
 
   if (operation === 'deploy') {
     const deploy = await deployPreview({
-      control,
+      control: controlClient(env),
       env,
-      shared: await sharedResources(control, env),
-      prices: pricesInput(),
+      resources: await reusedResources(env),
       pullRequest,
       sha,
       imageUri: requiredInput('image-uri'),
@@ -104,35 +81,21 @@ run(async () => {
     });
     state = { kind: 'deployed', deploy, dataPlaneUrl: dataPlane, sha, runUrl };
   } else if (operation === 'report') {
-    const runtime = await getRuntime(control, (await requireRuntime(control, runtimeName)).agentRuntimeId!);
-    const reportJson = core.getInput('smoke-report');
-    const smoke = reportJson ? (JSON.parse(reportJson) as SmokeReport) : undefined;
-    const failed = core.getInput('failed') === 'true';
-    state =
-      failed && !smoke
-        ? {
-            kind: 'failed',
-            sha,
-            error: 'the preview job failed before its gates ran; see the workflow run',
-            runUrl,
-          }
-        : {
-            kind: 'deployed',
-            deploy: {
-              runtimeId: runtime.agentRuntimeId!,
-              runtimeArn: runtime.agentRuntimeArn!,
-              runtimeName,
-              version: runtime.agentRuntimeVersion!,
-              imageUri: containerUri(runtime) ?? '',
-              action: 'unchanged',
-            },
-            dataPlaneUrl: dataPlane,
-            smoke,
-            sha,
-            runUrl,
-          };
+    // No AWS call: the comment must be written even when the runtime was never created (or the job
+    // lost its credentials); what the deploy step created arrives as inputs.
+    state = reportState({
+      runtimeName,
+      runtimeArn: core.getInput('runtime-arn'),
+      version: core.getInput('version'),
+      imageUri: core.getInput('image-uri'),
+      smokeReport: core.getInput('smoke-report'),
+      failed: core.getInput('failed') === 'true',
+      dataPlaneUrl: dataPlane,
+      sha,
+      runUrl,
+    });
   } else {
-    const outcome = await deletePreview(control, runtimeName);
+    const outcome = await deletePreview(controlClient(env), runtimeName);
     core.info(outcome === 'deleted' ? `deleted ${runtimeName}` : `${runtimeName} was already gone`);
     state = { kind: 'deleted', runtimeName, runUrl };
   }

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { sharedResourceNames } from '../../../../environments';
 import { controlClient, environmentInput, requiredInput, run, setOutputs, writeSummary } from '../lib/action';
-import { sweepPreviews } from '../steps/preview';
+import { sweepPreviews } from '../steps/sweep-previews';
 
 run(async () => {
   const env = environmentInput(core.getInput('environment') || 'preview');

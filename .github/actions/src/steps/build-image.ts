@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DescribeRepositoriesCommand,
-  GetAuthorizationTokenCommand,
-  type ECRClient,
-} from '@aws-sdk/client-ecr';
+import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { sharedResourceNames, type Environment } from '../../../../environments';
+import { ecrRepository, type Repository } from '../lib/ecr-push';
 
 export type Builder = 'docker' | 'local';
 
@@ -24,11 +22,58 @@ export function chooseBuilder(requested: string, endpointUrl: string | undefined
     : 'docker';
 }
 
-export async function repositoryUri(ecr: ECRClient, repositoryName: string): Promise<string> {
-  const out = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] }));
-  const uri = out.repositories?.[0]?.repositoryUri;
-  if (!uri) throw new Error(`ECR repository ${repositoryName} not found; deploy the shared stack first`);
-  return uri;
+/** The step's inputs, resolved against the workspace: what the entry and the container test build with. */
+export interface BuildImageInputs {
+  sha: string;
+  ref: string;
+  pullRequest?: number;
+  /** Environment whose account and region host the registry. */
+  environment: string;
+  builder: string;
+  context: string;
+  dockerfile: string;
+  platform: string;
+  agentBundle: string;
+  architecture?: string;
+}
+
+/**
+ * Read the inputs (`read` is core.getInput on the runner). The fallbacks repeat action.yml's defaults
+ * for runs outside a runner; a test keeps the two equal. Paths resolve against `workspace`: the
+ * Dockerfile copies package.json, scripts/, cost/ and environments/, so the context is the repository root.
+ */
+export function buildImageInputs(
+  read: (name: string) => string,
+  workspace: string,
+  githubRef = '',
+): BuildImageInputs {
+  const pr = read('pull-request');
+  return {
+    sha: read('sha'),
+    ref: read('ref') || githubRef,
+    pullRequest: pr ? Number(pr) : undefined,
+    environment: read('environment') || 'dev',
+    builder: read('builder') || 'auto',
+    context: path.resolve(workspace, read('context') || '.'),
+    dockerfile: path.resolve(workspace, read('dockerfile') || 'agent/Dockerfile'),
+    platform: read('platform') || 'linux/arm64',
+    agentBundle: path.resolve(workspace, read('agent-bundle') || 'agent/dist/server.mjs'),
+    architecture: read('architecture') || undefined,
+  };
+}
+
+/**
+ * Where the image goes: pull requests to the preview repository (a PR can never write the release
+ * registry), everything else to the release repository — both in the registry account, the account of
+ * `env` (dev). The URI is built from names, so the build needs no ecr:DescribeRepositories.
+ */
+export function imageRepository(env: Environment, pullRequest: number | undefined): Repository {
+  const names = sharedResourceNames(env.app.app);
+  return ecrRepository(
+    env.account,
+    env.region,
+    pullRequest === undefined ? names.repository : names.previewRepository,
+  );
 }
 
 /** Runs a command; resolves with its exit code (what @actions/exec's exec does). */
@@ -41,7 +86,7 @@ export type Exec = (
 export interface DockerBuildInput {
   ecr: ECRClient;
   exec: Exec;
-  repositoryUri: string;
+  repository: Repository;
   tags: string[];
   context: string;
   dockerfile: string;
@@ -61,19 +106,20 @@ export interface BuiltImage {
 /** Log in to ECR, then build for arm64 with buildx (no provenance index, GitHub cache) and push every tag. */
 export async function dockerBuild(input: DockerBuildInput): Promise<BuiltImage> {
   const auth = (await input.ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
-  if (!auth?.authorizationToken || !auth.proxyEndpoint)
-    throw new Error('ECR returned no authorization token');
+  if (!auth?.authorizationToken) throw new Error('ECR returned no authorization token');
+  // The token is good for every registry the credentials may use: log in to the image's own registry.
+  const registry = input.repository.repositoryUri.split('/')[0];
   const [user, password] = Buffer.from(auth.authorizationToken, 'base64').toString('utf8').split(':');
   input.mask(password);
   const login = await input.exec(
     'docker',
-    ['login', '--username', user, '--password-stdin', auth.proxyEndpoint],
+    ['login', '--username', user, '--password-stdin', `https://${registry}`],
     {
       input: Buffer.from(password),
       silent: true,
     },
   );
-  if (login !== 0) throw new Error(`docker login to ${auth.proxyEndpoint} failed (exit ${login})`);
+  if (login !== 0) throw new Error(`docker login to ${registry} failed (exit ${login})`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-image-'));
   const metadataFile = path.join(dir, 'metadata.json');
@@ -92,7 +138,7 @@ export async function dockerBuild(input: DockerBuildInput): Promise<BuiltImage> 
     '--metadata-file',
     metadataFile,
     '--push',
-    ...input.tags.flatMap((t) => ['--tag', `${input.repositoryUri}:${t}`]),
+    ...input.tags.flatMap((t) => ['--tag', `${input.repository.repositoryUri}:${t}`]),
     ...Object.entries(input.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     input.context,
   ];
@@ -102,5 +148,5 @@ export async function dockerBuild(input: DockerBuildInput): Promise<BuiltImage> 
     'containerimage.digest'
   ];
   if (!digest) throw new Error(`docker buildx wrote no containerimage.digest to ${metadataFile}`);
-  return { imageUri: `${input.repositoryUri}@${digest}`, digest, tags: input.tags };
+  return { imageUri: `${input.repository.repositoryUri}@${digest}`, digest, tags: input.tags };
 }

@@ -2,84 +2,31 @@ import {
   DeleteAgentRuntimeCommand,
   type BedrockAgentCoreControlClient,
 } from '@aws-sdk/client-bedrock-agentcore-control';
-import type { getOctokit } from '@actions/github';
-import { agentEnvironment, previewRuntimeName, previewTag, type Environment } from '../../../../environments';
-import type { PricesFile } from '../../../../environments/prices-schema';
+import { previewRuntimeName, previewTag, type Environment } from '../../../../environments';
+import { runtimeSpec, type RuntimeResources } from '../../../../environments/runtime-spec';
 import { invocationUrl } from '../lib/agui';
 import { PREVIEW_MARKER, upsertComment, type PullRequestRef } from '../lib/comment';
 import { gatesTable, type GateResult } from '../lib/gates';
-import { findRuntime, listRuntimes, type Runtime, type WaitOptions } from '../lib/runtime';
-import { deployRuntime, type DeployRuntimeResult, type RuntimeSpec } from './deploy-runtime';
+import { findRuntime, type WaitOptions } from '../lib/runtime';
+import {
+  deployRuntime,
+  type DeployRuntimeResult,
+  type RuntimeSpec as CreateSettings,
+} from './deploy-runtime';
 import type { SmokeReport } from './smoke-test';
 
-/** The reused environment's resources a preview runtime points at (stack outputs of that environment). */
-export interface SharedResources {
-  executionRoleArn: string;
-  memoryId?: string;
-  guardrailId: string;
-  guardrailVersion: string;
-  /** OIDC discovery URL of the Cognito pool (…/.well-known/openid-configuration). */
-  discoveryUrl: string;
-  allowedClients: string[];
-}
-
 /**
- * The reused environment's resources, read from its runtime: a preview runs with the same execution
- * role, authorizer, guardrail and memory as the environment it reuses (preview.reuses).
- */
-export function sharedResourcesFrom(runtime: Runtime): SharedResources {
-  const jwt = runtime.authorizerConfiguration?.customJWTAuthorizer;
-  const vars = runtime.environmentVariables ?? {};
-  const missing = [
-    !runtime.roleArn && 'roleArn',
-    !jwt?.discoveryUrl && 'authorizerConfiguration.customJWTAuthorizer.discoveryUrl',
-    !vars.GUARDRAIL_ID && 'environmentVariables.GUARDRAIL_ID',
-    !vars.GUARDRAIL_VERSION && 'environmentVariables.GUARDRAIL_VERSION',
-  ].filter(Boolean);
-  if (missing.length) {
-    throw new Error(
-      `runtime ${runtime.agentRuntimeName} lacks ${missing.join(', ')}; pass the preview inputs instead`,
-    );
-  }
-  return {
-    executionRoleArn: runtime.roleArn!,
-    memoryId: vars.MEMORY_ID,
-    guardrailId: vars.GUARDRAIL_ID,
-    guardrailVersion: vars.GUARDRAIL_VERSION,
-    discoveryUrl: jwt!.discoveryUrl!,
-    allowedClients: jwt!.allowedClients ?? [],
-  };
-}
-
-/**
- * A preview runtime's full configuration: preview.yaml's settings wired to the shared resources, with
- * its models' prices from `prices` (environments/prices.yaml).
+ * A preview runtime's full configuration: the one `runtimeSpec` of preview.yaml's settings on the
+ * reused environment's resources (its stack outputs), plus what marks it as this PR's preview.
  */
 export function previewRuntimeSpec(
   env: Environment,
-  shared: SharedResources,
+  resources: RuntimeResources,
   meta: { pullRequest: number; sha: string; createdAt: Date },
-  prices: PricesFile,
-): RuntimeSpec {
-  const vars = agentEnvironment(env, {
-    guardrailId: shared.guardrailId,
-    guardrailVersion: shared.guardrailVersion,
-    memoryId: shared.memoryId,
-    prices,
-  });
+): CreateSettings {
   return {
-    roleArn: shared.executionRoleArn,
+    ...runtimeSpec(env, resources),
     description: `Preview of pull request #${meta.pullRequest} (${meta.sha.slice(0, 7)})`,
-    networkConfiguration: { networkMode: 'PUBLIC' },
-    protocolConfiguration: { serverProtocol: 'AGUI' },
-    lifecycleConfiguration: {
-      idleRuntimeSessionTimeout: env.runtime.idleTimeoutSeconds,
-      maxLifetime: env.runtime.maxLifetimeSeconds,
-    },
-    authorizerConfiguration: {
-      customJWTAuthorizer: { discoveryUrl: shared.discoveryUrl, allowedClients: shared.allowedClients },
-    },
-    environmentVariables: vars,
     tags: {
       [previewTag.key]: previewTag.value,
       pr: String(meta.pullRequest),
@@ -92,9 +39,8 @@ export function previewRuntimeSpec(
 export interface DeployPreviewInput {
   control: BedrockAgentCoreControlClient;
   env: Environment;
-  shared: SharedResources;
-  /** `loadPrices()` of the repository's environments/ folder. */
-  prices: PricesFile;
+  /** The reused environment's resources: `resourcesFromStackOutputs` of its outputs parameter. */
+  resources: RuntimeResources;
   pullRequest: number;
   sha: string;
   imageUri: string;
@@ -110,12 +56,11 @@ export function deployPreview(input: DeployPreviewInput): Promise<DeployRuntimeR
     runtimeName: previewRuntimeName(input.env.app.app, input.pullRequest),
     imageUri: input.imageUri,
     wait: input.wait,
-    createIfMissing: previewRuntimeSpec(
-      input.env,
-      input.shared,
-      { pullRequest: input.pullRequest, sha: input.sha, createdAt: input.now ?? new Date() },
-      input.prices,
-    ),
+    createIfMissing: previewRuntimeSpec(input.env, input.resources, {
+      pullRequest: input.pullRequest,
+      sha: input.sha,
+      createdAt: input.now ?? new Date(),
+    }),
     log: input.log,
   });
 }
@@ -126,9 +71,16 @@ export async function deletePreview(
   runtimeName: string,
 ): Promise<'deleted' | 'absent'> {
   const found = await findRuntime(control, runtimeName);
-  if (!found) return 'absent';
+  return found ? deleteRuntimeById(control, found.agentRuntimeId!) : 'absent';
+}
+
+/** DeleteAgentRuntime (asynchronous: the runtime goes DELETING); one already gone counts as deleted. */
+export async function deleteRuntimeById(
+  control: BedrockAgentCoreControlClient,
+  agentRuntimeId: string,
+): Promise<'deleted' | 'absent'> {
   try {
-    await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: found.agentRuntimeId }));
+    await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId }));
     return 'deleted';
   } catch (e) {
     if ((e as Error).name === 'ResourceNotFoundException') return 'absent';
@@ -147,6 +99,47 @@ export type PreviewState =
     }
   | { kind: 'failed'; sha: string; error: string; runUrl?: string }
   | { kind: 'deleted'; runtimeName: string; runUrl?: string };
+
+/** The comment's state after the job: the gates' results, or what failed when there is nothing to show. */
+export function reportState(r: {
+  runtimeName: string;
+  runtimeArn: string;
+  version: string;
+  imageUri: string;
+  smokeReport: string;
+  failed: boolean;
+  dataPlaneUrl: string;
+  sha: string;
+  runUrl?: string;
+}): PreviewState {
+  let smoke: SmokeReport | undefined;
+  try {
+    smoke = r.smokeReport ? (JSON.parse(r.smokeReport) as SmokeReport) : undefined;
+  } catch {
+    // An unreadable report counts as no report: the comment says the job failed.
+  }
+  if (!r.runtimeArn || (r.failed && !smoke)) {
+    const error = r.runtimeArn
+      ? 'the preview job failed before its gates ran; see the workflow run'
+      : `the preview runtime ${r.runtimeName} was not created or updated (the job failed before the deploy finished); see the workflow run`;
+    return { kind: 'failed', sha: r.sha, error, runUrl: r.runUrl };
+  }
+  return {
+    kind: 'deployed',
+    deploy: {
+      runtimeId: r.runtimeArn.split('/').at(-1)!,
+      runtimeArn: r.runtimeArn,
+      runtimeName: r.runtimeName,
+      version: r.version,
+      imageUri: r.imageUri,
+      action: 'unchanged',
+    },
+    dataPlaneUrl: r.dataPlaneUrl,
+    smoke,
+    sha: r.sha,
+    runUrl: r.runUrl,
+  };
+}
 
 /** The PR comment: endpoint, gate results and how to invoke — or what failed, or that it is gone. */
 export function previewComment(state: PreviewState): string {
@@ -203,74 +196,3 @@ export function previewComment(state: PreviewState): string {
 }
 
 export { upsertComment, type PullRequestRef };
-
-type Octokit = ReturnType<typeof getOctokit>;
-
-export interface SweepInput {
-  control: BedrockAgentCoreControlClient;
-  octokit: Octokit;
-  owner: string;
-  repo: string;
-  /** Every preview runtime's name starts with this (`<app>_pr_`). */
-  prefix: string;
-  ttlHours: number;
-  now?: Date;
-  /** Report what would be deleted without deleting. */
-  dryRun?: boolean;
-}
-
-export interface SweepEntry {
-  runtimeName: string;
-  pullRequest: number;
-  decision: 'deleted' | 'kept' | 'would-delete';
-  reason: string;
-  /** The PR's state could not be read, so the preview was kept; worth a warning. */
-  lookupFailed?: true;
-}
-
-/**
- * Delete previews whose PR is explicitly closed, or open but not updated within the TTL. A PR whose
- * state cannot be read is never treated as closed: its preview is kept and reported.
- */
-export async function sweepPreviews(input: SweepInput): Promise<SweepEntry[]> {
-  const now = input.now ?? new Date();
-  const pattern = new RegExp(`^${input.prefix}(\\d+)$`);
-  const entries: SweepEntry[] = [];
-  for (const runtime of await listRuntimes(input.control)) {
-    const match = pattern.exec(runtime.agentRuntimeName ?? '');
-    if (!match) continue;
-    const pullRequest = Number(match[1]);
-    const runtimeName = runtime.agentRuntimeName!;
-    const ageHours = (now.getTime() - new Date(runtime.lastUpdatedAt ?? now).getTime()) / 3_600_000;
-    let state: string;
-    try {
-      const { data } = await input.octokit.rest.pulls.get({
-        owner: input.owner,
-        repo: input.repo,
-        pull_number: pullRequest,
-      });
-      state = data.state;
-    } catch (e) {
-      const reason = `PR #${pullRequest} could not be looked up (${(e as Error).message}); kept`;
-      entries.push({ runtimeName, pullRequest, decision: 'kept', reason, lookupFailed: true });
-      continue;
-    }
-    const reason =
-      state === 'closed'
-        ? `PR #${pullRequest} is closed`
-        : ageHours > input.ttlHours
-          ? `not updated for ${Math.floor(ageHours)} h (TTL ${input.ttlHours} h)`
-          : undefined;
-    if (!reason) {
-      entries.push({ runtimeName, pullRequest, decision: 'kept', reason: `PR #${pullRequest} is ${state}` });
-      continue;
-    }
-    if (input.dryRun) {
-      entries.push({ runtimeName, pullRequest, decision: 'would-delete', reason });
-      continue;
-    }
-    await deletePreview(input.control, runtimeName);
-    entries.push({ runtimeName, pullRequest, decision: 'deleted', reason });
-  }
-  return entries;
-}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * The local image format: a real OCI image manifest whose config says which platform it is for and
+ * The local image format (packed by the build-image action's local builder, read by the twin): a real OCI image manifest whose config says which platform it is for and
  * whose single layer is the agent bundle itself (one ESM file), so the twin can run it with `node`
  * instead of a container engine. Digests are real sha256 digests, so ECR semantics (retag keeps the
  * digest, deploy by digest) hold exactly.
