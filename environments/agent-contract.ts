@@ -71,10 +71,3 @@ export function agentEnvironment(
     MODEL_PRICES: modelPricesVariable(resources.prices, env.models),
   };
 }
-
-/**
- * The memory actor of an app client calling for itself — the pipeline's smoke test, whose token comes
- * from the client-credentials grant and so names the client as its subject (`sub` = `client_id`).
- * The agent files such calls under this actor, which no user `sub` can equal.
- */
-export const smokeActorId = (clientId: string) => `smoke-${clientId}`;

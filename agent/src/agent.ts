@@ -3,6 +3,7 @@ import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { addUsage, priceOf, type ModelPrice } from '../../cost/model';
 import type { Background } from './background';
 import type { Config } from './config';
+import { maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
 import type { Memory } from './memory';
@@ -55,13 +56,28 @@ export class Agent {
     emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
 
     try {
-      background.classify(invocation.userText, log, onBackgroundUsage);
       // History (for a session new to this process) and long-term records load together, each bounded.
       const [, memoryContext] = await Promise.all([
         this.ensureHistory(session, invocation, signal, log),
         memory?.retrieveContext(ids, invocation.userText, signal, log),
       ]);
 
+      // What the guardrail let through is what is kept and reused: the user's text with the PII it
+      // anonymised masked. Undefined while unknown, or when a guardrail ran but its trace cannot tell
+      // (then nothing of the turn is stored or sent to the background model: it could hold PII).
+      let letThrough: string | undefined;
+      const onUserGuarded = (trace: unknown, blocked: boolean) => {
+        letThrough = config.GUARDRAIL_ID ? maskedInput(invocation.userText, trace) : invocation.userText;
+        if (blocked) return;
+        if (letThrough === undefined) {
+          log.warn(
+            'the guardrail trace has no input assessment: this turn is not written to memory nor classified (it could hold unmasked PII)',
+          );
+          return;
+        }
+        // Off the critical path: the first answer's tokens are already out.
+        background.classify(letThrough, log, onBackgroundUsage);
+      };
       const context = [memoryContext, invocation.context].filter(Boolean).join('\n') || undefined;
       const result = await runLoop({
         runtime: this.deps.runtime,
@@ -73,6 +89,7 @@ export class Agent {
         user: userMessage(invocation.userText, context),
         emit,
         onFirstToken: () => (firstTokenAt ??= Date.now()),
+        onUserGuarded,
         signal,
         log,
       });
@@ -80,9 +97,11 @@ export class Agent {
       // A turn is kept (in history and memory) once answered; blocked or failed turns are not, or a
       // rebuilt session would replay them. History keeps the question without its per-turn context.
       if (result.turn.length > 0) {
-        session.turns.push([userMessage(invocation.userText), ...result.turn.slice(1)]);
-        memory?.record(ids, 'USER', invocation.userText, log);
-        memory?.record(ids, 'ASSISTANT', result.answer, log);
+        session.turns.push([userMessage(letThrough ?? invocation.userText), ...result.turn.slice(1)]);
+        if (letThrough !== undefined) {
+          memory?.record(ids, 'USER', letThrough, log);
+          memory?.record(ids, 'ASSISTANT', result.answer, log);
+        }
       }
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
@@ -108,11 +127,13 @@ export class Agent {
         'run finished',
       );
       // Clients can mark an intervention (the answer itself is already the guardrail's message).
+      // The smoke gates judge by it: blocked, and each policy's verdict (type and action, no matches).
       if (result.guardrail.intervened) {
+        const unique = new Map(result.guardrail.verdicts.map((v) => [`${v.type} ${v.action}`, v]));
         emit({
           type: EventType.CUSTOM,
           name: 'guardrail',
-          value: { intervened: true, blocked: result.guardrail.blocked },
+          value: { intervened: true, blocked: result.guardrail.blocked, verdicts: [...unique.values()] },
         } as BaseEvent);
       }
       runOpen = false;

@@ -563,13 +563,14 @@ describe('cost per answer', () => {
       const sessionId = newSessionId('late');
       for (const prompt of ['calculate 5+5', 'calculate 6+6']) await ask(small.url, prompt, { sessionId });
       // The third answer starts the summary just before RUN_FINISHED: only the classification counts.
-      const events = await slowly(() => ask(small.url, 'calculate 7+7', { sessionId }));
+      // (It starts once the first model call has shown what the guardrail let through, so the answer
+      // here is a tool round trip with a long, slowly streamed answer.)
+      const prompt = 'How do I roll back a release?';
+      const events = await slowly(() => ask(small.url, prompt, { sessionId }));
       const background = runUsage(events).find((x) => x.model === BACKGROUND)!;
       const classify = twin.bedrock
         .calls()
-        .findLast(
-          (c) => c.operation === 'Converse' && c.request.messages?.[0].content[0].text === 'calculate 7+7',
-        )!;
+        .findLast((c) => c.operation === 'Converse' && c.request.messages?.[0].content[0].text === prompt)!;
       expect(background.outputTokens).toBe(classify.usage!.outputTokens);
       await expect
         .poll(() => small.logs.find((l) => l.sessionId === sessionId && l.msg === 'session summarised'), {

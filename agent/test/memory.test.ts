@@ -7,8 +7,8 @@ import {
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsToken } from '../../.github/actions/src/lib/cognito';
-import { smokeActorId } from '../../environments/agent-contract';
 import { startTwin, type Twin } from '../../local/src/twin';
+import { smokeActorId } from '../src/input';
 import { ask, newSessionId, startAgent, textOf, type TestAgent } from './helpers';
 
 let twin: Twin;
@@ -164,14 +164,18 @@ describe('memory', () => {
 describe('memory behind the guardrail', () => {
   const RAW = 'ada.lovelace@example.com';
   const guarded = () =>
-    agentWithMemory({ GUARDRAIL_ID: 'local-guardrail', GUARDRAIL_VERSION: '1', GUARDRAIL_STREAM_MODE: 'sync' });
+    agentWithMemory({
+      GUARDRAIL_ID: 'local-guardrail',
+      GUARDRAIL_VERSION: '1',
+      GUARDRAIL_STREAM_MODE: 'sync',
+    });
 
   it('stores the masked user text in events and long-term records; history and the background model see it masked', async () => {
     const agent = await guarded();
     const actorId = 'actor-pii-1';
     const authorization = await bearer(actorId);
     const sessionId = newSessionId('mem-pii');
-    const first = await ask(agent.url, `My name is Ada. I work at Analytical Engines. Mail me at ${RAW}`, {
+    const first = await ask(agent.url, `Mail me at ${RAW}. My name is Ada. I work at Analytical Engines.`, {
       sessionId,
       headers: { authorization },
     });
@@ -179,15 +183,22 @@ describe('memory behind the guardrail', () => {
     expect(textOf(first)).not.toContain(RAW);
 
     const client = new BedrockAgentCoreClient({ region: 'us-east-1', endpoint: twin.url, maxAttempts: 1 });
-    const events = await client.send(new ListEventsCommand({ memoryId, actorId, sessionId, includePayloads: true }));
+    const events = await client.send(
+      new ListEventsCommand({ memoryId, actorId, sessionId, includePayloads: true }),
+    );
     const stored = events.events!.map((e) => e.payload![0].conversational);
     expect(stored[0]).toEqual({
       role: 'USER',
-      content: { text: 'My name is Ada. I work at Analytical Engines. Mail me at {EMAIL}' },
+      content: { text: 'Mail me at {EMAIL}. My name is Ada. I work at Analytical Engines.' },
     });
     expect(JSON.stringify(stored)).not.toContain(RAW);
 
-    // Long-term records are extracted from the events: the summary quotes the user, masked.
+    // The next turn's history carries the masked question.
+    await ask(agent.url, 'calculate 2+2', { sessionId, headers: { authorization } });
+    const history = twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request.messages!;
+    expect(JSON.stringify(history)).toContain('Mail me at {EMAIL}');
+
+    // Long-term records are extracted from the events (a summary every 4 events): it quotes the user, masked.
     const records = await Promise.all(
       [`/facts/${actorId}`, `/summaries/${actorId}/${sessionId}`].map((namespace) =>
         client.send(new ListMemoryRecordsCommand({ memoryId, namespace })),
@@ -195,13 +206,10 @@ describe('memory behind the guardrail', () => {
     );
     const texts = records.flatMap((r) => r.memoryRecordSummaries!.map((s) => s.content!.text!));
     expect(texts).toContain("The user's name is Ada.");
-    expect(texts.join('\n')).toContain('{EMAIL}');
+    expect(texts.join('\n')).toContain('Mail me at {EMAIL}');
     expect(texts.join('\n')).not.toContain(RAW);
 
-    // The next turn's history carries the masked question; the background model only ever saw it masked.
-    await ask(agent.url, 'calculate 2+2', { sessionId, headers: { authorization } });
-    const history = twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request.messages!;
-    expect(JSON.stringify(history)).toContain('Mail me at {EMAIL}');
+    // The background model only ever saw it masked.
     await agent.server.shutdown(5_000); // waits for background work
     const background = twin.bedrock
       .calls()
@@ -230,12 +238,20 @@ describe('memory actor', () => {
     const userToken = await twin.cognito.issueUserToken(poolId, web.clientId, 'user-9b1c');
     const smokeSession = newSessionId('smoke');
     const userSession = newSessionId('user');
-    await ask(agent.url, 'calculate 3*3', { sessionId: smokeSession, headers: { authorization: `Bearer ${smokeToken}` } });
-    await ask(agent.url, 'calculate 4*4', { sessionId: userSession, headers: { authorization: `Bearer ${userToken}` } });
+    await ask(agent.url, 'calculate 3*3', {
+      sessionId: smokeSession,
+      headers: { authorization: `Bearer ${smokeToken}` },
+    });
+    await ask(agent.url, 'calculate 4*4', {
+      sessionId: userSession,
+      headers: { authorization: `Bearer ${userToken}` },
+    });
 
     const client = new BedrockAgentCoreClient({ region: 'us-east-1', endpoint: twin.url, maxAttempts: 1 });
     const sessionsOf = async (actorId: string) =>
-      (await client.send(new ListSessionsCommand({ memoryId, actorId }))).sessionSummaries!.map((s) => s.sessionId);
+      (await client.send(new ListSessionsCommand({ memoryId, actorId }))).sessionSummaries!.map(
+        (s) => s.sessionId,
+      );
     expect(smokeActorId(machine.clientId)).toBe(`smoke-${machine.clientId}`);
     expect(await sessionsOf(smokeActorId(machine.clientId))).toEqual([smokeSession]);
     expect(await sessionsOf('user-9b1c')).toEqual([userSession]);

@@ -23,6 +23,12 @@ export interface BedrockOptions {
    * ConverseStream's sync mode the scan of the buffered answer before its first chunk is sent.
    */
   guardrailScanMs?: number;
+  /**
+   * ConverseStream sync mode: how many chunks the guardrail buffers per scan (default 5). Bedrock
+   * buffers "one or more response chunks" without saying how many; each window is released once the
+   * model has written it and the scan is done.
+   */
+  guardrailSyncChunks?: number;
 }
 
 export type FaultType =
@@ -97,7 +103,13 @@ export function register(
   guardrails: GuardrailsApi,
   cloudwatch: Pick<CloudWatchApi, 'putMetric'>,
 ) {
-  const config = { firstTokenDelayMs: 20, interTokenDelayMs: 5, guardrailScanMs: 20, ...ctx.options.bedrock };
+  const config = {
+    firstTokenDelayMs: 20,
+    interTokenDelayMs: 5,
+    guardrailScanMs: 20,
+    guardrailSyncChunks: 5,
+    ...ctx.options.bedrock,
+  };
   const cache = new PromptCache();
   const faults: Required<Fault>[] = [];
   const counts = { started: 0, completed: 0, aborted: 0, failed: 0 };
@@ -239,18 +251,18 @@ export function register(
       }
     }
 
-    // Sync mode holds the text back until the model has written it all and the scan is done (the
-    // twin buffers the whole answer; Bedrock buffers "one or more response chunks"), then releases it.
-    const buffered = guardMode === 'sync' && turn.kind === 'text';
-    const inputScanMs = guardMode ? config.guardrailScanMs : 0;
-    const bufferMs = buffered
-      ? config.interTokenDelayMs * Math.max(0, frames.length - 1) + config.guardrailScanMs
-      : 0;
-    await pause(inputScanMs + config.firstTokenDelayMs + bufferMs, signal);
+    // The input is scanned before the model runs, in both modes.
+    await pause((guardMode ? config.guardrailScanMs : 0) + config.firstTokenDelayMs, signal);
     send(eventFrame('messageStart', { role: 'assistant' }));
+    // Sync mode holds each window of chunks back until the model has written it and the scan is done,
+    // then releases it at once. (What it masks or blocks was decided on the whole answer.)
+    const window = guardMode === 'sync' && turn.kind === 'text' ? Math.max(1, config.guardrailSyncChunks) : 0;
     let delivered = '';
     for (const [i, frame] of frames.entries()) {
-      if (i > 0 && !buffered) await pause(config.interTokenDelayMs, signal);
+      if (window && i % window === 0) {
+        const written = Math.min(window, frames.length - i) - (i === 0 ? 1 : 0);
+        await pause(config.interTokenDelayMs * written + config.guardrailScanMs, signal);
+      } else if (!window && i > 0) await pause(config.interTokenDelayMs, signal);
       send(frame());
       if (fault && i === 0) {
         send(exceptionFrame(fault.type, FAULT_MESSAGE[fault.type]));
