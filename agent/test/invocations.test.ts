@@ -145,9 +145,10 @@ describe('POST /invocations', () => {
     expect(types(events)).not.toContain('RUN_ERROR');
     expect(events.at(-1)?.type).toBe('RUN_FINISHED');
     expect(textOf(events)).toBe('Sorry, the model cannot answer this question.');
+    // The smoke gates judge by this event: blocked, with the policy that blocked (never what matched).
     expect(events.find((e) => e.type === 'CUSTOM')).toMatchObject({
       name: 'guardrail',
-      value: { intervened: true, blocked: true },
+      value: { intervened: true, blocked: true, verdicts: [{ type: 'PROMPT_ATTACK', action: 'BLOCKED' }] },
     });
     const metric = agent.metrics.find((m) => m.sessionId === sessionId && 'GuardrailInterventions' in m);
     expect(metric).toMatchObject({ GuardrailInterventions: 1, Environment: 'test' });
@@ -167,8 +168,13 @@ describe('POST /invocations', () => {
     expect(text).not.toContain('jane.doe@example.com');
     expect(events.find((e) => e.type === 'CUSTOM')).toMatchObject({
       name: 'guardrail',
-      value: { intervened: true, blocked: false },
+      value: {
+        intervened: true,
+        blocked: false,
+        verdicts: expect.arrayContaining([{ type: 'EMAIL', action: 'ANONYMIZED' }]),
+      },
     });
+    expect(JSON.stringify(events)).not.toContain('jane.doe@example.com');
     // Counted as an intervention, logged without what was matched.
     const logged = agent.logs.filter((l) => l.msg === 'guardrail intervened' && l.blocked === false);
     expect(logged.at(-1)).toMatchObject({
