@@ -36,12 +36,13 @@ const settings = {
 const prompt = `say: ${Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ')}`;
 
 const twin = await startTwin({ bedrock: settings });
+// The agents' AWS clients find the twin (endpoint, credentials, region) where they would find AWS.
+Object.assign(process.env, twin.env());
 const servers: { mode: 'sync' | 'async'; server: AgentServer; url: string }[] = [];
 try {
   for (const mode of ['sync', 'async'] as const) {
     const config = loadConfig({
       ...process.env,
-      ...twin.env(),
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
@@ -64,7 +65,8 @@ try {
         url,
         runInput(newThreadId('guardrail-mode'), [{ role: 'user', content: prompt }]),
       );
-      if (r.firstTokenMs === undefined) throw new Error(`${mode}: no text streamed`);
+      if (r.firstTokenMs === undefined)
+        throw new Error(`${mode}: no text streamed: ${JSON.stringify(r.events.at(-1))}`);
       samples[mode].first.push(r.firstTokenMs);
       samples[mode].total.push(r.totalMs);
     }
