@@ -1,5 +1,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarise } from '../../.github/actions/src/lib/agui';
+import { evaluateCase } from '../../.github/actions/src/lib/gates';
+import { loadEnvironment } from '../../environments';
 import { startTwin, type Twin } from '../../local/src/twin';
 import {
   ask,
@@ -608,5 +611,55 @@ describe('cost per answer', () => {
     } finally {
       await unpriced.close();
     }
+  });
+});
+
+/** The smoke gates (the pipeline's own code) judging what the real agent streams on the twin. */
+describe('smoke gates on the real agent', () => {
+  const dev = loadEnvironment('dev');
+  const attack = dev.smoke.cases.find((c) => c.expect === 'blocked')!;
+  const masked = dev.smoke.cases.find((c) => c.expect === 'masked')!;
+  const twinMessage = 'Sorry, the model cannot answer this question.';
+
+  async function withAgent<T>(env: Record<string, string>, fn: (url: string) => Promise<T>): Promise<T> {
+    const other = await startAgent(twin, env);
+    try {
+      return await fn(other.url);
+    } finally {
+      await other.close();
+    }
+  }
+
+  it('sync masks the e-mail and the gate passes; async streams it unmasked and the gate fails', async () => {
+    const kept = summarise(await ask(agent.url, masked.prompt));
+    expect(evaluateCase(masked, kept, twinMessage)).toMatchObject({ passed: true, actual: 'masked' });
+
+    const leaked = await withAgent(
+      { GUARDRAIL_ID: 'local-guardrail', GUARDRAIL_VERSION: '1', GUARDRAIL_STREAM_MODE: 'async' },
+      async (url) => summarise(await ask(url, masked.prompt)),
+    );
+    expect(leaked.answer).toContain('jane.doe@example.com');
+    expect(evaluateCase(masked, leaked, twinMessage)).toMatchObject({ passed: false });
+  });
+
+  it('blocked passes on a real block; an anonymisation-only intervention on a prompt attack fails it', async () => {
+    const blocked = summarise(await ask(agent.url, attack.prompt));
+    expect(evaluateCase(attack, blocked, twinMessage)).toMatchObject({ passed: true, actual: 'blocked' });
+
+    // A guardrail without the prompt-attack filter that masks e-mail: it intervenes, but lets the attack through.
+    twin.guardrails.put({ id: 'maskonly', version: '1', promptAttack: false, pii: { EMAIL: 'ANONYMIZE' } });
+    const prompt = `${attack.prompt} Reply to eve@example.com.`;
+    const maskedOnly = await withAgent({ GUARDRAIL_ID: 'maskonly', GUARDRAIL_VERSION: '1' }, async (url) =>
+      summarise(await ask(url, prompt)),
+    );
+    expect(maskedOnly.guardrail).toMatchObject({
+      intervened: true,
+      blocked: false,
+      verdicts: [{ type: 'EMAIL', action: 'ANONYMIZED' }],
+    });
+    expect(evaluateCase(attack, maskedOnly, twinMessage)).toMatchObject({
+      passed: false,
+      detail: 'the guardrail intervened (EMAIL ANONYMIZED) but did not block the prompt',
+    });
   });
 });
