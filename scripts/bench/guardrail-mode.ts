@@ -57,7 +57,10 @@ try {
     });
     servers.push({ mode, server, url: await server.listen() });
   }
-  const samples = { sync: { first: [] as number[], total: [] as number[] }, async: { first: [], total: [] } };
+  const samples: Record<'sync' | 'async', { first: number[]; total: number[] }> = {
+    sync: { first: [], total: [] },
+    async: { first: [], total: [] },
+  };
   for (let round = 0; round < settings.rounds; round++) {
     // Alternate which mode goes first, so neither always runs on a warmer process.
     for (const { mode, url } of round % 2 ? [...servers].reverse() : servers) {
