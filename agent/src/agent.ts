@@ -3,7 +3,7 @@ import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { addUsage, priceOf, type ModelPrice } from '../../cost/model';
 import type { Background } from './background';
 import type { Config } from './config';
-import { maskedInput } from './guardrail';
+import { applyToInput, maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
 import type { Memory } from './memory';
@@ -63,20 +63,16 @@ export class Agent {
       ]);
 
       // What the guardrail let through is what is kept and reused: the user's text with the PII it
-      // anonymised masked. Undefined while unknown, or when a guardrail ran but its trace cannot tell
-      // (then nothing of the turn is stored or sent to the background model: it could hold PII).
-      let letThrough: string | undefined;
+      // anonymised masked. Undefined for a blocked prompt, or when it cannot be known (then nothing of
+      // the turn is stored or sent to the background model: it could hold unmasked PII).
+      let letThrough: Promise<string | undefined> = Promise.resolve(undefined);
       const onUserGuarded = (trace: unknown, blocked: boolean) => {
-        letThrough = config.GUARDRAIL_ID ? maskedInput(invocation.userText, trace) : invocation.userText;
         if (blocked) return;
-        if (letThrough === undefined) {
-          log.warn(
-            'the guardrail trace has no input assessment: this turn is not written to memory nor classified (it could hold unmasked PII)',
-          );
-          return;
-        }
-        // Off the critical path: the first answer's tokens are already out.
-        background.classify(letThrough, log, onBackgroundUsage);
+        letThrough = this.letThrough(invocation.userText, trace, log);
+        // Off the critical path: the first model call has ended.
+        void letThrough.then(
+          (text) => text !== undefined && background.classify(text, log, onBackgroundUsage),
+        );
       };
       const context = [memoryContext, invocation.context].filter(Boolean).join('\n') || undefined;
       const result = await runLoop({
@@ -96,10 +92,11 @@ export class Agent {
 
       // A turn is kept (in history and memory) once answered; blocked or failed turns are not, or a
       // rebuilt session would replay them. History keeps the question without its per-turn context.
+      const kept = await letThrough;
       if (result.turn.length > 0) {
-        session.turns.push([userMessage(letThrough ?? invocation.userText), ...result.turn.slice(1)]);
-        if (letThrough !== undefined) {
-          memory?.record(ids, 'USER', letThrough, log);
+        session.turns.push([userMessage(kept ?? invocation.userText), ...result.turn.slice(1)]);
+        if (kept !== undefined) {
+          memory?.record(ids, 'USER', kept, log);
           memory?.record(ids, 'ASSISTANT', result.answer, log);
         }
       }
@@ -161,6 +158,30 @@ export class Agent {
         { requestId: req.requestId, sessionId: session.id, errorCode: code },
       );
       emit({ type: EventType.RUN_ERROR, code, message } as BaseEvent);
+    }
+  }
+
+  /**
+   * The user's text as the guardrail let it through: masked from the trace's input assessment, or
+   * (when the trace has none) by asking the guardrail with ApplyGuardrail. Undefined when neither works.
+   */
+  private async letThrough(text: string, trace: unknown, log: Logger): Promise<string | undefined> {
+    const { config, runtime } = this.deps;
+    if (!config.GUARDRAIL_ID) return text;
+    const masked = maskedInput(text, trace);
+    if (masked !== undefined) return masked;
+    try {
+      return await applyToInput(
+        runtime,
+        { id: config.GUARDRAIL_ID, version: config.GUARDRAIL_VERSION ?? 'DRAFT' },
+        text,
+      );
+    } catch (e) {
+      log.warn(
+        { err: e },
+        'could not learn what the guardrail masks (no input assessment in the trace, ApplyGuardrail failed): this turn is not written to memory nor classified',
+      );
+      return undefined;
     }
   }
 

@@ -1,3 +1,5 @@
+import { ApplyGuardrailCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+
 /**
  * Reading Bedrock's guardrail trace (ConverseStream `metadata.trace.guardrail`): what it decided, and
  * the user's text as it let it through.
@@ -61,4 +63,26 @@ export function maskedInput(text: string, trace: unknown): string | undefined {
   return [...masks]
     .sort(([a], [b]) => b.length - a.length)
     .reduce((masked, [match, tag]) => masked.replaceAll(match, tag), text);
+}
+
+/**
+ * `text` as the guardrail lets it through, asked of the guardrail itself (ApplyGuardrail, source
+ * INPUT): for when a trace has no input assessment. Undefined when the guardrail blocks it.
+ */
+export async function applyToInput(
+  runtime: BedrockRuntimeClient,
+  guardrail: { id: string; version: string },
+  text: string,
+): Promise<string | undefined> {
+  const out = await runtime.send(
+    new ApplyGuardrailCommand({
+      guardrailIdentifier: guardrail.id,
+      guardrailVersion: guardrail.version,
+      source: 'INPUT',
+      content: [{ text: { text } }],
+    }),
+  );
+  if (out.action !== 'GUARDRAIL_INTERVENED') return text;
+  if (hasAction(out.assessments, 'BLOCKED')) return undefined;
+  return (out.outputs ?? []).map((o) => o.text ?? '').join('');
 }
