@@ -58,12 +58,28 @@ export const environmentSchema = z.strictObject({
   }),
   models: z.strictObject({ primary: z.string().min(3), background: z.string().min(3) }),
   memory: z.strictObject({ expiryDays: z.number().int().min(7).max(365) }),
-  guardrail: z.strictObject({
-    blockedInputMessage: z.string().min(1).max(500),
-    blockedOutputMessage: z.string().min(1).max(500),
-    streamMode: z.enum(['sync', 'async']),
-    pii: z.partialRecord(z.enum(piiTypes), piiAction),
-  }),
+  guardrail: z
+    .strictObject({
+      blockedInputMessage: z.string().min(1).max(500),
+      blockedOutputMessage: z.string().min(1).max(500),
+      /** ConverseStream `streamProcessingMode`: sync scans before the user sees text; async after. */
+      streamMode: z.enum(['sync', 'async']),
+      pii: z.partialRecord(z.enum(piiTypes), piiAction),
+    })
+    .superRefine((g, ctx) => {
+      // "Amazon Bedrock Guardrails doesn't support the masking of sensitive information with
+      // asynchronous mode" (bedrock/latest/userguide/guardrails-streaming.html): users would see it.
+      const anonymised = Object.entries(g.pii)
+        .filter(([, action]) => action === 'ANONYMIZE')
+        .map(([type]) => type);
+      if (g.streamMode === 'async' && anonymised.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['streamMode'],
+          message: `must be sync while guardrail.pii anonymises ${anonymised.join(', ')}: Bedrock does not mask PII in async stream mode, so users would see it unmasked. Fix: set guardrail.streamMode: sync (or BLOCK those types instead of ANONYMIZE)`,
+        });
+      }
+    }),
   smoke: z
     .strictObject({
       samples: z.number().int().min(1).max(500),

@@ -3,6 +3,7 @@ import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { addUsage, priceOf, type ModelPrice } from '../../cost/model';
 import type { Background } from './background';
 import type { Config } from './config';
+import { applyToInput, maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
 import type { Memory } from './memory';
@@ -55,13 +56,24 @@ export class Agent {
     emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
 
     try {
-      background.classify(invocation.userText, log, onBackgroundUsage);
       // History (for a session new to this process) and long-term records load together, each bounded.
       const [, memoryContext] = await Promise.all([
         this.ensureHistory(session, invocation, signal, log),
         memory?.retrieveContext(ids, invocation.userText, signal, log),
       ]);
 
+      // What the guardrail let through is what is kept and reused: the user's text with the PII it
+      // anonymised masked. Undefined for a blocked prompt, or when it cannot be known (then nothing of
+      // the turn is stored or sent to the background model: it could hold unmasked PII).
+      let letThrough: Promise<string | undefined> = Promise.resolve(undefined);
+      const onUserGuarded = (trace: unknown, blocked: boolean) => {
+        if (blocked) return;
+        letThrough = this.letThrough(invocation.userText, trace, log);
+        // Off the critical path: the first model call has ended.
+        void letThrough.then(
+          (text) => text !== undefined && background.classify(text, log, onBackgroundUsage),
+        );
+      };
       const context = [memoryContext, invocation.context].filter(Boolean).join('\n') || undefined;
       const result = await runLoop({
         runtime: this.deps.runtime,
@@ -73,16 +85,20 @@ export class Agent {
         user: userMessage(invocation.userText, context),
         emit,
         onFirstToken: () => (firstTokenAt ??= Date.now()),
+        onUserGuarded,
         signal,
         log,
       });
 
       // A turn is kept (in history and memory) once answered; blocked or failed turns are not, or a
       // rebuilt session would replay them. History keeps the question without its per-turn context.
+      const kept = await letThrough;
       if (result.turn.length > 0) {
-        session.turns.push([userMessage(invocation.userText), ...result.turn.slice(1)]);
-        memory?.record(ids, 'USER', invocation.userText, log);
-        memory?.record(ids, 'ASSISTANT', result.answer, log);
+        session.turns.push([userMessage(kept ?? invocation.userText), ...result.turn.slice(1)]);
+        if (kept !== undefined) {
+          memory?.record(ids, 'USER', kept, log);
+          memory?.record(ids, 'ASSISTANT', result.answer, log);
+        }
       }
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
@@ -108,11 +124,13 @@ export class Agent {
         'run finished',
       );
       // Clients can mark an intervention (the answer itself is already the guardrail's message).
+      // The smoke gates judge by it: blocked, and each policy's verdict (type and action, no matches).
       if (result.guardrail.intervened) {
+        const unique = new Map(result.guardrail.verdicts.map((v) => [`${v.type} ${v.action}`, v]));
         emit({
           type: EventType.CUSTOM,
           name: 'guardrail',
-          value: { intervened: true, blocked: result.guardrail.blocked },
+          value: { intervened: true, blocked: result.guardrail.blocked, verdicts: [...unique.values()] },
         } as BaseEvent);
       }
       runOpen = false;
@@ -140,6 +158,30 @@ export class Agent {
         { requestId: req.requestId, sessionId: session.id, errorCode: code },
       );
       emit({ type: EventType.RUN_ERROR, code, message } as BaseEvent);
+    }
+  }
+
+  /**
+   * The user's text as the guardrail let it through: masked from the trace's input assessment, or
+   * (when the trace has none) by asking the guardrail with ApplyGuardrail. Undefined when neither works.
+   */
+  private async letThrough(text: string, trace: unknown, log: Logger): Promise<string | undefined> {
+    const { config, runtime } = this.deps;
+    if (!config.GUARDRAIL_ID) return text;
+    const masked = maskedInput(text, trace);
+    if (masked !== undefined) return masked;
+    try {
+      return await applyToInput(
+        runtime,
+        { id: config.GUARDRAIL_ID, version: config.GUARDRAIL_VERSION ?? 'DRAFT' },
+        text,
+      );
+    } catch (e) {
+      log.warn(
+        { err: e },
+        'could not learn what the guardrail masks (no input assessment in the trace, ApplyGuardrail failed): this turn is not written to memory nor classified',
+      );
+      return undefined;
     }
   }
 

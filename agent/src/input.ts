@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunAgentInput } from '@ag-ui/core';
 import { RunAgentInputSchema } from '@ag-ui/core/schemas';
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import { z } from 'zod';
 
 export const SESSION_HEADER = 'x-amzn-bedrock-agentcore-runtime-session-id';
@@ -119,21 +119,31 @@ export function sessionIdFor(header: string | undefined, threadId: string | unde
 }
 
 /**
+ * The memory actor of an app client calling for itself — the pipeline's smoke test, whose token comes
+ * from the client-credentials grant and so names the client as its subject (`sub` = `client_id`). No
+ * user's `sub` can equal it, so smoke runs never write into a user's memory.
+ */
+export const smokeActorId = (clientId: string) => `smoke-${clientId}`;
+
+/**
  * The memory actor: the `sub` of the bearer JWT. The token was verified by AgentCore's JWT authorizer
- * before the request reached the container, so it is only decoded here.
+ * before the request reached the container, so it is only decoded here. A token an app client got for
+ * itself (client-credentials grant: its subject is the client, `sub` = `client_id`) is the pipeline's
+ * smoke test: it gets the smoke actor, so smoke runs never write into a user's memory.
  */
 export function actorIdFor(authorization: string | undefined, fallback: string): string {
   if (!authorization) return fallback;
   const match = /^Bearer\s+(\S+)$/i.exec(authorization);
   if (!match) throw new HttpError(401, 'InvalidAuthorization', 'Authorization must be "Bearer <JWT>"');
-  let sub: unknown;
+  let claims: JWTPayload;
   try {
-    sub = decodeJwt(match[1]).sub;
+    claims = decodeJwt(match[1]);
   } catch {
     throw new HttpError(401, 'InvalidAuthorization', 'The bearer token is not a decodable JWT');
   }
+  const { sub, client_id: clientId } = claims;
   if (typeof sub !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9\-_/:.@]*$/.test(sub)) {
     throw new HttpError(401, 'InvalidAuthorization', 'The bearer token has no usable "sub" claim');
   }
-  return sub;
+  return sub === clientId ? smokeActorId(sub) : sub;
 }

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { addUsage, type Usage as BedrockUsage } from '../../cost/model';
 import type { Config } from './config';
+import { hasAction, verdicts } from './guardrail';
 import { INSTRUCTIONS } from './instructions';
 import { buildRequest } from './prompt';
 import type { Logger } from './telemetry/logger';
@@ -39,6 +40,11 @@ export interface LoopInput {
   user: Message;
   emit: (event: BaseEvent) => void;
   onFirstToken: () => void;
+  /**
+   * Called once the first model call has ended, with its guardrail trace (whose input assessment is
+   * the user's message) and whether the guardrail blocked it.
+   */
+  onUserGuarded?: (trace: unknown, blocked: boolean) => void;
   signal: AbortSignal;
   log: Logger;
 }
@@ -51,7 +57,12 @@ export interface LoopResult {
   usage: Usage;
   toolCalls: number;
   stopReason?: StopReason | string;
-  guardrail: { intervened: boolean; blocked: boolean };
+  guardrail: {
+    intervened: boolean;
+    blocked: boolean;
+    /** Each policy's decision (type and action, never what matched), over every model call. */
+    verdicts: { type?: string; action: string }[];
+  };
 }
 
 const GUARDRAIL_FALLBACK = 'Sorry, I cannot help with that request.';
@@ -65,7 +76,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 };
   const current: Message[] = [input.user];
   const answer: string[] = [];
-  const guardrail = { intervened: false, blocked: false };
+  const guardrail: LoopResult['guardrail'] = { intervened: false, blocked: false, verdicts: [] };
   let toolCalls = 0;
 
   const finish = (turn: Message[], stopReason?: string): LoopResult => ({
@@ -79,6 +90,9 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
 
   for (let round = 0; ; round++) {
     const step = await streamStep(input, current, usage);
+    const blocked = guardrailBlocked(step);
+    if (round === 0) input.onUserGuarded?.(step.trace, blocked);
+    guardrail.verdicts.push(...verdicts(step.trace));
     // An empty answer cannot be sent back to Bedrock as history, so such a turn is not kept.
     if (step.content.length === 0) return finish([], step.stopReason);
     current.push({ role: 'assistant', content: step.content });
@@ -86,9 +100,6 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
 
     if (step.stopReason === 'guardrail_intervened' || step.guardrailBlocked || step.anonymised) {
       guardrail.intervened = true;
-      // Masking (PII anonymised) lets the turn go on; anything else is a block.
-      const blocked =
-        step.guardrailBlocked || (step.stopReason === 'guardrail_intervened' && !step.anonymised);
       guardrail.blocked ||= blocked;
       log.warn(
         { stopReason: step.stopReason, blocked, verdicts: verdicts(step.trace) },
@@ -152,6 +163,11 @@ async function invokeTool(input: LoopInput, name: string, args: unknown, log: Lo
 /** A turn that did not end normally is kept as question + visible answer, so tool calls never dangle. */
 function keepable(current: Message[], answer: string): Message[] {
   return [current[0], { role: 'assistant', content: [{ text: answer }] }];
+}
+
+/** Masking (PII anonymised) lets the turn go on; any other intervention is a block. */
+function guardrailBlocked(step: StepResult): boolean {
+  return step.guardrailBlocked || (step.stopReason === 'guardrail_intervened' && !step.anonymised);
 }
 
 interface StepResult {
@@ -310,35 +326,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/**
- * What the guardrail decided, without what it matched: the trace quotes the offending text (PII
- * included), which must not reach the logs.
- */
-export function verdicts(trace: unknown): { type?: string; action: string }[] {
-  if (Array.isArray(trace)) return trace.flatMap(verdicts);
-  if (!trace || typeof trace !== 'object') return [];
-  const node = trace as Record<string, unknown>;
-  const own =
-    typeof node.action === 'string' && node.action !== 'NONE'
-      ? [{ ...(typeof node.type === 'string' && { type: node.type }), action: node.action }]
-      : [];
-  return [
-    ...own,
-    ...Object.entries(node)
-      .filter(([k]) => k !== 'modelOutput')
-      .flatMap(([, v]) => verdicts(v)),
-  ];
-}
-
-/** Does a guardrail trace contain a policy verdict with this action (any policy, input or output)? */
-function hasAction(node: unknown, action: string): boolean {
-  if (Array.isArray(node)) return node.some((n) => hasAction(n, action));
-  if (node && typeof node === 'object') {
-    return Object.entries(node).some(([k, v]) => (k === 'action' && v === action) || hasAction(v, action));
-  }
-  return false;
 }
 
 function emitText(emit: LoopInput['emit'], messageId: string, text: string) {

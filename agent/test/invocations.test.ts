@@ -1,5 +1,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarise } from '../../.github/actions/src/lib/agui';
+import { evaluateCase } from '../../.github/actions/src/lib/gates';
+import { loadEnvironment } from '../../environments';
 import { startTwin, type Twin } from '../../local/src/twin';
 import {
   ask,
@@ -145,9 +148,10 @@ describe('POST /invocations', () => {
     expect(types(events)).not.toContain('RUN_ERROR');
     expect(events.at(-1)?.type).toBe('RUN_FINISHED');
     expect(textOf(events)).toBe('Sorry, the model cannot answer this question.');
+    // The smoke gates judge by this event: blocked, with the policy that blocked (never what matched).
     expect(events.find((e) => e.type === 'CUSTOM')).toMatchObject({
       name: 'guardrail',
-      value: { intervened: true, blocked: true },
+      value: { intervened: true, blocked: true, verdicts: [{ type: 'PROMPT_ATTACK', action: 'BLOCKED' }] },
     });
     const metric = agent.metrics.find((m) => m.sessionId === sessionId && 'GuardrailInterventions' in m);
     expect(metric).toMatchObject({ GuardrailInterventions: 1, Environment: 'test' });
@@ -167,8 +171,13 @@ describe('POST /invocations', () => {
     expect(text).not.toContain('jane.doe@example.com');
     expect(events.find((e) => e.type === 'CUSTOM')).toMatchObject({
       name: 'guardrail',
-      value: { intervened: true, blocked: false },
+      value: {
+        intervened: true,
+        blocked: false,
+        verdicts: expect.arrayContaining([{ type: 'EMAIL', action: 'ANONYMIZED' }]),
+      },
     });
+    expect(JSON.stringify(events)).not.toContain('jane.doe@example.com');
     // Counted as an intervention, logged without what was matched.
     const logged = agent.logs.filter((l) => l.msg === 'guardrail intervened' && l.blocked === false);
     expect(logged.at(-1)).toMatchObject({
@@ -563,13 +572,14 @@ describe('cost per answer', () => {
       const sessionId = newSessionId('late');
       for (const prompt of ['calculate 5+5', 'calculate 6+6']) await ask(small.url, prompt, { sessionId });
       // The third answer starts the summary just before RUN_FINISHED: only the classification counts.
-      const events = await slowly(() => ask(small.url, 'calculate 7+7', { sessionId }));
+      // (It starts once the first model call has shown what the guardrail let through, so the answer
+      // here is a tool round trip with a long, slowly streamed answer.)
+      const prompt = 'How do I roll back a release?';
+      const events = await slowly(() => ask(small.url, prompt, { sessionId }));
       const background = runUsage(events).find((x) => x.model === BACKGROUND)!;
       const classify = twin.bedrock
         .calls()
-        .findLast(
-          (c) => c.operation === 'Converse' && c.request.messages?.[0].content[0].text === 'calculate 7+7',
-        )!;
+        .findLast((c) => c.operation === 'Converse' && c.request.messages?.[0].content[0].text === prompt)!;
       expect(background.outputTokens).toBe(classify.usage!.outputTokens);
       await expect
         .poll(() => small.logs.find((l) => l.sessionId === sessionId && l.msg === 'session summarised'), {
@@ -601,5 +611,55 @@ describe('cost per answer', () => {
     } finally {
       await unpriced.close();
     }
+  });
+});
+
+/** The smoke gates (the pipeline's own code) judging what the real agent streams on the twin. */
+describe('smoke gates on the real agent', () => {
+  const dev = loadEnvironment('dev');
+  const attack = dev.smoke.cases.find((c) => c.expect === 'blocked')!;
+  const masked = dev.smoke.cases.find((c) => c.expect === 'masked')!;
+  const twinMessage = 'Sorry, the model cannot answer this question.';
+
+  async function withAgent<T>(env: Record<string, string>, fn: (url: string) => Promise<T>): Promise<T> {
+    const other = await startAgent(twin, env);
+    try {
+      return await fn(other.url);
+    } finally {
+      await other.close();
+    }
+  }
+
+  it('sync masks the e-mail and the gate passes; async streams it unmasked and the gate fails', async () => {
+    const kept = summarise(await ask(agent.url, masked.prompt));
+    expect(evaluateCase(masked, kept, twinMessage)).toMatchObject({ passed: true, actual: 'masked' });
+
+    const leaked = await withAgent(
+      { GUARDRAIL_ID: 'local-guardrail', GUARDRAIL_VERSION: '1', GUARDRAIL_STREAM_MODE: 'async' },
+      async (url) => summarise(await ask(url, masked.prompt)),
+    );
+    expect(leaked.answer).toContain('jane.doe@example.com');
+    expect(evaluateCase(masked, leaked, twinMessage)).toMatchObject({ passed: false });
+  });
+
+  it('blocked passes on a real block; an anonymisation-only intervention on a prompt attack fails it', async () => {
+    const blocked = summarise(await ask(agent.url, attack.prompt));
+    expect(evaluateCase(attack, blocked, twinMessage)).toMatchObject({ passed: true, actual: 'blocked' });
+
+    // A guardrail without the prompt-attack filter that masks e-mail: it intervenes, but lets the attack through.
+    twin.guardrails.put({ id: 'maskonly', version: '1', promptAttack: false, pii: { EMAIL: 'ANONYMIZE' } });
+    const prompt = `${attack.prompt} Reply to eve@example.com.`;
+    const maskedOnly = await withAgent({ GUARDRAIL_ID: 'maskonly', GUARDRAIL_VERSION: '1' }, async (url) =>
+      summarise(await ask(url, prompt)),
+    );
+    expect(maskedOnly.guardrail).toMatchObject({
+      intervened: true,
+      blocked: false,
+      verdicts: [{ type: 'EMAIL', action: 'ANONYMIZED' }],
+    });
+    expect(evaluateCase(attack, maskedOnly, twinMessage)).toMatchObject({
+      passed: false,
+      detail: 'the guardrail intervened (EMAIL ANONYMIZED) but did not block the prompt',
+    });
   });
 });

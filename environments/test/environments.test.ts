@@ -67,6 +67,29 @@ describe('environments', () => {
     );
   });
 
+  it('rejects a guardrail that anonymises PII in async stream mode, naming the file and the fix', () => {
+    // Bedrock does not mask in async mode (bedrock/latest/userguide/guardrails-streaming.html).
+    const dir = scratchCopy();
+    const file = path.join(dir, 'dev.yaml');
+    const yaml = fs.readFileSync(file, 'utf8').replace(/streamMode: \w+/, 'streamMode: async');
+    fs.writeFileSync(file, yaml);
+    expect(() => loadEnvironment('dev', dir)).toThrow(
+      new RegExp(
+        `${file.replaceAll('\\', '\\\\')}: 1 problem\\(s\\)\\n  guardrail\\.streamMode: must be sync while guardrail\\.pii anonymises EMAIL, PHONE`,
+      ),
+    );
+    expect(() => loadEnvironment('dev', dir)).toThrow(/set guardrail\.streamMode: sync/);
+    // Async is allowed when nothing is anonymised (blocking still works in async mode).
+    fs.writeFileSync(file, yaml.replaceAll(': ANONYMIZE', ': BLOCK'));
+    expect(loadEnvironment('dev', dir).guardrail.streamMode).toBe('async');
+  });
+
+  it('streams every committed environment that anonymises PII in sync mode', () => {
+    for (const e of loadAllEnvironments()) {
+      if (Object.values(e.guardrail.pii).includes('ANONYMIZE')) expect(e.guardrail.streamMode).toBe('sync');
+    }
+  });
+
   it('derives OIDC subjects in both formats and preview names', () => {
     const app = loadEnvironment('dev').app;
     expect(githubSubject(app, { environment: 'prod' })).toBe(

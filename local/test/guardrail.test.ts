@@ -3,7 +3,7 @@ import {
   ConverseStreamCommand,
   type ConverseStreamCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBedrockTwin } from './helpers/bedrock-twin';
 
 const MODEL = 'amazon.nova-lite-v1:0';
@@ -195,7 +195,7 @@ describe('ConverseStream with guardrailConfig', () => {
     });
   });
 
-  it('blocks the output when it carries blocked PII', async () => {
+  it('blocks an input that carries blocked PII before the model runs, in either mode', async () => {
     const r = await stream('say: the number is 123-45-6789', {
       guardrailConfig: {
         guardrailIdentifier: 'local-guardrail',
@@ -215,5 +215,105 @@ describe('ConverseStream with guardrailConfig', () => {
       guardrailConfig: { guardrailIdentifier: 'missing', guardrailVersion: '1' },
     }).catch((err: Error) => err);
     expect(e).toMatchObject({ name: 'ValidationException' });
+  });
+});
+
+/**
+ * Stream processing modes as Bedrock documents them
+ * (docs.aws.amazon.com/bedrock/latest/userguide/guardrails-streaming.html): sync buffers and scans
+ * before the user sees anything (masking applies, latency added); async sends chunks at once and
+ * scans in the background ("Amazon Bedrock Guardrails doesn't support the masking of sensitive
+ * information with asynchronous mode"), stopping later chunks once a blocking policy hits.
+ */
+describe('ConverseStream guardrail stream processing modes', () => {
+  // One scan: the input is scanned before the model runs in both modes; sync also scans the output.
+  const SCAN_MS = 300;
+  const toolUseId = 'tooluse_mode1';
+  /** A turn whose answer quotes a tool result (the guardrail does not evaluate tool results). */
+  const fromTool = (result: string): Partial<ConverseStreamCommandInput> => ({
+    toolConfig: { tools: [{ toolSpec: { name: 'faq_lookup', inputSchema: { json: {} } } }] },
+    messages: [
+      { role: 'user', content: [{ text: 'How do I contact support?' }] },
+      {
+        role: 'assistant',
+        content: [{ toolUse: { toolUseId, name: 'faq_lookup', input: { query: 'contact' } } }],
+      },
+      { role: 'user', content: [{ toolResult: { toolUseId, content: [{ text: result }] } }] },
+    ],
+  });
+
+  async function timed(mode: 'sync' | 'async', extra: Partial<ConverseStreamCommandInput>) {
+    const started = performance.now();
+    const out = await local.client.send(
+      new ConverseStreamCommand({
+        modelId: MODEL,
+        messages: [],
+        guardrailConfig: {
+          guardrailIdentifier: 'local-guardrail',
+          guardrailVersion: '1',
+          trace: 'enabled',
+          streamProcessingMode: mode,
+        },
+        ...extra,
+      }),
+    );
+    const deltas: string[] = [];
+    let firstDeltaMs: number | undefined;
+    let stopReason;
+    let trace;
+    for await (const e of out.stream!) {
+      const text = e.contentBlockDelta?.delta?.text;
+      if (text) {
+        firstDeltaMs ??= performance.now() - started;
+        deltas.push(text);
+      }
+      stopReason = e.messageStop?.stopReason ?? stopReason;
+      trace = e.metadata?.trace?.guardrail ?? trace;
+    }
+    return { text: deltas.join(''), deltas, firstDeltaMs: firstDeltaMs!, stopReason, trace };
+  }
+
+  beforeAll(() => local.twin.bedrock.configure({ guardrailScanMs: SCAN_MS }));
+  afterAll(() => local.twin.bedrock.configure({ guardrailScanMs: 0 }));
+
+  it('sync: buffers, masks anonymised PII, and the first chunk waits for the scan', async () => {
+    const r = await timed('sync', fromTool('Write to help@example.com'));
+    expect(r.text).toBe('The faq_lookup tool returned: Write to {EMAIL}.');
+    expect(r.firstDeltaMs).toBeGreaterThanOrEqual(2 * SCAN_MS);
+    expect(
+      r.trace?.outputAssessments?.['local-guardrail'][0].sensitiveInformationPolicy?.piiEntities,
+    ).toEqual([{ match: 'help@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true }]);
+  });
+
+  it('async: streams chunks before the scan and does not mask PII, input or output', async () => {
+    const r = await timed('async', fromTool('Write to help@example.com'));
+    expect(r.text).toBe('The faq_lookup tool returned: Write to help@example.com.');
+    expect(r.firstDeltaMs).toBeLessThan(2 * SCAN_MS);
+    expect(r.stopReason).toBe('end_turn');
+    // Detected, but nothing was done: the trace says so instead of claiming ANONYMIZED.
+    expect(
+      r.trace?.outputAssessments?.['local-guardrail'][0].sensitiveInformationPolicy?.piiEntities,
+    ).toEqual([{ match: 'help@example.com', type: 'EMAIL', action: 'NONE', detected: true }]);
+    const echoed = await timed('async', {
+      messages: [{ role: 'user', content: [{ text: 'say: write to me at ada@example.com' }] }],
+    });
+    expect(echoed.text).toBe('write to me at ada@example.com');
+  });
+
+  it('async: a blocking policy still interrupts, after the offending chunk was delivered', async () => {
+    const r = await timed('async', fromTool('Your ssn is 123-45-6789 and we will call you back shortly'));
+    expect(r.stopReason).toBe('guardrail_intervened');
+    // Chunks went out before the scan: the one with the number did, later ones did not.
+    expect(r.text).toContain('123-45-6789');
+    expect(r.text).not.toContain('shortly');
+    expect(
+      r.trace?.outputAssessments?.['local-guardrail'][0].sensitiveInformationPolicy?.piiEntities?.[0],
+    ).toMatchObject({ type: 'US_SOCIAL_SECURITY_NUMBER', action: 'BLOCKED' });
+  });
+
+  it('sync: a blocked output never reaches the user, only the blocked message', async () => {
+    const r = await timed('sync', fromTool('Your ssn is 123-45-6789 and we will call you back shortly'));
+    expect(r.text).toBe('Sorry, the model cannot answer this question.');
+    expect(r.stopReason).toBe('guardrail_intervened');
   });
 });

@@ -18,6 +18,17 @@ export interface BedrockOptions {
   firstTokenDelayMs?: number;
   /** Delay between streamed deltas (default 5 ms). */
   interTokenDelayMs?: number;
+  /**
+   * Time one guardrail scan takes (default 20 ms): the input scan before the model runs, and in
+   * ConverseStream's sync mode the scan of the buffered answer before its first chunk is sent.
+   */
+  guardrailScanMs?: number;
+  /**
+   * ConverseStream sync mode: how many chunks the guardrail buffers per scan (default 5). Bedrock
+   * buffers "one or more response chunks" without saying how many; each window is released once the
+   * model has written it and the scan is done.
+   */
+  guardrailSyncChunks?: number;
 }
 
 export type FaultType =
@@ -92,7 +103,13 @@ export function register(
   guardrails: GuardrailsApi,
   cloudwatch: Pick<CloudWatchApi, 'putMetric'>,
 ) {
-  const config = { firstTokenDelayMs: 20, interTokenDelayMs: 5, ...ctx.options.bedrock };
+  const config = {
+    firstTokenDelayMs: 20,
+    interTokenDelayMs: 5,
+    guardrailScanMs: 20,
+    guardrailSyncChunks: 5,
+    ...ctx.options.bedrock,
+  };
   const cache = new PromptCache();
   const faults: Required<Fault>[] = [];
   const counts = { started: 0, completed: 0, aborted: 0, failed: 0 };
@@ -121,7 +138,7 @@ export function register(
     const modelId = req.params.modelId;
     const body = parseConverseBody(req.body);
     validateConverse(modelId, body);
-    const guard = guardrails.forConverse(body.guardrailConfig);
+    const guard = guardrails.forConverse(body.guardrailConfig, operation);
     const fault = takeFault(body);
     if (fault && (fault.at === 'request' || operation === 'Converse')) {
       throw new AwsError(pascal(fault.type), FAULT_MESSAGE[fault.type], FAULT_STATUS[fault.type]);
@@ -148,7 +165,16 @@ export function register(
     };
     const stopReason = guarded.stopReason ?? (turn.kind === 'toolUse' ? 'tool_use' : turn.stopReason);
     Object.assign(call, { usage, stopReason });
-    return { call, turn, usage, stopReason, trace: guarded.trace, fault };
+    return {
+      call,
+      turn,
+      usage,
+      stopReason,
+      trace: guarded.trace,
+      fault,
+      guardMode: guard?.mode,
+      scanOutput: guarded.scanOutput,
+    };
   }
 
   function publishTokens(modelId: string, usage: Usage) {
@@ -159,9 +185,14 @@ export function register(
 
   async function converse(req: TwinRequest, res: TwinResponse) {
     const started = Date.now();
-    const { call, turn, usage, stopReason, trace } = prepare(req, 'Converse');
+    const { call, turn, usage, stopReason, trace, guardMode } = prepare(req, 'Converse');
     const deltas = turn.kind === 'text' ? chunkText(turn.text) : [];
-    await pause(config.firstTokenDelayMs + config.interTokenDelayMs * deltas.length, req.signal);
+    // Guarded: the input scan before the model, the output scan before the answer.
+    const scans = guardMode ? (turn.kind === 'text' ? 2 : 1) : 0;
+    await pause(
+      config.firstTokenDelayMs + config.interTokenDelayMs * deltas.length + config.guardrailScanMs * scans,
+      req.signal,
+    );
     const content: ContentBlock[] =
       turn.kind === 'text'
         ? [{ text: turn.text }]
@@ -179,7 +210,9 @@ export function register(
 
   async function converseStream(req: TwinRequest, res: TwinResponse) {
     const started = Date.now();
-    const { call, turn, usage, stopReason, trace, fault } = prepare(req, 'ConverseStream');
+    const prepared = prepare(req, 'ConverseStream');
+    const { call, turn, usage, trace, fault, guardMode, scanOutput } = prepared;
+    let stopReason = prepared.stopReason;
     // Aborted when the client goes away before our own end() (HTTP/1 close or HTTP/2 reset; see twin.ts).
     const signal = req.signal;
     res.writeHead(200, {
@@ -203,8 +236,9 @@ export function register(
     };
 
     const frames: (() => Uint8Array)[] = [];
+    const texts = turn.kind === 'text' ? chunkText(turn.text) : [];
     if (turn.kind === 'text') {
-      for (const text of chunkText(turn.text)) {
+      for (const text of texts) {
         frames.push(() => eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }));
       }
     } else {
@@ -217,14 +251,29 @@ export function register(
       }
     }
 
-    await pause(config.firstTokenDelayMs, signal);
+    // The input is scanned before the model runs, in both modes.
+    await pause((guardMode ? config.guardrailScanMs : 0) + config.firstTokenDelayMs, signal);
     send(eventFrame('messageStart', { role: 'assistant' }));
+    // Sync mode holds each window of chunks back until the model has written it and the scan is done,
+    // then releases it at once. (What it masks or blocks was decided on the whole answer.)
+    const window = guardMode === 'sync' && turn.kind === 'text' ? Math.max(1, config.guardrailSyncChunks) : 0;
+    let delivered = '';
     for (const [i, frame] of frames.entries()) {
-      if (i > 0) await pause(config.interTokenDelayMs, signal);
+      if (window && i % window === 0) {
+        const written = Math.min(window, frames.length - i) - (i === 0 ? 1 : 0);
+        await pause(config.interTokenDelayMs * written + config.guardrailScanMs, signal);
+      } else if (!window && i > 0) await pause(config.interTokenDelayMs, signal);
       send(frame());
       if (fault && i === 0) {
         send(exceptionFrame(fault.type, FAULT_MESSAGE[fault.type]));
         return end('failed');
+      }
+      // Async mode: the chunk is out before its scan; a blocking hit stops the chunks after it.
+      delivered += texts[i] ?? '';
+      if (scanOutput?.(delivered)) {
+        stopReason = 'guardrail_intervened';
+        call.stopReason = stopReason;
+        break;
       }
     }
     send(eventFrame('contentBlockStop', { contentBlockIndex: 0 }));

@@ -26,7 +26,12 @@ export interface Assessment {
     }[];
   };
   sensitiveInformationPolicy?: {
-    piiEntities: { match: string; type: PiiType; action: 'ANONYMIZED' | 'BLOCKED'; detected: boolean }[];
+    piiEntities: {
+      match: string;
+      type: PiiType;
+      action: 'ANONYMIZED' | 'BLOCKED' | 'NONE';
+      detected: boolean;
+    }[];
     regexes: never[];
   };
   invocationMetrics: {
@@ -90,8 +95,17 @@ function usageFor(g: GuardrailConfig, characters: number) {
   };
 }
 
-/** Evaluate one text as Bedrock Guardrails would for `source`. Prompt attacks are an input-only filter. */
-export function evaluate(g: GuardrailConfig, source: 'INPUT' | 'OUTPUT', text: string): Evaluation {
+/**
+ * Evaluate one text as Bedrock Guardrails would for `source`. Prompt attacks are an input-only filter.
+ * `mask: false` is ConverseStream's async mode, where Bedrock does not mask: ANONYMIZE entities are
+ * reported as detected with action NONE and the text stays as it was; blocking still applies.
+ */
+export function evaluate(
+  g: GuardrailConfig,
+  source: 'INPUT' | 'OUTPUT',
+  text: string,
+  { mask = true }: { mask?: boolean } = {},
+): Evaluation {
   const started = Date.now();
   const attacked = source === 'INPUT' && g.promptAttack !== false && PROMPT_ATTACKS.some((p) => p.test(text));
 
@@ -112,8 +126,9 @@ export function evaluate(g: GuardrailConfig, source: 'INPUT' | 'OUTPUT', text: s
   const piiBlocked = found.some((f) => f.action === 'BLOCK');
   const blocked = attacked || piiBlocked;
   let masked = text;
-  for (const f of [...found].reverse())
-    masked = masked.slice(0, f.start) + `{${f.type}}` + masked.slice(f.end);
+  if (mask)
+    for (const f of [...found].reverse())
+      masked = masked.slice(0, f.start) + `{${f.type}}` + masked.slice(f.end);
   const message = source === 'INPUT' ? g.blockedInputMessage : g.blockedOutputMessage;
 
   const assessment: Assessment = {
@@ -141,14 +156,14 @@ export function evaluate(g: GuardrailConfig, source: 'INPUT' | 'OUTPUT', text: s
       piiEntities: found.map((f) => ({
         match: f.match,
         type: f.type,
-        action: f.action === 'BLOCK' ? 'BLOCKED' : 'ANONYMIZED',
+        action: f.action === 'BLOCK' ? 'BLOCKED' : mask ? 'ANONYMIZED' : 'NONE',
         detected: true,
       })),
       regexes: [],
     };
   }
   return {
-    action: blocked || found.length ? 'GUARDRAIL_INTERVENED' : 'NONE',
+    action: blocked || (mask && found.length) ? 'GUARDRAIL_INTERVENED' : 'NONE',
     blocked,
     output: blocked ? (message ?? DEFAULT_BLOCKED_MESSAGE) : masked,
     assessment,

@@ -28,11 +28,19 @@ export const DEFAULT_GUARDRAIL: GuardrailConfig = {
   },
 };
 
+/** ConverseStream's `streamProcessingMode`; Converse (not streamed) always scans before answering. */
+export type StreamMode = 'sync' | 'async';
+
 export interface GuardedTurn {
   turn: ModelTurn;
-  /** The request the model saw (input PII masked). */
+  /** The request the model saw (input PII masked in sync mode). */
   input: ConverseRequest;
   stopReason?: 'guardrail_intervened';
+  /**
+   * Async mode only: the background scan of the text delivered so far (it updates the trace);
+   * true when a blocking policy hit, so no later chunk may be sent.
+   */
+  scanOutput?: (delivered: string) => boolean;
   trace?: {
     inputAssessment?: Record<string, Assessment>;
     outputAssessments?: Record<string, Assessment[]>;
@@ -129,10 +137,13 @@ export function register(router: Router, ctx: TwinContext) {
       evaluate(find(id, version), source, text),
     /**
      * The Converse integration, or undefined without a guardrailConfig. It guards the current user turn
-     * (its guardContent blocks if it has any, else its text), masks input PII before the model sees it,
-     * and masks or blocks the model's text output before any of it is streamed.
+     * (its guardContent blocks if it has any, else its text) before the model runs. In sync mode (and
+     * for Converse) it masks input PII before the model sees it and masks or blocks the model's text
+     * before any of it is streamed. In ConverseStream's async mode nothing is masked (Bedrock: "doesn't
+     * support the masking of sensitive information with asynchronous mode"); the output is scanned as
+     * it is delivered and a blocking policy stops the chunks after the one that tripped it.
      */
-    forConverse(config: ConverseRequest['guardrailConfig']) {
+    forConverse(config: ConverseRequest['guardrailConfig'], operation: 'Converse' | 'ConverseStream') {
       if (!config) return undefined;
       let g: GuardrailConfig;
       try {
@@ -143,9 +154,14 @@ export function register(router: Router, ctx: TwinContext) {
         throw e;
       }
       const traced = config.trace === 'enabled' || config.trace === 'enabled_full';
+      // GuardrailStreamConfiguration defaults to sync; Converse has no stream mode.
+      const mode: StreamMode =
+        operation === 'ConverseStream' && config.streamProcessingMode === 'async' ? 'async' : 'sync';
+      const mask = mode === 'sync';
       return {
+        mode,
         run(req: ConverseRequest, model: (req: ConverseRequest) => ModelTurn): GuardedTurn {
-          const { input, inputEval } = guardInput(g, req);
+          const { input, inputEval } = guardInput(g, req, mask);
           const trace: GuardedTurn['trace'] = {};
           if (inputEval) trace.inputAssessment = { [g.id]: inputEval.assessment };
           if (inputEval?.blocked) {
@@ -158,6 +174,15 @@ export function register(router: Router, ctx: TwinContext) {
           }
           const turn = model(input);
           if (turn.kind !== 'text') return { turn, input, ...(traced ? { trace } : {}) };
+          if (mode === 'async') {
+            const scanOutput = (delivered: string) => {
+              const out = evaluate(g, 'OUTPUT', delivered, { mask: false });
+              trace.outputAssessments = { [g.id]: [out.assessment] };
+              if (config.trace === 'enabled_full') trace.modelOutput = [delivered];
+              return out.blocked;
+            };
+            return { turn, input, scanOutput, ...(traced ? { trace } : {}) };
+          }
           const out = evaluate(g, 'OUTPUT', turn.text);
           trace.outputAssessments = { [g.id]: [out.assessment] };
           if (config.trace === 'enabled_full') trace.modelOutput = [turn.text];
@@ -175,15 +200,16 @@ export function register(router: Router, ctx: TwinContext) {
 
 export type GuardrailsApi = ReturnType<typeof register>;
 
-/** Guard the last user message; return the request with its guarded text masked. */
-function guardInput(g: GuardrailConfig, req: ConverseRequest) {
+/** Guard the last user message; return the request with its guarded text masked (when `mask`). */
+function guardInput(g: GuardrailConfig, req: ConverseRequest, mask: boolean) {
   const messages = req.messages ?? [];
   const last = messages.at(-1) as Message;
   const guarded = last.content.some((b) => b.guardContent) ? 'guardContent' : 'text';
   const texts = last.content.map((b) => (guarded === 'text' ? b.text : b.guardContent?.text?.text));
   const joined = texts.filter((t): t is string => typeof t === 'string').join('\n');
   if (!joined) return { input: req, inputEval: undefined };
-  const inputEval = evaluate(g, 'INPUT', joined);
+  const inputEval = evaluate(g, 'INPUT', joined, { mask });
+  if (!mask) return { input: req, inputEval };
   const content = last.content.map((b, i) => {
     const t = texts[i];
     if (typeof t !== 'string') return b;

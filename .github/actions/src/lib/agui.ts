@@ -19,10 +19,20 @@ export interface InvokeResult {
   firstTokenMs?: number;
   totalMs: number;
   runError?: { message: string; code?: string };
-  /** True when the agent reported that the guardrail intervened. */
-  guardrailIntervened: boolean;
+  /** What the agent reported the guardrail did (its CUSTOM `guardrail` event); undefined when it reported nothing. */
+  guardrail?: GuardrailReport;
   /** RUN_FINISHED `usage`: tokens per model (AG-UI counts cache tokens inside inputTokens); empty without it. */
   usage: TokenUsage[];
+}
+
+/**
+ * The agent's CUSTOM `guardrail` event: whether the guardrail intervened and blocked, and its
+ * verdicts (policy type and action, e.g. EMAIL ANONYMIZED, PROMPT_ATTACK BLOCKED) without what matched.
+ */
+export interface GuardrailReport {
+  intervened: boolean;
+  blocked: boolean;
+  verdicts: { type?: string; action: string }[];
 }
 
 /** `POST <dataPlane>/runtimes/<url-encoded ARN>/invocations?qualifier=<q>` */
@@ -102,23 +112,24 @@ function isTextDelta(event: BaseEvent): boolean {
 export function summarise(events: readonly BaseEvent[]): Omit<InvokeResult, 'totalMs' | 'firstTokenMs'> {
   let answer = '';
   let runError: InvokeResult['runError'];
-  let guardrailIntervened = false;
+  let guardrail: GuardrailReport | undefined;
   let usage: TokenUsage[] = [];
   for (const event of events) {
     const e = event as BaseEvent & Record<string, unknown>;
     if (isTextDelta(event)) answer += String(e.delta);
     if (event.type === EventType.RUN_ERROR) runError = { message: String(e.message), code: e.code as string };
     if (event.type === EventType.RUN_FINISHED && Array.isArray(e.usage)) usage = e.usage as TokenUsage[];
-    if (mentionsGuardrail(e)) guardrailIntervened = true;
+    if (event.type === EventType.CUSTOM && e.name === 'guardrail') guardrail = guardrailReport(e.value);
   }
-  return { answer, events: [...events], runError, guardrailIntervened, usage };
+  return { answer, events: [...events], runError, guardrail, usage };
 }
 
-/** An agent reports a guardrail stop as RUN_FINISHED result/outcome or a CUSTOM event naming it. */
-function mentionsGuardrail(e: BaseEvent & Record<string, unknown>): boolean {
-  if (e.type === EventType.CUSTOM) return /guardrail/i.test(String(e.name));
-  if (e.type === EventType.RUN_FINISHED) {
-    return /guardrail_intervened/.test(JSON.stringify([e.result ?? null, e.outcome ?? null]));
-  }
-  return false;
+/** The event's value when it has the agent's shape; anything else is no verdict (gates then fail). */
+function guardrailReport(value: unknown): GuardrailReport | undefined {
+  const v = value as Partial<GuardrailReport> | null;
+  if (!v || typeof v.intervened !== 'boolean' || typeof v.blocked !== 'boolean') return undefined;
+  const verdicts = Array.isArray(v.verdicts)
+    ? v.verdicts.filter((x) => x && typeof x.action === 'string')
+    : [];
+  return { intervened: v.intervened, blocked: v.blocked, verdicts };
 }
