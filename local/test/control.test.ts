@@ -164,7 +164,14 @@ describe('AgentCore control plane on the twin', () => {
     expect(eleventh.name).toBe('ServiceQuotaExceededException');
     const list = await control.send(new ListAgentRuntimeEndpointsCommand({ agentRuntimeId: id }));
     expect(list.runtimeEndpoints).toHaveLength(10);
-    await control.send(new DeleteAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' }));
+    const deleting = await control.send(
+      new DeleteAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' }),
+    );
+    expect(deleting.status).toBe('DELETING');
+    expect(
+      await control.send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' })),
+    ).toMatchObject({ status: 'DELETING' });
+    await sleep(250); // deleteDelayMs follows readyDelayMs (200 ms)
     const gone = await control
       .send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' }))
       .catch((e) => e);
@@ -229,13 +236,20 @@ describe('AgentCore control plane on the twin', () => {
     expect(again.agentRuntimeVersion).toBe(first.agentRuntimeVersion);
   });
 
-  it('deletes runtimes; a missing one is ResourceNotFound', async () => {
+  it('deletes runtimes asynchronously (DELETING, then gone); a missing one is ResourceNotFound', async () => {
     const [rt] = (await control.send(new ListAgentRuntimesCommand({}))).agentRuntimes!.filter(
       (r) => r.agentRuntimeName === 'agent_c',
     );
     expect(
       (await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))).status,
     ).toBe('DELETING');
+    expect(
+      (await control.send(new GetAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))).status,
+    ).toBe('DELETING');
+    expect(
+      (await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))).status,
+    ).toBe('DELETING');
+    await sleep(250);
     const again = await control
       .send(new DeleteAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))
       .catch((e) => e);

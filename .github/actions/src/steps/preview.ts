@@ -126,7 +126,8 @@ export async function deletePreview(
   runtimeName: string,
 ): Promise<'deleted' | 'absent'> {
   const found = await findRuntime(control, runtimeName);
-  if (!found) return 'absent';
+  // Deletes are asynchronous: a runtime still DELETING from an earlier delete is as good as gone.
+  if (!found || found.status === 'DELETING') return 'absent';
   try {
     await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: found.agentRuntimeId }));
     return 'deleted';
@@ -238,7 +239,8 @@ export async function sweepPreviews(input: SweepInput): Promise<SweepEntry[]> {
   const entries: SweepEntry[] = [];
   for (const runtime of await listRuntimes(input.control)) {
     const match = pattern.exec(runtime.agentRuntimeName ?? '');
-    if (!match) continue;
+    // A runtime still DELETING (deletes are asynchronous) was swept already.
+    if (!match || runtime.status === 'DELETING') continue;
     const pullRequest = Number(match[1]);
     const runtimeName = runtime.agentRuntimeName!;
     const ageHours = (now.getTime() - new Date(runtime.lastUpdatedAt ?? now).getTime()) / 3_600_000;
