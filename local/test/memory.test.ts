@@ -207,9 +207,11 @@ describe('memory data plane', () => {
     expect(unknown).toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
-  it('deletes the memory', async () => {
+  it('deletes the memory asynchronously: DELETING, then gone', async () => {
     const out = await control.send(new DeleteMemoryCommand({ memoryId }));
     expect(out).toMatchObject({ memoryId, status: 'DELETING' });
+    expect((await control.send(new GetMemoryCommand({ memoryId }))).memory?.status).toBe('DELETING');
+    await new Promise((r) => setTimeout(r, 50)); // deleteDelayMs follows activationDelayMs (30 ms)
     const gone = await control.send(new GetMemoryCommand({ memoryId })).catch((e: Error) => e);
     expect(gone).toMatchObject({ name: 'ResourceNotFoundException' });
   });
