@@ -30,7 +30,7 @@ describe('AgentCore control plane lifecycle on the twin', () => {
   let twin: Twin;
   let control: BedrockAgentCoreControlClient;
   let image: string;
-  const DELAY = 150;
+  const DELAY = 300;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const get = (id: string, version?: string) =>
     control.send(new GetAgentRuntimeCommand({ agentRuntimeId: id, agentRuntimeVersion: version }));

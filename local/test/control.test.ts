@@ -99,6 +99,7 @@ describe('AgentCore control plane on the twin', () => {
         new UpdateAgentRuntimeCommand({
           agentRuntimeId: id,
           roleArn: ROLE,
+          networkConfiguration: { networkMode: 'PUBLIC' },
           agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
         }),
       )
@@ -191,6 +192,7 @@ describe('AgentCore control plane on the twin', () => {
       new UpdateAgentRuntimeCommand({
         agentRuntimeId: id,
         roleArn: ROLE,
+        networkConfiguration: { networkMode: 'PUBLIC' },
         agentRuntimeArtifact: { containerConfiguration: { containerUri: missing } },
       }),
     );
@@ -200,6 +202,7 @@ describe('AgentCore control plane on the twin', () => {
       new UpdateAgentRuntimeCommand({
         agentRuntimeId: id,
         roleArn: ROLE,
+        networkConfiguration: { networkMode: 'PUBLIC' },
         agentRuntimeArtifact: { containerConfiguration: { containerUri: amd64 } },
       }),
     );
@@ -229,6 +232,7 @@ describe('AgentCore control plane on the twin', () => {
       agentRuntimeId: rt.agentRuntimeId,
       roleArn: ROLE,
       agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
+      networkConfiguration: { networkMode: 'PUBLIC' as const },
       clientToken: 'deploy-abc-0000000000000000000000',
     };
     const first = await control.send(new UpdateAgentRuntimeCommand(input));

@@ -29,7 +29,7 @@ const ACTOR = 'user-1234';
 const SESSION = 'session-0000000000000000000000000000001';
 
 beforeAll(async () => {
-  twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryEvents: 2 } });
+  twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryEvents: 2, deleteDelayMs: 300 } });
   const config = clientConfig(twin);
   control = new BedrockAgentCoreControlClient(config);
   data = new BedrockAgentCoreClient(config);
@@ -211,7 +211,7 @@ describe('memory data plane', () => {
     const out = await control.send(new DeleteMemoryCommand({ memoryId }));
     expect(out).toMatchObject({ memoryId, status: 'DELETING' });
     expect((await control.send(new GetMemoryCommand({ memoryId }))).memory?.status).toBe('DELETING');
-    await new Promise((r) => setTimeout(r, 50)); // deleteDelayMs follows activationDelayMs (30 ms)
+    await new Promise((r) => setTimeout(r, 350));
     const gone = await control.send(new GetMemoryCommand({ memoryId })).catch((e: Error) => e);
     expect(gone).toMatchObject({ name: 'ResourceNotFoundException' });
   });

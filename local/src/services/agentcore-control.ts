@@ -5,11 +5,10 @@ import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import { agentCoreDefaults } from '../runtime/options';
 import type { TwinContext } from '../twin';
+import { idempotentParameterMismatch, inputs, validateInput } from './agentcore-control-inputs';
 import type { EcrApi, ResolvedImage } from './ecr';
 
-const NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 const MAX_ENDPOINTS = 10;
-const PROTOCOLS = ['HTTP', 'MCP', 'A2A', 'AGUI'];
 const PENDING = ['CREATING', 'UPDATING'];
 const NOT_CONFIG = ['agentRuntimeId', 'agentRuntimeName', 'clientToken', 'tags'];
 
@@ -296,10 +295,6 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       idleRuntimeSessionTimeout: input.lifecycleConfiguration?.idleRuntimeSessionTimeout ?? 900,
       maxLifetime: input.lifecycleConfiguration?.maxLifetime ?? 28800,
     };
-    for (const [k, v] of Object.entries(lifecycle)) {
-      if (!Number.isInteger(v) || v < 60 || v > 28800)
-        throw invalid(`lifecycleConfiguration.${k} must be 60-28800 seconds, got ${v}`);
-    }
     if (lifecycle.idleRuntimeSessionTimeout > lifecycle.maxLifetime)
       throw invalid('lifecycleConfiguration.idleRuntimeSessionTimeout must not exceed maxLifetime');
     const env = input.environmentVariables ?? {};
@@ -325,11 +320,6 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
         );
       }
     }
-    const protocol = input.protocolConfiguration?.serverProtocol;
-    if (protocol !== undefined && !PROTOCOLS.includes(protocol))
-      throw invalid(
-        `protocolConfiguration.serverProtocol must be one of ${PROTOCOLS.join(', ')}, got '${protocol}'`,
-      );
     const rest = Object.fromEntries(Object.entries(input).filter(([k]) => !NOT_CONFIG.includes(k)));
     return {
       ...rest,
@@ -377,12 +367,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     const hash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     const seen = state.clientTokens[key];
     if (seen) {
-      if (seen.hash !== hash)
-        throw new AwsError(
-          'ConflictException',
-          'The client token was already used with a different request; use a new clientToken',
-          409,
-        );
+      if (seen.hash !== hash) throw idempotentParameterMismatch();
       return seen.response;
     }
     const response = run();
@@ -437,11 +422,8 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
 
   route('PUT', '/runtimes/', 202, (_req, input) =>
     idempotent(input.clientToken && `create:${input.clientToken}`, input, () => {
-      const name = String(input.agentRuntimeName ?? '');
-      if (!NAME.test(name))
-        throw invalid(
-          `1 validation error detected: Value '${name}' at 'agentRuntimeName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`,
-        );
+      validateInput(inputs.CreateAgentRuntime, input);
+      const name = input.agentRuntimeName!;
       if (Object.values(state.runtimes).some((r) => r.name === name))
         throw new AwsError(
           'ConflictException',
@@ -492,6 +474,10 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('GET', '/runtimes/{agentRuntimeId}/', 200, (req) => {
+    validateInput(inputs.GetAgentRuntime, {
+      agentRuntimeId: req.params.agentRuntimeId,
+      agentRuntimeVersion: req.query.get('version') ?? undefined,
+    });
     const rt = findRuntime(req.params.agentRuntimeId);
     const v = findVersion(rt, req.query.get('version'));
     return {
@@ -511,6 +497,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('PUT', '/runtimes/{agentRuntimeId}/', 202, (req, input) => {
+    validateInput(inputs.UpdateAgentRuntime, { ...input, agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
     return idempotent(input.clientToken && `update:${rt.id}:${input.clientToken}`, input, () => {
       assertNotDeleting(rt);
@@ -541,6 +528,11 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('DELETE', '/runtimes/{agentRuntimeId}/', 202, (req) => {
+    validateInput(inputs.DeleteAgentRuntime, {
+      agentRuntimeId: req.params.agentRuntimeId,
+      agentRuntimeVersion: req.query.get('version') ?? undefined,
+      clientToken: req.query.get('clientToken') ?? undefined,
+    });
     const rt = findRuntime(req.params.agentRuntimeId);
     const version = req.query.get('version');
     if (version) {
@@ -566,6 +558,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('POST', '/runtimes/{agentRuntimeId}/versions/', 200, (req) => {
+    validateInput(inputs.ListAgentRuntimeVersions, { agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
     const all = Object.values(rt.versions)
       .sort((a, b) => Number(b.version) - Number(a.version))
@@ -575,13 +568,15 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('PUT', '/runtimes/{agentRuntimeId}/runtime-endpoints/', 202, (req, input) => {
+    validateInput(inputs.CreateAgentRuntimeEndpoint, { ...input, agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
+    const key = input.clientToken && `endpoint:${rt.id}:${input.clientToken}`;
+    return idempotent(key, input, () => createEndpoint(rt, input));
+  });
+
+  function createEndpoint(rt: RuntimeRecord, input: ControlInput) {
     assertNotDeleting(rt);
-    const name = String(input.name ?? '');
-    if (!NAME.test(name))
-      throw invalid(
-        `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`,
-      );
+    const name = input.name!;
     if (rt.endpoints[name])
       throw new AwsError(
         'ConflictException',
@@ -617,9 +612,10 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       status: 'CREATING',
       createdAt: created,
     };
-  });
+  }
 
   route('POST', '/runtimes/{agentRuntimeId}/runtime-endpoints/', 200, (req) => {
+    validateInput(inputs.ListAgentRuntimeVersions, { agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
     const { items, nextToken } = page(
       Object.values(rt.endpoints).map((ep) => describeEndpoint(rt, ep)),
@@ -629,11 +625,13 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('GET', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 200, (req) => {
+    validateInput(inputs.AgentRuntimeEndpoint, req.params);
     const rt = findRuntime(req.params.agentRuntimeId);
     return describeEndpoint(rt, findEndpoint(rt, req.params.endpointName));
   });
 
   route('PUT', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 202, (req, input) => {
+    validateInput(inputs.UpdateAgentRuntimeEndpoint, { ...input, ...req.params });
     const rt = findRuntime(req.params.agentRuntimeId);
     const ep = findEndpoint(rt, req.params.endpointName);
     assertNotDeleting(rt);
@@ -669,6 +667,10 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('DELETE', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 202, (req) => {
+    validateInput(inputs.DeleteAgentRuntimeEndpoint, {
+      ...req.params,
+      clientToken: req.query.get('clientToken') ?? undefined,
+    });
     const rt = findRuntime(req.params.agentRuntimeId);
     const ep = findEndpoint(rt, req.params.endpointName);
     if (ep.name === 'DEFAULT')
