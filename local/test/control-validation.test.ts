@@ -8,6 +8,7 @@ import {
   UpdateAgentRuntimeEndpointCommand,
   type CreateAgentRuntimeCommandInput,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import { BedrockAgentCoreClient, InvokeAgentRuntimeCommand } from '@aws-sdk/client-bedrock-agentcore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig, pushFixture } from './image-fixture';
@@ -108,6 +109,24 @@ describe('AgentCore control plane input constraints on the twin', () => {
       ),
     );
     expect(description.message).toContain('Member must have length less than or equal to 256');
+  });
+
+  it('InvokeAgentRuntime: a session id shorter than 33 characters is a FieldValidationFailed', async () => {
+    const rt = await control.send(new GetAgentRuntimeCommand({ agentRuntimeId: id }));
+    const data = new BedrockAgentCoreClient(clientConfig(twin));
+    const e = await fail(
+      data.send(
+        new InvokeAgentRuntimeCommand({
+          agentRuntimeArn: rt.agentRuntimeArn,
+          runtimeSessionId: 'short-session',
+          payload: new TextEncoder().encode('{}'),
+        }),
+      ),
+    );
+    expect(e).toMatchObject({ name: 'ValidationException', reason: 'FieldValidationFailed' });
+    expect(e.message).toBe(
+      "1 validation error detected: Value 'short-session' at 'runtimeSessionId' failed to satisfy constraint: Member must have length greater than or equal to 33",
+    );
   });
 
   it('same client token and body: the original answer; a different body: IdempotentParameterMismatchException', async () => {

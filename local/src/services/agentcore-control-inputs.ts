@@ -83,6 +83,13 @@ export const inputs = {
   DeleteAgentRuntimeEndpoint: z.object({ agentRuntimeId, endpointName, clientToken: clientToken.optional() }),
 };
 
+/** Data plane (bedrock-agentcore 2024-02-28): the session id header of InvokeAgentRuntime is 33–256 characters. */
+export const dataPlaneInputs = {
+  InvokeAgentRuntime: z.object({
+    runtimeSessionId: z.string().min(33, minLength(33)).max(256, maxLength(256)),
+  }),
+};
+
 const valueAt = (input: unknown, path: PropertyKey[]) =>
   path.reduce<unknown>(
     (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
