@@ -74,6 +74,19 @@ describe('AgentCore control plane input constraints on the twin', () => {
     expect(e.message).toContain('Member must have value greater than or equal to 60');
   });
 
+  it('the twin’s further field checks carry the reason too', async () => {
+    const e = await fail(
+      control.send(
+        new CreateAgentRuntimeCommand({
+          ...base('jwt_rt'),
+          authorizerConfiguration: { customJWTAuthorizer: { discoveryUrl: 'https://issuer.example' } },
+        }),
+      ),
+    );
+    expect(e).toMatchObject({ name: 'ValidationException', reason: 'FieldValidationFailed' });
+    expect(e.message).toMatch(/discoveryUrl must end in \/\.well-known\/openid-configuration/);
+  });
+
   it('requires networkConfiguration on UpdateAgentRuntime, as the API reference does', async () => {
     const e = await fail(
       control.send(

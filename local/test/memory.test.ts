@@ -193,7 +193,10 @@ describe('memory data plane', () => {
     });
     expect(noActor.status).toBe(400);
     expect(noActor.headers.get('x-amzn-errortype')).toMatch(/^ValidationException/);
-    expect((await noActor.json()).message).toContain("'actorId'");
+    expect(await noActor.json()).toMatchObject({
+      message: expect.stringContaining("'actorId'"),
+      reason: 'FieldValidationFailed',
+    });
     const isoTime = await post({
       actorId: ACTOR,
       sessionId: SESSION,

@@ -276,7 +276,9 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     return ep;
   }
 
-  const invalid = (message: string) => new AwsError('ValidationException', message);
+  // The model requires `reason` on every ValidationException; these are field checks too.
+  const invalid = (message: string) =>
+    new AwsError('ValidationException', message, 400, { reason: 'FieldValidationFailed' });
 
   function validateConfig(input: ControlInput): RuntimeConfig {
     const uri = input.agentRuntimeArtifact?.containerConfiguration?.containerUri;

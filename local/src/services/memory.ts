@@ -90,7 +90,9 @@ const NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 const ACTOR = /^[a-zA-Z0-9][a-zA-Z0-9\-_/]*(?::[a-zA-Z0-9\-_/]+)*[a-zA-Z0-9\-_/]*$/;
 const ROLES = ['USER', 'ASSISTANT', 'TOOL', 'OTHER'];
 
-const invalid = (message: string) => new AwsError('ValidationException', message, 400);
+// Both AgentCore planes' ValidationException require `reason` (service models); these are field checks.
+const invalid = (message: string) =>
+  new AwsError('ValidationException', message, 400, { reason: 'FieldValidationFailed' });
 const mustNotBeNull = (field: string) =>
   invalid(
     `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
