@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { REALISTIC_TIMING } from './runtime/options';
 import { startTwin } from './twin';
 
 const HELP = `Usage: npm run twin -- [--port 4566] [--state-dir .local/twin]
@@ -9,6 +10,9 @@ environment variables that point the AWS SDK and this repository's tools at it.
   --port N          port to listen on (default 4566; 0 picks a free one)
   --state-dir DIR   keep runtimes, images and memories across restarts (default: in memory)
   --quiet-agents    do not print what the agent processes the twin runs write to stdout/stderr
+  --realistic-timing
+                    runtimes take seconds to create (30 s), update (20 s) and delete (15 s), and
+                    endpoints 10 s to move, as on AWS (default: 50 ms, for a fast dev loop)
   -h, --help        this text`;
 
 const { values } = parseArgs({
@@ -16,6 +20,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.TWIN_PORT ?? '4566' },
     'state-dir': { type: 'string' },
     'quiet-agents': { type: 'boolean' },
+    'realistic-timing': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -32,7 +37,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const twin = await startTwin({
   port,
   stateDir: values['state-dir'],
-  agentcore: { logAgentOutput: !values['quiet-agents'] },
+  agentcore: {
+    logAgentOutput: !values['quiet-agents'],
+    ...(values['realistic-timing'] && REALISTIC_TIMING),
+  },
 });
 console.log(`local twin listening on ${twin.url}`);
 console.log('point the AWS SDK at it with:');

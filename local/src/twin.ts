@@ -1,3 +1,4 @@
+import { TwinClock } from './core/clock';
 import { listen } from './core/listen';
 import { AwsError, sendAwsJsonError, sendQueryError, sendRestJsonError } from './core/respond';
 import { parseSigV4, Router, type TwinRequest, type TwinResponse } from './core/router';
@@ -22,6 +23,8 @@ export interface TwinContext {
   readonly accountId: string;
   readonly state: StateStore;
   readonly options: TwinOptions;
+  /** The twin's time: the wall clock, which tests can advance (status transitions, version expiry). */
+  readonly clock: TwinClock;
   /** Environment variables that point the AWS SDK (and our tools) at this twin. */
   env(): Record<string, string>;
   /** Called when the twin stops: modules stop their child processes and timers here. */
@@ -32,6 +35,8 @@ export interface Twin extends ServiceApis {
   readonly url: string;
   readonly port: number;
   readonly context: TwinContext;
+  /** Advance it to reach what happens after minutes or days (`twin.clock.advance(ms)`). */
+  readonly clock: TwinClock;
   /** Environment variables that point the AWS SDK (and our tools) at this twin. */
   env(): Record<string, string>;
   close(): Promise<void>;
@@ -57,6 +62,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     accountId: options.accountId ?? '123456789012',
     state,
     options,
+    clock: new TwinClock(),
     env: () => ({
       AWS_ENDPOINT_URL: url,
       AWS_REGION: context.region,
@@ -121,6 +127,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     url,
     port: listening.port,
     context,
+    clock: context.clock,
     env: context.env,
     close: async () => {
       for (const fn of closers.reverse()) await fn();

@@ -99,6 +99,7 @@ describe('AgentCore control plane on the twin', () => {
         new UpdateAgentRuntimeCommand({
           agentRuntimeId: id,
           roleArn: ROLE,
+          networkConfiguration: { networkMode: 'PUBLIC' },
           agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
         }),
       )
@@ -164,7 +165,14 @@ describe('AgentCore control plane on the twin', () => {
     expect(eleventh.name).toBe('ServiceQuotaExceededException');
     const list = await control.send(new ListAgentRuntimeEndpointsCommand({ agentRuntimeId: id }));
     expect(list.runtimeEndpoints).toHaveLength(10);
-    await control.send(new DeleteAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' }));
+    const deleting = await control.send(
+      new DeleteAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' }),
+    );
+    expect(deleting.status).toBe('DELETING');
+    expect(
+      await control.send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' })),
+    ).toMatchObject({ status: 'DELETING' });
+    await sleep(250); // deleteDelayMs follows readyDelayMs (200 ms)
     const gone = await control
       .send(new GetAgentRuntimeEndpointCommand({ agentRuntimeId: id, endpointName: 'ep0' }))
       .catch((e) => e);
@@ -184,6 +192,7 @@ describe('AgentCore control plane on the twin', () => {
       new UpdateAgentRuntimeCommand({
         agentRuntimeId: id,
         roleArn: ROLE,
+        networkConfiguration: { networkMode: 'PUBLIC' },
         agentRuntimeArtifact: { containerConfiguration: { containerUri: missing } },
       }),
     );
@@ -193,6 +202,7 @@ describe('AgentCore control plane on the twin', () => {
       new UpdateAgentRuntimeCommand({
         agentRuntimeId: id,
         roleArn: ROLE,
+        networkConfiguration: { networkMode: 'PUBLIC' },
         agentRuntimeArtifact: { containerConfiguration: { containerUri: amd64 } },
       }),
     );
@@ -222,6 +232,7 @@ describe('AgentCore control plane on the twin', () => {
       agentRuntimeId: rt.agentRuntimeId,
       roleArn: ROLE,
       agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
+      networkConfiguration: { networkMode: 'PUBLIC' as const },
       clientToken: 'deploy-abc-0000000000000000000000',
     };
     const first = await control.send(new UpdateAgentRuntimeCommand(input));
@@ -229,13 +240,20 @@ describe('AgentCore control plane on the twin', () => {
     expect(again.agentRuntimeVersion).toBe(first.agentRuntimeVersion);
   });
 
-  it('deletes runtimes; a missing one is ResourceNotFound', async () => {
+  it('deletes runtimes asynchronously (DELETING, then gone); a missing one is ResourceNotFound', async () => {
     const [rt] = (await control.send(new ListAgentRuntimesCommand({}))).agentRuntimes!.filter(
       (r) => r.agentRuntimeName === 'agent_c',
     );
     expect(
       (await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))).status,
     ).toBe('DELETING');
+    expect(
+      (await control.send(new GetAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))).status,
+    ).toBe('DELETING');
+    expect(
+      (await control.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))).status,
+    ).toBe('DELETING');
+    await sleep(250);
     const again = await control
       .send(new DeleteAgentRuntimeCommand({ agentRuntimeId: rt.agentRuntimeId }))
       .catch((e) => e);

@@ -29,7 +29,7 @@ const ACTOR = 'user-1234';
 const SESSION = 'session-0000000000000000000000000000001';
 
 beforeAll(async () => {
-  twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryEvents: 2 } });
+  twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryEvents: 2, deleteDelayMs: 300 } });
   const config = clientConfig(twin);
   control = new BedrockAgentCoreControlClient(config);
   data = new BedrockAgentCoreClient(config);
@@ -193,7 +193,10 @@ describe('memory data plane', () => {
     });
     expect(noActor.status).toBe(400);
     expect(noActor.headers.get('x-amzn-errortype')).toMatch(/^ValidationException/);
-    expect((await noActor.json()).message).toContain("'actorId'");
+    expect(await noActor.json()).toMatchObject({
+      message: expect.stringContaining("'actorId'"),
+      reason: 'FieldValidationFailed',
+    });
     const isoTime = await post({
       actorId: ACTOR,
       sessionId: SESSION,
@@ -207,9 +210,11 @@ describe('memory data plane', () => {
     expect(unknown).toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
-  it('deletes the memory', async () => {
+  it('deletes the memory asynchronously: DELETING, then gone', async () => {
     const out = await control.send(new DeleteMemoryCommand({ memoryId }));
     expect(out).toMatchObject({ memoryId, status: 'DELETING' });
+    expect((await control.send(new GetMemoryCommand({ memoryId }))).memory?.status).toBe('DELETING');
+    await new Promise((r) => setTimeout(r, 350));
     const gone = await control.send(new GetMemoryCommand({ memoryId })).catch((e: Error) => e);
     expect(gone).toMatchObject({ name: 'ResourceNotFoundException' });
   });

@@ -6,6 +6,8 @@ export class AwsError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
+    /** Members the error shape adds besides `message` (e.g. ValidationException `reason`, `fieldList`). */
+    readonly members: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -19,7 +21,7 @@ export function sendJson(res: TwinResponse, status: number, body: unknown, conte
 
 /** restJson1 (AgentCore, Bedrock Runtime): the code travels in `x-amzn-errortype`. */
 export function sendRestJsonError(res: TwinResponse, err: AwsError) {
-  const text = JSON.stringify({ message: err.message });
+  const text = JSON.stringify({ message: err.message, ...err.members });
   res.writeHead(err.status, {
     'content-type': 'application/json',
     'x-amzn-errortype': `${err.code}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
@@ -35,7 +37,7 @@ export function sendAwsJsonError(
   contentType: string,
   queryCompatible = false,
 ) {
-  const text = JSON.stringify({ __type: err.code, message: err.message });
+  const text = JSON.stringify({ __type: err.code, message: err.message, ...err.members });
   const headers: Record<string, string | number> = {
     'content-type': contentType,
     'content-length': Buffer.byteLength(text),

@@ -5,15 +5,37 @@ import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import { agentCoreDefaults } from '../runtime/options';
 import type { TwinContext } from '../twin';
+import { idempotentParameterMismatch, inputs, validateInput } from './agentcore-control-inputs';
 import type { EcrApi, ResolvedImage } from './ecr';
 
-const NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 const MAX_ENDPOINTS = 10;
-const PROTOCOLS = ['HTTP', 'MCP', 'A2A', 'AGUI'];
 const PENDING = ['CREATING', 'UPDATING'];
 const NOT_CONFIG = ['agentRuntimeId', 'agentRuntimeName', 'clientToken', 'tags'];
 
-type Status = 'CREATING' | 'CREATE_FAILED' | 'UPDATING' | 'UPDATE_FAILED' | 'READY' | 'DELETING';
+type Status =
+  'CREATING' | 'CREATE_FAILED' | 'UPDATING' | 'UPDATE_FAILED' | 'READY' | 'DELETING' | 'DELETE_FAILED';
+
+/** A delete in progress: DELETING until `settlesAt`, then gone, or DELETE_FAILED when a fault says so. */
+interface Deletion {
+  status: 'DELETING' | 'DELETE_FAILED';
+  settlesAt?: number;
+  /** Set by an injected fault: the delete ends DELETE_FAILED with this reason instead of removing. */
+  failsWith?: string;
+  failureReason?: string;
+}
+
+/**
+ * A failure to inject (tests, rehearsals): the next matching create/update settles to
+ * CREATE_FAILED/UPDATE_FAILED, the next delete to DELETE_FAILED, with `failureReason`.
+ */
+export interface ControlFault {
+  on: 'create' | 'update' | 'delete' | 'delete-endpoint';
+  /** Only a runtime with this name (default: whichever comes next). */
+  runtimeName?: string;
+  failureReason: string;
+  /** How long until the failure shows (default: the operation's configured delay). */
+  afterMs?: number;
+}
 
 /** Everything UpdateAgentRuntime replaces: the request minus identifiers, tags and client token. */
 export interface RuntimeConfig {
@@ -47,6 +69,10 @@ export interface VersionRecord {
   settlesTo?: { status: Status; failureReason?: string };
   /** The image the containerUri named at create/update time (tags are not re-resolved later). */
   image?: ResolvedImage;
+  /** DeleteAgentRuntime with this version: DELETING until then, then gone. */
+  deletesAt?: number;
+  /** Last time an endpoint pointed at it (epoch ms); inactive versions expire after the retention. */
+  lastActiveAt?: number;
 }
 
 export interface EndpointRecord {
@@ -60,6 +86,7 @@ export interface EndpointRecord {
   targetVersion?: string;
   failureReason?: string;
   settlesAt?: number;
+  deletion?: Deletion;
 }
 
 export interface RuntimeRecord {
@@ -72,6 +99,7 @@ export interface RuntimeRecord {
   latestVersion: string;
   versions: Record<string, VersionRecord>;
   endpoints: Record<string, EndpointRecord>;
+  deletion?: Deletion;
 }
 
 /** The members of the runtime and endpoint requests, as they arrive on the wire. */
@@ -92,8 +120,6 @@ interface ControlInput {
   agentRuntimeVersion?: string;
 }
 
-const iso = (ms = Date.now()) => new Date(ms).toISOString();
-
 /** AgentCore control plane for runtimes, versions and endpoints (restJson1), with real status transitions. */
 export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps: { ecr: EcrApi }) {
   const options = agentCoreDefaults(ctx.options.agentcore);
@@ -102,12 +128,50 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     clientTokens: {} as Record<string, { hash: string; response: unknown }>,
   }));
   const deletedListeners: ((runtime: RuntimeRecord) => void)[] = [];
+  const faults: ControlFault[] = [];
+  const now = () => ctx.clock.now();
+  const iso = (ms?: number) => ctx.clock.iso(ms);
+  /** The first injected fault for this operation and runtime, removed so it fires once. */
+  const takeFault = (on: ControlFault['on'], runtimeName: string) => {
+    const i = faults.findIndex((f) => f.on === on && (!f.runtimeName || f.runtimeName === runtimeName));
+    return i < 0 ? undefined : faults.splice(i, 1)[0];
+  };
+  /** Mark a delete started; it settles `delayMs` later (gone, or DELETE_FAILED when a fault is pending). */
+  const startDeletion = (fault: ControlFault | undefined): Deletion => ({
+    status: 'DELETING',
+    settlesAt: now() + (fault?.afterMs ?? options.deleteDelayMs),
+    ...(fault && { failsWith: fault.failureReason }),
+  });
+  /** Apply a due deletion: true when the resource is gone now. */
+  const settleDeletion = (d: Deletion | undefined, t: number): boolean => {
+    if (!d || d.settlesAt === undefined || d.settlesAt > t) return false;
+    if (d.failsWith === undefined) return true;
+    d.status = 'DELETE_FAILED';
+    d.failureReason = d.failsWith;
+    delete d.failsWith;
+    delete d.settlesAt;
+    return false;
+  };
   const workloadArn = (name: string) =>
     `arn:aws:bedrock-agentcore:${ctx.region}:${ctx.accountId}:workload-identity-directory/default/workload-identity/${name}`;
 
-  /** Apply every transition whose time has come: statuses settle lazily, so they survive restarts. */
-  function settle(rt: RuntimeRecord) {
-    const t = Date.now();
+  /**
+   * Apply every transition whose time has come: statuses settle lazily, so they survive restarts.
+   * Returns false when the runtime's delete has completed (it is removed from the state).
+   */
+  function settle(rt: RuntimeRecord): boolean {
+    const t = now();
+    if (settleDeletion(rt.deletion, t)) {
+      delete state.runtimes[rt.id];
+      for (const fn of deletedListeners) fn(rt);
+      return false;
+    }
+    for (const v of Object.values(rt.versions)) {
+      if (v.deletesAt !== undefined && v.deletesAt <= t) delete rt.versions[v.version];
+    }
+    for (const ep of Object.values(rt.endpoints)) {
+      if (settleDeletion(ep.deletion, t)) delete rt.endpoints[ep.name];
+    }
     for (const v of Object.values(rt.versions)) {
       if (v.settlesAt !== undefined && v.settlesAt <= t) {
         v.status = v.settlesTo!.status;
@@ -136,7 +200,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       }
     }
     for (const ep of Object.values(rt.endpoints)) {
-      if (ep.name === 'DEFAULT' || ep.settlesAt === undefined || ep.settlesAt > t) continue;
+      if (ep.name === 'DEFAULT' || ep.deletion || ep.settlesAt === undefined || ep.settlesAt > t) continue;
       const target = rt.versions[ep.targetVersion!];
       if (target && PENDING.includes(target.status)) continue; // waits for its version
       if (target?.status === 'READY') {
@@ -151,13 +215,42 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       delete ep.settlesAt;
       ep.lastUpdatedAt = iso();
     }
+    expireInactiveVersions(rt, t);
+    return true;
+  }
+
+  /**
+   * AgentCore deletes versions that have been inactive for 45 days (quotas page). Active = the
+   * latest (DEFAULT follows it) or any endpoint's live or target version.
+   */
+  function expireInactiveVersions(rt: RuntimeRecord, t: number) {
+    const active = new Set<string>([rt.latestVersion]);
+    for (const ep of Object.values(rt.endpoints)) {
+      if (ep.liveVersion) active.add(ep.liveVersion);
+      if (ep.targetVersion) active.add(ep.targetVersion);
+    }
+    for (const v of Object.values(rt.versions)) {
+      if (active.has(v.version)) v.lastActiveAt = t;
+      else if (t - (v.lastActiveAt ?? Date.parse(v.createdAt)) >= options.inactiveVersionRetentionMs)
+        delete rt.versions[v.version];
+    }
+  }
+
+  /** Changing a runtime that is being deleted (or whose delete failed) is a conflict. */
+  function assertNotDeleting(rt: RuntimeRecord) {
+    if (rt.deletion)
+      throw new AwsError(
+        'ConflictException',
+        `Agent runtime '${rt.id}' is ${rt.deletion.status}; it cannot be changed`,
+        409,
+      );
   }
 
   function findRuntime(idOrArn: string): RuntimeRecord {
     const id = idOrArn.startsWith('arn:') ? idOrArn.slice(idOrArn.lastIndexOf('/') + 1) : idOrArn;
     const rt = state.runtimes[id];
-    if (!rt) throw new AwsError('ResourceNotFoundException', `Agent runtime '${idOrArn}' not found`, 404);
-    settle(rt);
+    if (!rt || !settle(rt))
+      throw new AwsError('ResourceNotFoundException', `Agent runtime '${idOrArn}' not found`, 404);
     return rt;
   }
 
@@ -183,7 +276,9 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     return ep;
   }
 
-  const invalid = (message: string) => new AwsError('ValidationException', message);
+  // The model requires `reason` on every ValidationException; these are field checks too.
+  const invalid = (message: string) =>
+    new AwsError('ValidationException', message, 400, { reason: 'FieldValidationFailed' });
 
   function validateConfig(input: ControlInput): RuntimeConfig {
     const uri = input.agentRuntimeArtifact?.containerConfiguration?.containerUri;
@@ -202,10 +297,6 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       idleRuntimeSessionTimeout: input.lifecycleConfiguration?.idleRuntimeSessionTimeout ?? 900,
       maxLifetime: input.lifecycleConfiguration?.maxLifetime ?? 28800,
     };
-    for (const [k, v] of Object.entries(lifecycle)) {
-      if (!Number.isInteger(v) || v < 60 || v > 28800)
-        throw invalid(`lifecycleConfiguration.${k} must be 60-28800 seconds, got ${v}`);
-    }
     if (lifecycle.idleRuntimeSessionTimeout > lifecycle.maxLifetime)
       throw invalid('lifecycleConfiguration.idleRuntimeSessionTimeout must not exceed maxLifetime');
     const env = input.environmentVariables ?? {};
@@ -231,11 +322,6 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
         );
       }
     }
-    const protocol = input.protocolConfiguration?.serverProtocol;
-    if (protocol !== undefined && !PROTOCOLS.includes(protocol))
-      throw invalid(
-        `protocolConfiguration.serverProtocol must be one of ${PROTOCOLS.join(', ')}, got '${protocol}'`,
-      );
     const rest = Object.fromEntries(Object.entries(input).filter(([k]) => !NOT_CONFIG.includes(k)));
     return {
       ...rest,
@@ -249,6 +335,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     version: string,
     config: RuntimeConfig,
     pending: 'CREATING' | 'UPDATING',
+    runtimeName: string,
   ): VersionRecord {
     const uri = config.agentRuntimeArtifact.containerConfiguration.containerUri;
     const failed = pending === 'CREATING' ? 'CREATE_FAILED' : 'UPDATE_FAILED';
@@ -262,12 +349,15 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     } catch (e) {
       failureReason = (e as Error).message;
     }
+    const fault = takeFault(pending === 'CREATING' ? 'create' : 'update', runtimeName);
+    failureReason ??= fault?.failureReason;
+    const delay = pending === 'CREATING' ? options.createDelayMs : options.updateDelayMs;
     return {
       version,
       config,
       createdAt: iso(),
       status: pending,
-      settlesAt: Date.now() + options.readyDelayMs,
+      settlesAt: now() + (fault?.afterMs ?? delay),
       settlesTo: failureReason ? { status: failed, failureReason } : { status: 'READY' },
       ...(image && !failureReason && { image }),
     };
@@ -279,12 +369,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     const hash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     const seen = state.clientTokens[key];
     if (seen) {
-      if (seen.hash !== hash)
-        throw new AwsError(
-          'ConflictException',
-          'The client token was already used with a different request; use a new clientToken',
-          409,
-        );
+      if (seen.hash !== hash) throw idempotentParameterMismatch();
       return seen.response;
     }
     const response = run();
@@ -309,7 +394,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     agentRuntimeName: rt.name,
     description: v.config.description ?? '',
     lastUpdatedAt: v.createdAt,
-    status: v.status,
+    status: rt.deletion?.status ?? v.status,
   });
 
   const describeEndpoint = (rt: RuntimeRecord, ep: EndpointRecord) => ({
@@ -317,11 +402,13 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     id: ep.id,
     agentRuntimeEndpointArn: `${rt.arn}/runtime-endpoint/${ep.name}`,
     agentRuntimeArn: rt.arn,
-    status: ep.status,
+    status: ep.deletion?.status ?? ep.status,
     ...(ep.liveVersion && { liveVersion: ep.liveVersion }),
     ...(ep.targetVersion && { targetVersion: ep.targetVersion }),
     ...(ep.description && { description: ep.description }),
-    ...(ep.failureReason && { failureReason: ep.failureReason }),
+    ...((ep.deletion?.failureReason ?? ep.failureReason) && {
+      failureReason: ep.deletion?.failureReason ?? ep.failureReason,
+    }),
     createdAt: ep.createdAt,
     lastUpdatedAt: ep.lastUpdatedAt,
   });
@@ -337,11 +424,8 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
 
   route('PUT', '/runtimes/', 202, (_req, input) =>
     idempotent(input.clientToken && `create:${input.clientToken}`, input, () => {
-      const name = String(input.agentRuntimeName ?? '');
-      if (!NAME.test(name))
-        throw invalid(
-          `1 validation error detected: Value '${name}' at 'agentRuntimeName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`,
-        );
+      validateInput(inputs.CreateAgentRuntime, input);
+      const name = input.agentRuntimeName!;
       if (Object.values(state.runtimes).some((r) => r.name === name))
         throw new AwsError(
           'ConflictException',
@@ -359,11 +443,11 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
         lastUpdatedAt: created,
         ...(input.tags && { tags: input.tags }),
         latestVersion: '1',
-        versions: { '1': newVersion('1', config, 'CREATING') },
+        versions: { '1': newVersion('1', config, 'CREATING', name) },
         endpoints: {
           DEFAULT: {
             name: 'DEFAULT',
-            id: `DEFAULT`,
+            id: `DEFAULT-${randomId(10)}`,
             createdAt: created,
             lastUpdatedAt: created,
             status: 'CREATING',
@@ -384,14 +468,18 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   );
 
   route('POST', '/runtimes/', 200, (req) => {
-    const all = Object.values(state.runtimes).map(
-      (rt) => (settle(rt), versionSummary(rt, rt.versions[rt.latestVersion])),
-    );
+    const all = Object.values(state.runtimes)
+      .filter(settle)
+      .map((rt) => versionSummary(rt, rt.versions[rt.latestVersion]));
     const { items, nextToken } = page(all, req);
     return { agentRuntimes: items, ...(nextToken && { nextToken }) };
   });
 
   route('GET', '/runtimes/{agentRuntimeId}/', 200, (req) => {
+    validateInput(inputs.GetAgentRuntime, {
+      agentRuntimeId: req.params.agentRuntimeId,
+      agentRuntimeVersion: req.query.get('version') ?? undefined,
+    });
     const rt = findRuntime(req.params.agentRuntimeId);
     const v = findVersion(rt, req.query.get('version'));
     return {
@@ -402,15 +490,19 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       agentRuntimeVersion: v.version,
       createdAt: rt.createdAt,
       lastUpdatedAt: v.createdAt,
-      status: v.status,
-      ...(v.failureReason && { failureReason: v.failureReason }),
+      status: rt.deletion?.status ?? v.status,
+      ...((rt.deletion?.failureReason ?? v.failureReason) && {
+        failureReason: rt.deletion?.failureReason ?? v.failureReason,
+      }),
       workloadIdentityDetails: { workloadIdentityArn: workloadArn(rt.name) },
     };
   });
 
   route('PUT', '/runtimes/{agentRuntimeId}/', 202, (req, input) => {
+    validateInput(inputs.UpdateAgentRuntime, { ...input, agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
     return idempotent(input.clientToken && `update:${rt.id}:${input.clientToken}`, input, () => {
+      assertNotDeleting(rt);
       const latest = rt.versions[rt.latestVersion];
       if (PENDING.includes(latest.status)) {
         throw new AwsError(
@@ -421,7 +513,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       }
       const config = validateConfig(input);
       const version = String(Math.max(...Object.keys(rt.versions).map(Number), Number(rt.latestVersion)) + 1);
-      rt.versions[version] = newVersion(version, config, 'UPDATING');
+      rt.versions[version] = newVersion(version, config, 'UPDATING', rt.name);
       rt.latestVersion = version;
       rt.lastUpdatedAt = iso();
       settle(rt);
@@ -438,6 +530,11 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('DELETE', '/runtimes/{agentRuntimeId}/', 202, (req) => {
+    validateInput(inputs.DeleteAgentRuntime, {
+      agentRuntimeId: req.params.agentRuntimeId,
+      agentRuntimeVersion: req.query.get('version') ?? undefined,
+      clientToken: req.query.get('clientToken') ?? undefined,
+    });
     const rt = findRuntime(req.params.agentRuntimeId);
     const version = req.query.get('version');
     if (version) {
@@ -452,15 +549,18 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
           409,
         );
       }
-      delete rt.versions[version];
+      v.status = 'DELETING';
+      v.deletesAt ??= now() + options.deleteDelayMs;
       return { status: 'DELETING', agentRuntimeId: rt.id, agentRuntimeVersion: v.version };
     }
-    delete state.runtimes[rt.id];
-    for (const fn of deletedListeners) fn(rt);
+    // Asynchronous, as AgentCore answers 202 DELETING: the runtime stays visible until the delete
+    // settles. A repeated delete while DELETING answers the same; after DELETE_FAILED it retries.
+    if (rt.deletion?.status !== 'DELETING') rt.deletion = startDeletion(takeFault('delete', rt.name));
     return { status: 'DELETING', agentRuntimeId: rt.id };
   });
 
   route('POST', '/runtimes/{agentRuntimeId}/versions/', 200, (req) => {
+    validateInput(inputs.ListAgentRuntimeVersions, { agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
     const all = Object.values(rt.versions)
       .sort((a, b) => Number(b.version) - Number(a.version))
@@ -470,12 +570,15 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('PUT', '/runtimes/{agentRuntimeId}/runtime-endpoints/', 202, (req, input) => {
+    validateInput(inputs.CreateAgentRuntimeEndpoint, { ...input, agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
-    const name = String(input.name ?? '');
-    if (!NAME.test(name))
-      throw invalid(
-        `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][a-zA-Z0-9_]{0,47}`,
-      );
+    const key = input.clientToken && `endpoint:${rt.id}:${input.clientToken}`;
+    return idempotent(key, input, () => createEndpoint(rt, input));
+  });
+
+  function createEndpoint(rt: RuntimeRecord, input: ControlInput) {
+    assertNotDeleting(rt);
+    const name = input.name!;
     if (rt.endpoints[name])
       throw new AwsError(
         'ConflictException',
@@ -499,7 +602,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       lastUpdatedAt: created,
       status: 'CREATING',
       targetVersion: version,
-      settlesAt: Date.now() + options.endpointReadyDelayMs,
+      settlesAt: now() + options.endpointReadyDelayMs,
     };
     rt.endpoints[name] = ep;
     return {
@@ -511,9 +614,10 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       status: 'CREATING',
       createdAt: created,
     };
-  });
+  }
 
   route('POST', '/runtimes/{agentRuntimeId}/runtime-endpoints/', 200, (req) => {
+    validateInput(inputs.ListAgentRuntimeVersions, { agentRuntimeId: req.params.agentRuntimeId });
     const rt = findRuntime(req.params.agentRuntimeId);
     const { items, nextToken } = page(
       Object.values(rt.endpoints).map((ep) => describeEndpoint(rt, ep)),
@@ -523,13 +627,18 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('GET', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 200, (req) => {
+    validateInput(inputs.AgentRuntimeEndpoint, req.params);
     const rt = findRuntime(req.params.agentRuntimeId);
     return describeEndpoint(rt, findEndpoint(rt, req.params.endpointName));
   });
 
   route('PUT', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 202, (req, input) => {
+    validateInput(inputs.UpdateAgentRuntimeEndpoint, { ...input, ...req.params });
     const rt = findRuntime(req.params.agentRuntimeId);
     const ep = findEndpoint(rt, req.params.endpointName);
+    assertNotDeleting(rt);
+    if (ep.deletion)
+      throw new AwsError('ConflictException', `Endpoint '${ep.name}' is ${ep.deletion.status}`, 409);
     if (ep.name === 'DEFAULT' && input.agentRuntimeVersion)
       throw invalid(
         'The DEFAULT endpoint always follows the latest version and cannot be pointed at another one',
@@ -544,7 +653,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     if (input.agentRuntimeVersion) {
       ep.targetVersion = findVersion(rt, input.agentRuntimeVersion).version;
       ep.status = 'UPDATING';
-      ep.settlesAt = Date.now() + options.endpointReadyDelayMs;
+      ep.settlesAt = now() + options.endpointReadyDelayMs;
     }
     ep.lastUpdatedAt = iso();
     const d = describeEndpoint(rt, ep);
@@ -560,11 +669,16 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
   });
 
   route('DELETE', '/runtimes/{agentRuntimeId}/runtime-endpoints/{endpointName}/', 202, (req) => {
+    validateInput(inputs.DeleteAgentRuntimeEndpoint, {
+      ...req.params,
+      clientToken: req.query.get('clientToken') ?? undefined,
+    });
     const rt = findRuntime(req.params.agentRuntimeId);
     const ep = findEndpoint(rt, req.params.endpointName);
     if (ep.name === 'DEFAULT')
       throw invalid('The DEFAULT endpoint cannot be deleted on its own; delete the agent runtime instead');
-    delete rt.endpoints[ep.name];
+    if (ep.deletion?.status !== 'DELETING')
+      ep.deletion = startDeletion(takeFault('delete-endpoint', rt.name));
     return { status: 'DELETING', agentRuntimeId: rt.id, endpointName: ep.name };
   });
 
@@ -574,14 +688,17 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       const rt = Object.values(state.runtimes).find(
         (r) => r.id === idArnOrName || r.arn === idArnOrName || r.name === idArnOrName,
       );
-      if (rt) settle(rt);
-      return rt;
+      return rt && settle(rt) ? rt : undefined;
+    },
+    /** Make the next matching create, update or delete fail after a while (see ControlFault). */
+    injectFault(fault: ControlFault) {
+      faults.push(fault);
     },
     /** For the data plane: the runtime, endpoint and version a qualifier selects, or the service's error. */
     resolve(idOrArn: string, qualifier = 'DEFAULT') {
       const rt = findRuntime(idOrArn);
       const ep = rt.endpoints[qualifier];
-      if (!ep)
+      if (!ep || ep.deletion?.status === 'DELETING')
         throw new AwsError(
           'ResourceNotFoundException',
           `Endpoint '${qualifier}' not found for agent runtime '${rt.id}'`,
@@ -597,7 +714,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
       }
       return { runtime: rt, endpoint: ep, version, image: version.image };
     },
-    /** Called with a runtime right after DeleteAgentRuntime removed it. */
+    /** Called with a runtime when its delete completes (DELETING has settled and it is gone). */
     onRuntimeDeleted(fn: (runtime: RuntimeRecord) => void) {
       deletedListeners.push(fn);
     },

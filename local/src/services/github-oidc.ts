@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, type JWK, type JWTPayload } from 'jose';
+import { jsonBody } from '../core/json-body';
 import { sendJson } from '../core/respond';
 import { signingKey } from '../core/signing-key';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
@@ -166,6 +167,19 @@ export function registerGithubOidc(router: Router, ctx: TwinContext) {
       return;
     }
     sendJson(res, 200, { value: await mintToken(job, { audience: req.query.get('audience') ?? undefined }) });
+  });
+
+  // For `npm run twin:token` (another process): a token for a job context posted as JSON. Loopback
+  // only, like the whole twin; GitHub itself mints only through the runner's token request above.
+  router.route('POST', '/github/local/token', async (req: TwinRequest, res: TwinResponse) => {
+    const { audience, ...job } = jsonBody<GithubJobContext & { audience?: string }>(req);
+    try {
+      githubClaims(job);
+    } catch (e) {
+      sendJson(res, 400, { message: (e as Error).message });
+      return;
+    }
+    sendJson(res, 200, { value: await mintToken(job, { audience }) });
   });
 
   return {

@@ -9,6 +9,8 @@ import { extractFacts, extractPreferences, score, summarise, type Extracted } fr
 export interface MemoryOptions {
   /** How long a new memory stays CREATING (default 20 ms). */
   activationDelayMs?: number;
+  /** How long a deleted memory stays DELETING before it is gone (default: activationDelayMs). */
+  deleteDelayMs?: number;
   /** Write or refresh a session's summary after every N conversational events (default 4: two turns). */
   summaryEveryEvents?: number;
 }
@@ -31,6 +33,8 @@ interface MemoryResource {
   eventExpiryDuration: number;
   /** Epoch milliseconds; the status derives from it and the activation delay. */
   createdAtMs: number;
+  /** Set by DeleteMemory (epoch ms): DELETING until the delete delay has passed, then gone. */
+  deletedAtMs?: number;
   strategies: Strategy[];
 }
 
@@ -86,7 +90,9 @@ const NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 const ACTOR = /^[a-zA-Z0-9][a-zA-Z0-9\-_/]*(?::[a-zA-Z0-9\-_/]+)*[a-zA-Z0-9\-_/]*$/;
 const ROLES = ['USER', 'ASSISTANT', 'TOOL', 'OTHER'];
 
-const invalid = (message: string) => new AwsError('ValidationException', message, 400);
+// Both AgentCore planes' ValidationException require `reason` (service models); these are field checks.
+const invalid = (message: string) =>
+  new AwsError('ValidationException', message, 400, { reason: 'FieldValidationFailed' });
 const mustNotBeNull = (field: string) =>
   invalid(
     `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
@@ -105,10 +111,24 @@ function page<T>(items: T[], maxResults: unknown, nextToken: unknown, limit = 10
 /** AgentCore Memory: control plane (memories) and data plane (events, sessions, long-term records). */
 export function register(router: Router, ctx: TwinContext) {
   const opts = { activationDelayMs: 20, summaryEveryEvents: 4, ...ctx.options.memory };
+  const deleteDelayMs = ctx.options.memory?.deleteDelayMs ?? opts.activationDelayMs;
   const state = ctx.state.get<MemoryState>('memory', () => ({ memories: {}, events: [], records: [] }));
 
   const status = (m: MemoryResource) =>
-    Date.now() - m.createdAtMs >= opts.activationDelayMs ? 'ACTIVE' : 'CREATING';
+    m.deletedAtMs !== undefined
+      ? 'DELETING'
+      : ctx.clock.now() - m.createdAtMs >= opts.activationDelayMs
+        ? 'ACTIVE'
+        : 'CREATING';
+  /** Deletes are asynchronous (202 DELETING); a memory whose delete has settled is removed here. */
+  function purgeDeleted() {
+    for (const m of Object.values(state.memories)) {
+      if (m.deletedAtMs === undefined || ctx.clock.now() - m.deletedAtMs < deleteDelayMs) continue;
+      delete state.memories[m.id];
+      state.events = state.events.filter((e) => e.memoryId !== m.id);
+      state.records = state.records.filter((r) => r.memoryId !== m.id);
+    }
+  }
   const view = (m: MemoryResource) => ({
     arn: m.arn,
     id: m.id,
@@ -130,6 +150,7 @@ export function register(router: Router, ctx: TwinContext) {
   });
 
   function memory(id: string, { active = false } = {}): MemoryResource {
+    purgeDeleted();
     const m = state.memories[id];
     if (!m) throw new AwsError('ResourceNotFoundException', `Memory not found: ${id}`, 404);
     if (active && status(m) !== 'ACTIVE') {
@@ -190,7 +211,7 @@ export function register(router: Router, ctx: TwinContext) {
       name: input.name,
       ...(input.description ? { description: input.description } : {}),
       eventExpiryDuration: days,
-      createdAtMs: Date.now(),
+      createdAtMs: ctx.clock.now(),
       strategies,
     };
     state.memories[id] = m;
@@ -206,6 +227,7 @@ export function register(router: Router, ctx: TwinContext) {
   });
   router.route('POST', '/memories/', (req, res) => {
     const input = body<{ maxResults: number; nextToken: string }>(req);
+    purgeDeleted();
     const all = Object.values(state.memories).sort((a, b) => a.createdAtMs - b.createdAtMs);
     const { slice, nextToken } = page(all, input.maxResults, input.nextToken);
     sendJson(res, 200, {
@@ -218,9 +240,7 @@ export function register(router: Router, ctx: TwinContext) {
   });
   router.route('DELETE', '/memories/{memoryId}/delete', (req, res) => {
     const m = memory(req.params.memoryId);
-    delete state.memories[m.id];
-    state.events = state.events.filter((e) => e.memoryId !== m.id);
-    state.records = state.records.filter((r) => r.memoryId !== m.id);
+    m.deletedAtMs ??= ctx.clock.now();
     sendJson(res, 202, { memoryId: m.id, status: 'DELETING' });
   });
 

@@ -11,6 +11,7 @@ import { parseEmf } from '../runtime/emf';
 import { agentCoreDefaults } from '../runtime/options';
 import { StartError, Supervisor, instanceKey, type Instance, type LogLine } from '../runtime/supervisor';
 import type { TwinContext } from '../twin';
+import { dataPlaneInputs, validateInput } from './agentcore-control-inputs';
 import type { AgentCoreControlApi, RuntimeRecord, VersionRecord } from './agentcore-control';
 import type { CloudWatchApi } from './cloudwatch';
 import type { EcrApi } from './ecr';
@@ -154,12 +155,7 @@ export function registerRuntimeInvoke(
   router.route('POST', '/runtimes/{runtime}/invocations', async (req: TwinRequest, res: TwinResponse) => {
     const { rt, qualifier, resolved } = await target(req);
     const sessionId = String(req.headers[SESSION] ?? randomUUID());
-    if (sessionId.length < 33 || sessionId.length > 256) {
-      throw new AwsError(
-        'ValidationException',
-        `runtimeSessionId must be 33-256 characters, got ${sessionId.length}`,
-      );
-    }
+    validateInput(dataPlaneInputs.InvokeAgentRuntime, { runtimeSessionId: sessionId });
 
     // A session stays on the instance it started on while that instance lives (like a microVM).
     const sessionKey = `${rt.id}|${qualifier}|${sessionId}`;

@@ -71,7 +71,9 @@ export async function deletePreview(
   runtimeName: string,
 ): Promise<'deleted' | 'absent'> {
   const found = await findRuntime(control, runtimeName);
-  return found ? deleteRuntimeById(control, found.agentRuntimeId!) : 'absent';
+  // Deletes are asynchronous: a runtime still DELETING from an earlier delete is as good as gone.
+  if (!found || found.status === 'DELETING') return 'absent';
+  return deleteRuntimeById(control, found.agentRuntimeId!);
 }
 
 /** DeleteAgentRuntime (asynchronous: the runtime goes DELETING); one already gone counts as deleted. */

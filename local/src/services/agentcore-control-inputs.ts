@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { AwsError } from '../core/respond';
+
+/**
+ * Input constraints of the AgentCore control-plane operations this project calls, one zod schema
+ * per operation, transcribed from AWS's service model (bedrock-agentcore-control 2023-06-05, as in
+ * aws-sdk-js-v3 codegen/sdk-codegen/aws-models) and the API reference pages that render it. A
+ * violation answers as the service does: ValidationException with reason FieldValidationFailed, a
+ * fieldList, and Coral's "N validation error(s) detected: Value '…' at '…' failed to satisfy
+ * constraint: …" message.
+ */
+
+const pattern = (p: string) =>
+  z.string().regex(new RegExp(`^(?:${p})$`), `Member must satisfy regular expression pattern: ${p}`);
+const minLength = (n: number) => `Member must have length greater than or equal to ${n}`;
+const maxLength = (n: number) => `Member must have length less than or equal to ${n}`;
+const range = (min: number, max: number) =>
+  z
+    .number()
+    .int()
+    .min(min, `Member must have value greater than or equal to ${min}`)
+    .max(max, `Member must have value less than or equal to ${max}`);
+const oneOf = <T extends [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `Member must satisfy enum value set: [${values.join(', ')}]` });
+
+/** ClientToken: length 33–256, pattern `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}`. */
+export const clientToken = pattern('[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}')
+  .min(33, minLength(33))
+  .max(256, maxLength(256));
+const agentRuntimeId = pattern('[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}');
+const agentRuntimeName = pattern('[a-zA-Z][a-zA-Z0-9_]{0,47}');
+const endpointName = pattern('[a-zA-Z][a-zA-Z0-9_]{0,47}');
+const agentRuntimeVersion = pattern('([1-9][0-9]{0,4})').min(1, minLength(1)).max(5, maxLength(5));
+const endpointDescription = z.string().min(1, minLength(1)).max(256, maxLength(256));
+
+const runtimeConfig = {
+  agentRuntimeArtifact: z.object({}).passthrough(),
+  roleArn: z.string().min(1, minLength(1)).max(2048, maxLength(2048)),
+  networkConfiguration: z.object({ networkMode: oneOf(['PUBLIC', 'VPC']) }).passthrough(),
+  protocolConfiguration: z
+    .object({ serverProtocol: oneOf(['MCP', 'HTTP', 'A2A', 'AGUI']) })
+    .passthrough()
+    .optional(),
+  lifecycleConfiguration: z
+    .object({
+      idleRuntimeSessionTimeout: range(60, 28800).optional(),
+      maxLifetime: range(60, 28800).optional(),
+    })
+    .passthrough()
+    .optional(),
+  clientToken: clientToken.optional(),
+};
+
+export const inputs = {
+  CreateAgentRuntime: z.object({ agentRuntimeName, ...runtimeConfig }).passthrough(),
+  UpdateAgentRuntime: z.object({ agentRuntimeId, ...runtimeConfig }).passthrough(),
+  GetAgentRuntime: z.object({ agentRuntimeId, agentRuntimeVersion: agentRuntimeVersion.optional() }),
+  DeleteAgentRuntime: z.object({
+    agentRuntimeId,
+    agentRuntimeVersion: agentRuntimeVersion.optional(),
+    clientToken: clientToken.optional(),
+  }),
+  ListAgentRuntimeVersions: z.object({ agentRuntimeId }),
+  CreateAgentRuntimeEndpoint: z
+    .object({
+      agentRuntimeId,
+      name: endpointName,
+      agentRuntimeVersion: agentRuntimeVersion.optional(),
+      description: endpointDescription.optional(),
+      clientToken: clientToken.optional(),
+    })
+    .passthrough(),
+  AgentRuntimeEndpoint: z.object({ agentRuntimeId, endpointName }),
+  UpdateAgentRuntimeEndpoint: z
+    .object({
+      agentRuntimeId,
+      endpointName,
+      agentRuntimeVersion: agentRuntimeVersion.optional(),
+      description: endpointDescription.optional(),
+      clientToken: clientToken.optional(),
+    })
+    .passthrough(),
+  DeleteAgentRuntimeEndpoint: z.object({ agentRuntimeId, endpointName, clientToken: clientToken.optional() }),
+};
+
+/** Data plane (bedrock-agentcore 2024-02-28): the session id header of InvokeAgentRuntime is 33–256 characters. */
+export const dataPlaneInputs = {
+  InvokeAgentRuntime: z.object({
+    runtimeSessionId: z.string().min(33, minLength(33)).max(256, maxLength(256)),
+  }),
+};
+
+const valueAt = (input: unknown, path: PropertyKey[]) =>
+  path.reduce<unknown>(
+    (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    input,
+  );
+
+/** The input if it satisfies the operation's model; else the ValidationException AWS answers with. */
+export function validateInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((issue) => {
+    const name = issue.path.map(String).join('.');
+    const value = valueAt(input, issue.path);
+    const text =
+      value === undefined || value === null
+        ? `Value null at '${name}' failed to satisfy constraint: Member must not be null`
+        : `Value '${typeof value === 'object' ? JSON.stringify(value) : String(value)}' at '${name}' failed to satisfy constraint: ${issue.message}`;
+    return { name, message: text };
+  });
+  const n = fields.length;
+  throw new AwsError(
+    'ValidationException',
+    `${n} validation error${n === 1 ? '' : 's'} detected: ${fields.map((f) => f.message).join('; ')}`,
+    400,
+    { reason: 'FieldValidationFailed', fieldList: fields },
+  );
+}
+
+/** A client token reused with a different request (the control plane's ValidationExceptionReason). */
+export const idempotentParameterMismatch = () =>
+  new AwsError(
+    'ValidationException',
+    'The client token was already used with different request parameters; send the original request unchanged or use a new clientToken',
+    400,
+    { reason: 'IdempotentParameterMismatchException' },
+  );
