@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readYamlFile } from './read-yaml';
+import { parseYamlFile, readYamlFile, validateYaml } from './read-yaml';
 import type { z } from 'zod';
 import type { StackOutputKey } from './agent-contract';
 import { appSchema, environmentSchema, type AppConfig, type EnvironmentFile } from './schema';
@@ -155,11 +155,43 @@ export function loadEnvironment(name: string, dir = environmentsDir): Environmen
       `unknown environment "${name}"; known: ${listEnvironments(dir).join(', ')}`,
     );
   }
-  const env = readYaml(file, environmentSchema);
+  const fail = (message: string) => new EnvironmentConfigError(message);
+  const own = parseYamlFile(file, fail);
+  const env = validateYaml(file, withReusedSettings(own, dir, fail), environmentSchema, fail);
   if (env.name !== name)
     throw new EnvironmentConfigError(`${file}: name: must be "${name}" (the file name), got "${env.name}"`);
   const app = loadApp(dir);
   return { ...env, app, names: resourceNames(app.app, env.name, env.account), file };
+}
+
+type Data = Record<string, unknown>;
+const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `over` on top of `base`, objects merged key by key; lists and scalars from `over` replace. */
+function overlay(base: Data, over: Data): Data {
+  const out: Data = { ...base };
+  for (const [k, v] of Object.entries(over))
+    out[k] = isObject(v) && isObject(out[k]) ? overlay(out[k], v) : v;
+  return out;
+}
+
+/**
+ * An environment that names `preview.reuses` (the preview settings) holds only what differs: the
+ * rest comes from the reused environment's file (its `name` excepted), so the two cannot drift.
+ */
+function withReusedSettings(own: unknown, dir: string, fail: (m: string) => Error): unknown {
+  const reuses = isObject(own) && isObject(own.preview) ? own.preview.reuses : undefined;
+  if (typeof reuses !== 'string') return own;
+  const baseFile = path.join(dir, `${reuses}.yaml`);
+  if (!/^[a-z][a-z0-9]*$/.test(reuses) || !fs.existsSync(baseFile)) {
+    throw fail(`preview.reuses: "${reuses}" is not an environment file in ${dir}`);
+  }
+  const base = parseYamlFile(baseFile, fail);
+  if (!isObject(base) || base.preview !== undefined) {
+    throw fail(`${baseFile}: preview.reuses must name a deployed environment, not another preview`);
+  }
+  const { name: _name, ...inherited } = base;
+  return overlay(inherited, own as Data);
 }
 
 export function listEnvironments(dir = environmentsDir): string[] {

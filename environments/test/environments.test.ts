@@ -84,6 +84,44 @@ describe('environments', () => {
     expect(loadEnvironment('dev', dir).guardrail.streamMode).toBe('async');
   });
 
+  it('preview.yaml holds only what differs: the rest is the reused environment’s', () => {
+    const dev = loadEnvironment('dev');
+    const preview = loadEnvironment('preview');
+    const { name: _d, file: _df, names: _dn, ...devSettings } = dev;
+    const { name: _p, file: _pf, names: _pn, preview: previewSettings, ...previewRest } = preview;
+    expect(previewSettings?.reuses).toBe('dev');
+    // Exactly the keys preview.yaml writes differ; everything else is dev's, so the two cannot drift.
+    expect({ ...previewRest, runtime: dev.runtime, smoke: dev.smoke, alarms: dev.alarms }).toEqual(
+      devSettings,
+    );
+    expect(preview.runtime).toEqual({ ...dev.runtime, idleTimeoutSeconds: 300, maxLifetimeSeconds: 3600 });
+    expect(preview.smoke).toEqual({ ...dev.smoke, samples: 4 });
+    expect(preview.alarms.watchMinutes).toBe(0);
+    // A change to dev's guardrail reaches previews without touching preview.yaml.
+    const dir = scratchCopy();
+    const devFile = path.join(dir, 'dev.yaml');
+    fs.writeFileSync(
+      devFile,
+      fs.readFileSync(devFile, 'utf8').replace(/blockedInputMessage: .*/, 'blockedInputMessage: Nope.'),
+    );
+    expect(loadEnvironment('preview', dir).guardrail.blockedInputMessage).toBe('Nope.');
+  });
+
+  it('rejects a preview that reuses a missing environment or another preview', () => {
+    const dir = scratchCopy();
+    const file = path.join(dir, 'preview.yaml');
+    const yaml = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, yaml.replace('reuses: dev', 'reuses: staging'));
+    expect(() => loadEnvironment('preview', dir)).toThrow(
+      /preview\.reuses: "staging" is not an environment file/,
+    );
+    fs.writeFileSync(path.join(dir, 'other.yaml'), yaml.replace('name: preview', 'name: other'));
+    fs.writeFileSync(file, yaml.replace('reuses: dev', 'reuses: other'));
+    expect(() => loadEnvironment('preview', dir)).toThrow(
+      /must name a deployed environment, not another preview/,
+    );
+  });
+
   it('streams every committed environment that anonymises PII in sync mode', () => {
     for (const e of loadAllEnvironments()) {
       if (Object.values(e.guardrail.pii).includes('ANONYMIZE')) expect(e.guardrail.streamMode).toBe('sync');
