@@ -147,6 +147,22 @@ describe('workflows and action metadata', () => {
     expect(problems).toEqual([]);
   });
 
+  it('reads no GitHub variable but role ARNs (ids come from the stack outputs parameter)', () => {
+    const roleVariables = new Set([
+      'AWS_BUILD_ROLE_ARN',
+      'AWS_PREVIEW_ROLE_ARN',
+      'AWS_SWEEP_ROLE_ARN',
+      'AWS_DIFF_ROLE_ARN',
+      'AWS_DEPLOY_ROLE_ARN',
+      'AWS_INFRA_ROLE_ARN',
+    ]);
+    const used = workflows.flatMap((w) =>
+      [...w.content.matchAll(/\bvars\.(\w+)/g)].map((m) => `${w.name}: vars.${m[1]}`),
+    );
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((u) => !roleVariables.has(u.split('vars.')[1]))).toEqual([]);
+  });
+
   it('pins every third-party action to a full commit sha with a version comment', () => {
     const unpinned: string[] = [];
     for (const w of workflows) {
