@@ -439,6 +439,10 @@ async function rehearse(): Promise<Row[]> {
         bundlePath: seed,
         create: true,
       });
+      // The shared stack's second repository: pull-request images, apart from the releases.
+      await new ECRClient({ region: twin.context.region, endpoint: twin.url, maxAttempts: 1 }).send(
+        new CreateRepositoryCommand({ repositoryName: sharedResourceNames(dev.app.app).previewRepository }),
+      );
       for (const env of [dev, prod]) envs[env.name] = await provision(twin, env, seeded.imageUri);
       return `runtimes ${dev.names.runtime}, ${prod.names.runtime} on version 1 (${seeded.digest.slice(0, 19)}…)`;
     });
@@ -671,7 +675,6 @@ async function rehearse(): Promise<Row[]> {
         repository: sharedResourceNames(dev.app.app).previewRepository,
         tags: [sha1],
         bundlePath: bad,
-        create: true,
       });
       const r = mustPass(
         await action('rollback', { environment: 'dev', target: sha1, reason: 'rehearsal' }),
@@ -687,10 +690,6 @@ async function rehearse(): Promise<Row[]> {
     const pr = 7;
     await step(`preview: PR #${pr} built (preview repository), created, gated, commented`, async () => {
       await assume('preview', { eventName: 'pull_request', ref: `refs/pull/${pr}/merge` });
-      // What the shared stack creates next to the release repository.
-      await new ECRClient({ region: twin.context.region, endpoint: twin.url, maxAttempts: 1 }).send(
-        new CreateRepositoryCommand({ repositoryName: sharedResourceNames(dev.app.app).previewRepository }),
-      );
       const build = mustPass(
         await action('build-image', { sha: sha1, 'pull-request': String(pr), environment: 'dev' }),
         'build-image (pr)',
