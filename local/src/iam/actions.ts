@@ -181,6 +181,9 @@ export const OPERATIONS: Record<string, Checks> = {
       resource: alarmArn(r, n),
     }));
   },
+  [`${CW}.SetAlarmState`]: (r) => [
+    { action: 'cloudwatch:SetAlarmState', resource: alarmArn(r, str(json(r).AlarmName)) },
+  ],
   [`${CW}.DescribeAlarmHistory`]: (r) => [
     { action: 'cloudwatch:DescribeAlarmHistory', resource: alarmArn(r, str(json(r).AlarmName) || '*') },
   ],
@@ -287,5 +290,13 @@ export const OPERATIONS: Record<string, Checks> = {
   AssumeRole: () => [],
 };
 
-/** Operations anyone may call without signing (AWS serves them to unauthenticated callers). */
-export const UNSIGNED = new Set(['AssumeRoleWithWebIdentity']);
+/**
+ * Operations that reach their handler unsigned: STS web-identity federation (AWS serves it to
+ * unauthenticated callers) and the runtime data plane, whose handler accepts a bearer JWT for
+ * runtimes with an authorizer and refuses anything else itself.
+ */
+export const UNSIGNED = new Set([
+  'AssumeRoleWithWebIdentity',
+  'POST /runtimes/{runtime}/invocations',
+  'POST /runtimes/{runtime}/stopruntimesession',
+]);

@@ -54,9 +54,8 @@ export class Authorizer {
     if (!identity) {
       // Unsigned: the twin's own public endpoints (OIDC discovery, token endpoints), STS web-identity
       // federation, and the runtime's bearer-JWT path; they act in the addressed resource's account.
-      const checks =
-        checksFor && !UNSIGNED.has(key) ? checksFor({ req, account, region: this.ctx.region }) : [];
-      if (checks.length && !String(req.headers.authorization ?? '').startsWith('Bearer ')) {
+      const checks = checksFor ? checksFor({ req, account, region: this.ctx.region }) : [];
+      if (checks.length && !UNSIGNED.has(key)) {
         throw isQuery(req)
           ? new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403)
           : new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);

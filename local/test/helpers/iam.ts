@@ -113,3 +113,10 @@ export const allow = (actions: string[], resources: string[] = ['*']) => ({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: actions, Resource: resources }],
 });
+
+/**
+ * An `Authorization` header naming an account admin's key, for raw `fetch` calls that test wire
+ * details (the twin reads the credential scope; it does not verify signatures).
+ */
+export const sigv4Header = (twin: Twin, service: string, account?: string) =>
+  `AWS4-HMAC-SHA256 Credential=${twin.credentials(account).accessKeyId}/20260101/${twin.context.region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
