@@ -255,7 +255,10 @@ export class Iam {
           principal: identity.arn,
           action,
           resource: { resource, accountId: resourceAccount },
-          contextVariables: { 'aws:PrincipalAccount': identity.account },
+          contextVariables: {
+            'aws:PrincipalAccount': identity.account,
+            'aws:PrincipalArn': identity.roleArn ?? identity.arn,
+          },
         },
         identityPolicies: this.identityPolicies(identity),
         serviceControlPolicies: [],
