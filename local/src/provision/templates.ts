@@ -61,7 +61,12 @@ export interface ProvisionOptions {
    * Values of `Fn::GetAtt` on resources the provisioner does not create (a guardrail's ARN...), from
    * whoever created them; a statement that needs one it cannot get is skipped and reported.
    */
-  attribute?: (stack: SynthesizedStack, logicalId: string, attribute: string) => string | undefined;
+  attribute?: (
+    stack: SynthesizedStack,
+    logicalId: string,
+    attribute: string,
+    resource: { Type: string; Properties?: Record<string, unknown> } | undefined,
+  ) => string | undefined;
 }
 
 export interface ProvisionReport {
@@ -159,7 +164,8 @@ export async function provisionFromTemplates(
       return value;
     };
     const getAtt = (id: string, attr: string): string => {
-      const value = attrs.get(`${id}.${attr}`) ?? options.attribute?.(stack, id, attr);
+      const value =
+        attrs.get(`${id}.${attr}`) ?? options.attribute?.(stack, id, attr, stack.template.Resources?.[id]);
       if (value === undefined)
         throw new Unresolvable(`Fn::GetAtt ${id}.${attr} (not created by the provisioner)`);
       return value;
