@@ -44,7 +44,7 @@ const cfg = () => ({
   region: 'us-east-1',
   endpoint: twin.url,
   maxAttempts: 1,
-  credentials: twin.credentials(),
+  credentials: twin.credentials(dev.account),
 });
 const control = () => new BedrockAgentCoreControlClient(cfg());
 const ssm = () => new SSMClient(cfg());
@@ -76,7 +76,8 @@ const push = async (name: string, architecture?: string) => {
 const live = async () => (await getEndpoint(control(), p.runtimeId, 'live')).liveVersion;
 
 beforeAll(async () => {
-  twin = await startTwin(twinOptions([dev]));
+  // The dev account is the default, so the in-process reads (twin.ssm, twin.cloudwatch) see its resources.
+  twin = await startTwin({ ...twinOptions([dev]), accountId: dev.account });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-twin-'));
   const file = path.join(work, 'seed.mjs');
   fs.writeFileSync(file, '// seed\n');
@@ -219,7 +220,11 @@ describe('deploy, promote, rollback against the twin', () => {
   });
 
   it('times out per the wait settings and an endpoint failure keeps live on its version', async () => {
-    const slow = await startTwin({ ...twinOptions([dev]), agentcore: { readyDelayMs: 5_000 } });
+    const slow = await startTwin({
+      ...twinOptions([dev]),
+      accountId: dev.account,
+      agentcore: { readyDelayMs: 5_000 },
+    });
     try {
       const file = path.join(work, 'slow.mjs');
       fs.writeFileSync(file, '// slow\n');
