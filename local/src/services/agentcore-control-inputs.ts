@@ -1,5 +1,15 @@
 import { z } from 'zod';
 import { AwsError } from '../core/respond';
+import {
+  checkInput,
+  maxLength,
+  minLength,
+  oneOf,
+  pattern,
+  range,
+  validationError,
+  violationText,
+} from '../core/constraints';
 
 /**
  * Input constraints of the AgentCore control-plane operations this project calls, one zod schema
@@ -9,19 +19,6 @@ import { AwsError } from '../core/respond';
  * fieldList, and Coral's "N validation error(s) detected: Value '…' at '…' failed to satisfy
  * constraint: …" message.
  */
-
-const pattern = (p: string) =>
-  z.string().regex(new RegExp(`^(?:${p})$`), `Member must satisfy regular expression pattern: ${p}`);
-const minLength = (n: number) => `Member must have length greater than or equal to ${n}`;
-const maxLength = (n: number) => `Member must have length less than or equal to ${n}`;
-const range = (min: number, max: number) =>
-  z
-    .number()
-    .int()
-    .min(min, `Member must have value greater than or equal to ${min}`)
-    .max(max, `Member must have value less than or equal to ${max}`);
-const oneOf = <T extends [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: `Member must satisfy enum value set: [${values.join(', ')}]` });
 
 /** ClientToken: length 33–256, pattern `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}`. */
 export const clientToken = pattern('[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}')
@@ -90,33 +87,14 @@ export const dataPlaneInputs = {
   }),
 };
 
-const valueAt = (input: unknown, path: PropertyKey[]) =>
-  path.reduce<unknown>(
-    (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
-    input,
-  );
+const fieldValidationFailed = validationError('ValidationException', (violations) => ({
+  reason: 'FieldValidationFailed',
+  fieldList: violations.map((v) => ({ name: v.path, message: violationText(v) })),
+}));
 
 /** The input if it satisfies the operation's model; else the ValidationException AWS answers with. */
-export function validateInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const fields = parsed.error.issues.map((issue) => {
-    const name = issue.path.map(String).join('.');
-    const value = valueAt(input, issue.path);
-    const text =
-      value === undefined || value === null
-        ? `Value null at '${name}' failed to satisfy constraint: Member must not be null`
-        : `Value '${typeof value === 'object' ? JSON.stringify(value) : String(value)}' at '${name}' failed to satisfy constraint: ${issue.message}`;
-    return { name, message: text };
-  });
-  const n = fields.length;
-  throw new AwsError(
-    'ValidationException',
-    `${n} validation error${n === 1 ? '' : 's'} detected: ${fields.map((f) => f.message).join('; ')}`,
-    400,
-    { reason: 'FieldValidationFailed', fieldList: fields },
-  );
-}
+export const validateInput = <T extends z.ZodType>(schema: T, input: unknown): z.infer<T> =>
+  checkInput(schema, input, fieldValidationFailed);
 
 /** A client token reused with a different request (the control plane's ValidationExceptionReason). */
 export const idempotentParameterMismatch = () =>
