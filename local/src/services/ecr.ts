@@ -14,12 +14,12 @@ import {
   sha256,
 } from '../../../.github/actions/src/lib/image-format';
 import type { TwinContext } from '../twin';
+import { validateEcrInput } from './ecr-inputs';
 
 const TARGET = 'AmazonEC2ContainerRegistry_V20150921';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const MUTABILITY = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'] as const;
 type Mutability = (typeof MUTABILITY)[number];
-const REPOSITORY_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TOKEN_TTL_S = 12 * 3600;
@@ -109,7 +109,10 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     return text ? (JSON.parse(text) as PolicyDocument) : undefined;
   });
 
-  const op = jsonOperations<EcrInput>(router, TARGET, CONTENT_TYPE);
+  const register = jsonOperations<EcrInput>(router, TARGET, CONTENT_TYPE);
+  /** Every operation first checks its input against ECR's model constraints. */
+  const op = (name: string, fn: (input: EcrInput) => unknown) =>
+    register(name, (input) => fn(validateEcrInput(name, input)));
 
   function repository(input: EcrInput): RepositoryRecord {
     const name = String(input.repositoryName ?? '');
@@ -209,13 +212,7 @@ export function registerEcr(router: Router, ctx: TwinContext) {
   }
 
   op('CreateRepository', (input) => {
-    const name = String(input.repositoryName ?? '');
-    if (!REPOSITORY_NAME.test(name)) {
-      throw new AwsError(
-        'InvalidParameterException',
-        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must be 2-256 lowercase letters, digits and separators (._-/) matching (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*', got '${name}'`,
-      );
-    }
+    const name = String(input.repositoryName);
     if (state.repositories[name]) {
       throw new AwsError(
         'RepositoryAlreadyExistsException',
