@@ -5,6 +5,12 @@ import {
   ListImagesCommand,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import {
+  GetParameterHistoryCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig } from './image-fixture';
@@ -78,5 +84,55 @@ describe('model input constraints on the twin', () => {
     expect(
       (await ecr.send(new ListImagesCommand({ repositoryName: 'team/agent', maxResults: 1000 }))).imageIds,
     ).toEqual([]);
+  });
+
+  it('SSM: ValidationException with the validation message; name depth and value size as documented', async () => {
+    const ssm = new SSMClient(clientConfig(twin));
+    expect(await rejection(ssm.send(new GetParametersCommand({ Names: [] })))).toEqual({
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value '[]' at 'names' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    });
+    expect(
+      await rejection(
+        ssm.send(new PutParameterCommand({ Name: '/a/b', Value: 'v', Type: 'Text' as 'String' })),
+      ),
+    ).toEqual({
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value 'Text' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [String, StringList, SecureString]",
+    });
+    expect(
+      await rejection(ssm.send(new GetParameterHistoryCommand({ Name: '/a/b', MaxResults: 51 }))),
+    ).toEqual({
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
+    });
+    expect(
+      await rejection(ssm.send(new PutParameterCommand({ Name: '/a b', Value: 'v', Type: 'String' }))),
+    ).toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/^Parameter name: /) });
+    const deep = '/' + Array.from({ length: 16 }, (_, i) => `l${i}`).join('/');
+    expect(
+      await rejection(ssm.send(new PutParameterCommand({ Name: deep, Value: 'v', Type: 'String' }))),
+    ).toMatchObject({ name: 'HierarchyLevelLimitExceededException' });
+    expect(
+      await rejection(
+        ssm.send(new PutParameterCommand({ Name: '/a/b', Value: 'x'.repeat(4097), Type: 'String' })),
+      ),
+    ).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(
+        /^Standard tier parameters support a maximum parameter value of 4096 characters/,
+      ),
+    });
+    const ok = await ssm.send(
+      new PutParameterCommand({
+        Name: deep.split('/').slice(0, 16).join('/'),
+        Value: 'x'.repeat(4096),
+        Type: 'String',
+      }),
+    );
+    expect(ok).toMatchObject({ Version: 1, Tier: 'Standard' });
   });
 });
