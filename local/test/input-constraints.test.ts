@@ -1,4 +1,10 @@
 import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
   ECRClient,
@@ -134,5 +140,64 @@ describe('model input constraints on the twin', () => {
       }),
     );
     expect(ok).toMatchObject({ Version: 1, Tier: 'Standard' });
+  });
+
+  it('CloudWatch: ValidationException (query code ValidationError) with the validation message', async () => {
+    const cw = new CloudWatchClient(clientConfig(twin));
+    twin.cloudwatch.putAlarm({ AlarmName: 'agent-errors' } as Parameters<typeof twin.cloudwatch.putAlarm>[0]);
+    expect(await rejection(cw.send(new DescribeAlarmsCommand({ MaxRecords: 101 })))).toEqual({
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value '101' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100",
+    });
+    expect(
+      await rejection(cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'a'.repeat(256) }))),
+    ).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining(
+        "at 'alarmNamePrefix' failed to satisfy constraint: Member must have length less than or equal to 255",
+      ),
+    });
+    expect(
+      await rejection(
+        cw.send(
+          new SetAlarmStateCommand({
+            AlarmName: 'agent-errors',
+            StateValue: 'BROKEN' as 'OK',
+            StateReason: 'x',
+          }),
+        ),
+      ),
+    ).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining(
+        "Value 'BROKEN' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [OK, ALARM, INSUFFICIENT_DATA]",
+      ),
+    });
+    expect(
+      await rejection(
+        cw.send(
+          new PutMetricDataCommand({ Namespace: ':agent', MetricData: [{ MetricName: 'Errors', Value: 1 }] }),
+        ),
+      ),
+    ).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining(
+        "at 'namespace' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:]",
+      ),
+    });
+    expect(
+      await rejection(
+        cw.send(
+          new PutMetricDataCommand({
+            Namespace: 'agent',
+            MetricData: [{ MetricName: 'Errors', Value: 1, Unit: 'Widgets' as 'Count' }],
+          }),
+        ),
+      ),
+    ).toMatchObject({ message: expect.stringContaining("at 'metricData.1.member.unit'") });
+    expect(
+      (await cw.send(new DescribeAlarmsCommand({ MaxRecords: 100, AlarmNamePrefix: 'agent' }))).MetricAlarms,
+    ).toHaveLength(1);
   });
 });

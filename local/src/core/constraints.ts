@@ -8,12 +8,15 @@ import { AwsError } from './respond';
  * how a violation travels (its error code, message layout, extra members); the checks are shared.
  */
 
-/** The model's pattern, anchored as smithy anchors it; the message quotes it without anchors, as AWS does. */
+/**
+ * The model's pattern. Smithy patterns match anywhere unless anchored, and AWS's models anchor
+ * them (`^…$`); one given without anchors is taken as a whole-value pattern. The message quotes it
+ * without anchors, as AWS does.
+ */
 export const pattern = (p: string) => {
   const bare = p.replace(/^\^/, '').replace(/\$$/, '');
-  return z
-    .string()
-    .regex(new RegExp(`^(?:${bare})$`, 'u'), `Member must satisfy regular expression pattern: ${bare}`);
+  const re = p.startsWith('^') ? new RegExp(p, 'u') : new RegExp(`^(?:${p})$`, 'u');
+  return z.string().regex(re, `Member must satisfy regular expression pattern: ${bare}`);
 };
 export const minLength = (n: number) => `Member must have length greater than or equal to ${n}`;
 export const maxLength = (n: number) => `Member must have length less than or equal to ${n}`;

@@ -2,6 +2,8 @@ import type { TwinResponse } from './router';
 
 /** Errors a handler throws to answer in its service's wire protocol. */
 export class AwsError extends Error {
+  /** The awsQuery code an awsQueryCompatible service sends in `x-amzn-query-error`, when it differs from `code`. */
+  queryCode?: string;
   constructor(
     readonly code: string,
     message: string,
@@ -43,7 +45,8 @@ export function sendAwsJsonError(
     'content-length': Buffer.byteLength(text),
   };
   if (queryCompatible)
-    headers['x-amzn-query-error'] = `${err.code};${err.status >= 500 ? 'Receiver' : 'Sender'}`;
+    headers['x-amzn-query-error'] =
+      `${err.queryCode ?? err.code};${err.status >= 500 ? 'Receiver' : 'Sender'}`;
   res.writeHead(err.status, headers);
   res.end(text);
 }

@@ -1,3 +1,14 @@
+import { z } from 'zod';
+import {
+  checkInput,
+  list,
+  oneOf,
+  pattern,
+  range,
+  text,
+  validationError,
+  type Violation,
+} from '../core/constraints';
 import { jsonOperations } from '../core/json-body';
 import { AwsError } from '../core/respond';
 import type { Router } from '../core/router';
@@ -102,6 +113,110 @@ const seriesKey = (ns: string, name: string, dims: Dimension[] = []) =>
   ]);
 const invalid = (message: string) => new AwsError('InvalidParameterValueException', message);
 
+/**
+ * Input constraints of the operations the project calls, from AWS's model (aws/api-models-aws
+ * cloudwatch/service/2010-08-01/cloudwatch-2010-08-01.json). CloudWatch's request validation
+ * answers ValidationException, whose awsQueryError code is ValidationError (aws-sdk-js-v3's
+ * cloudwatch model), with the "N validation error(s) detected" message.
+ */
+const namespace = pattern('^[^:]')
+  .min(1, 'Member must have length greater than or equal to 1')
+  .max(255, 'Member must have length less than or equal to 255');
+const metricName = text(1, 255);
+const alarmName = text(1, 255);
+const stateValue = oneOf([...STATES]);
+const dimension = z.object({ Name: text(1, 255), Value: text(1, 1024) }).passthrough();
+const UNITS = [
+  'Seconds',
+  'Microseconds',
+  'Milliseconds',
+  'Bytes',
+  'Kilobytes',
+  'Megabytes',
+  'Gigabytes',
+  'Terabytes',
+  'Bits',
+  'Kilobits',
+  'Megabits',
+  'Gigabits',
+  'Terabits',
+  'Percent',
+  'Count',
+  'Bytes/Second',
+  'Kilobytes/Second',
+  'Megabytes/Second',
+  'Gigabytes/Second',
+  'Terabytes/Second',
+  'Bits/Second',
+  'Kilobits/Second',
+  'Megabits/Second',
+  'Gigabits/Second',
+  'Terabits/Second',
+  'Count/Second',
+  'None',
+] as [string, ...string[]];
+const inputs: Record<string, z.ZodType> = {
+  PutMetricData: z
+    .object({
+      Namespace: namespace,
+      MetricData: z.array(
+        z
+          .object({
+            MetricName: metricName,
+            Dimensions: list(dimension, 0, 30).optional(),
+            Unit: oneOf(UNITS).optional(),
+            StorageResolution: range(1).optional(),
+          })
+          .passthrough(),
+      ),
+    })
+    .passthrough(),
+  ListMetrics: z
+    .object({
+      Namespace: namespace.optional(),
+      MetricName: metricName.optional(),
+      Dimensions: list(
+        z.object({ Name: text(1, 255), Value: text(1, 1024).optional() }).passthrough(),
+        0,
+        10,
+      ).optional(),
+      RecentlyActive: oneOf(['PT3H']).optional(),
+    })
+    .passthrough(),
+  GetMetricData: z
+    .object({
+      MetricDataQueries: z.array(
+        z
+          .object({ Id: text(1, 255), Expression: text(1, 2048).optional(), Period: range(1).optional() })
+          .passthrough(),
+      ),
+      StartTime: z.unknown().refine((v) => v !== undefined && v !== null),
+      EndTime: z.unknown().refine((v) => v !== undefined && v !== null),
+      ScanBy: oneOf(['TimestampDescending', 'TimestampAscending']).optional(),
+    })
+    .passthrough(),
+  DescribeAlarms: z
+    .object({
+      AlarmNames: list(alarmName, 0, 100).optional(),
+      AlarmNamePrefix: text(1, 255).optional(),
+      AlarmTypes: z.array(oneOf(['CompositeAlarm', 'MetricAlarm'])).optional(),
+      StateValue: stateValue.optional(),
+      ActionPrefix: text(1, 1024).optional(),
+      MaxRecords: range(1, 100).optional(),
+    })
+    .passthrough(),
+  SetAlarmState: z
+    .object({
+      AlarmName: alarmName,
+      StateValue: stateValue,
+      StateReason: text(0, 1023),
+      StateReasonData: text(0, 4000).optional(),
+    })
+    .passthrough(),
+};
+const invalidInput = (violations: Violation[]) =>
+  Object.assign(validationError('ValidationException')(violations), { queryCode: 'ValidationError' });
+
 function statistic(points: Point[], stat: string): number | undefined {
   if (!points.length) return undefined;
   const count = points.reduce((n, p) => n + p.count, 0);
@@ -195,7 +310,10 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
   const series = new Map<string, Series>();
   const state = ctx.state.get('cloudwatch', () => ({ alarms: {} as Record<string, AlarmRecord> }));
 
-  const op = jsonOperations<CwInput>(router, TARGET, CONTENT_TYPE);
+  const register = jsonOperations<CwInput>(router, TARGET, CONTENT_TYPE);
+  /** Every operation first checks its input against the CloudWatch model's constraints. */
+  const op = (operation: string, fn: (input: CwInput) => unknown) =>
+    register(operation, (input) => fn(checkInput(inputs[operation], input, invalidInput) as CwInput));
 
   function record(namespace: string, metricName: string, dimensions: Dimension[], point: Point) {
     const key = seriesKey(namespace, metricName, dimensions);
