@@ -5,6 +5,10 @@ import {
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
+  CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
   ECRClient,
@@ -199,5 +203,24 @@ describe('model input constraints on the twin', () => {
     expect(
       (await cw.send(new DescribeAlarmsCommand({ MaxRecords: 100, AlarmNamePrefix: 'agent' }))).MetricAlarms,
     ).toHaveLength(1);
+  });
+
+  it('Cognito: InvalidParameterException with the validation message', async () => {
+    const idp = new CognitoIdentityProviderClient(clientConfig(twin));
+    const describe = (UserPoolId: string, ClientId: string) =>
+      idp.send(new DescribeUserPoolClientCommand({ UserPoolId, ClientId }));
+    expect(await rejection(describe('us-east-1-nounderscore', 'abc'))).toEqual({
+      name: 'InvalidParameterException',
+      message:
+        "1 validation error detected: Value 'us-east-1-nounderscore' at 'userPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w-]+_[0-9a-zA-Z]+",
+    });
+    expect(await rejection(describe(`us-east-1_${'a'.repeat(50)}`, 'a-b'))).toEqual({
+      name: 'InvalidParameterException',
+      message: `2 validation errors detected: Value 'us-east-1_${'a'.repeat(50)}' at 'userPoolId' failed to satisfy constraint: Member must have length less than or equal to 55; Value 'a-b' at 'clientId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+]+`,
+    });
+    // Within the constraints, the call reaches the pool lookup.
+    expect(await rejection(describe('us-east-1_abc123', 'abc'))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 });

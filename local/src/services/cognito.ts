@@ -6,6 +6,24 @@ import { AwsError, sendJson } from '../core/respond';
 import { signingKey } from '../core/signing-key';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
+import { z } from 'zod';
+import { checkInput, pattern, validationError } from '../core/constraints';
+
+/**
+ * DescribeUserPoolClient's input constraints, from AWS's model (aws/api-models-aws
+ * cognito-identity-provider/service/2016-04-18/cognito-identity-provider-2016-04-18.json); a
+ * violation is Cognito's InvalidParameterException with the "N validation error(s) detected" message.
+ */
+const describeUserPoolClientInput = z
+  .object({
+    UserPoolId: pattern('^[\\w-]+_[0-9a-zA-Z]+$')
+      .min(1, 'Member must have length greater than or equal to 1')
+      .max(55, 'Member must have length less than or equal to 55'),
+    ClientId: pattern('^[\\w+]+$')
+      .min(1, 'Member must have length greater than or equal to 1')
+      .max(128, 'Member must have length less than or equal to 128'),
+  })
+  .passthrough();
 
 export interface CognitoClientOptions {
   name: string;
@@ -106,22 +124,14 @@ export function register(router: Router, ctx: TwinContext) {
 
   // The management API (awsJson1_1, SigV4 service cognito-idp): the pipeline reads the smoke client's secret.
   router.target('AWSCognitoIdentityProviderService.DescribeUserPoolClient', (req, res) => {
-    const { UserPoolId, ClientId } = jsonBody<{ UserPoolId?: unknown; ClientId?: unknown }>(req);
-    const missing = [
-      ...(typeof UserPoolId === 'string' && UserPoolId ? [] : ['userPoolId']),
-      ...(typeof ClientId === 'string' && ClientId ? [] : ['clientId']),
-    ];
-    if (missing.length) {
-      throw new AwsError(
-        'InvalidParameterException',
-        `${missing.length} validation error${missing.length > 1 ? 's' : ''} detected: ${missing
-          .map((m) => `Value null at '${m}' failed to satisfy constraint: Member must not be null`)
-          .join('; ')}`,
-      );
-    }
-    const p = state.pools[UserPoolId as string];
+    const { UserPoolId, ClientId } = checkInput(
+      describeUserPoolClientInput,
+      jsonBody(req),
+      validationError('InvalidParameterException'),
+    );
+    const p = state.pools[UserPoolId];
     if (!p) throw new AwsError('ResourceNotFoundException', `User pool ${UserPoolId} does not exist.`);
-    const client = p.clients[ClientId as string];
+    const client = p.clients[ClientId];
     if (!client)
       throw new AwsError('ResourceNotFoundException', `User pool client ${ClientId} does not exist.`);
     // The token endpoint grants client_credentials only, so a confidential client is an OAuth client.
