@@ -21,6 +21,7 @@ import {
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig } from './image-fixture';
@@ -222,5 +223,45 @@ describe('model input constraints on the twin', () => {
     expect(await rejection(describe('us-east-1_abc123', 'abc'))).toMatchObject({
       name: 'ResourceNotFoundException',
     });
+  });
+
+  it('STS: ValidationError with the validation message', async () => {
+    const sts = new STSClient(clientConfig(twin));
+    const RoleArn = `arn:aws:iam::${twin.context.accountId}:role/absent`;
+    expect(await rejection(sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'a' })))).toEqual({
+      name: 'ValidationError',
+      message:
+        "1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2",
+    });
+    expect(
+      await rejection(
+        sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'deploy run', DurationSeconds: 899 })),
+      ),
+    ).toEqual({
+      name: 'ValidationError',
+      message:
+        "2 validation errors detected: Value 'deploy run' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*; Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+    });
+    expect(
+      await rejection(
+        sts.send(
+          new AssumeRoleWithWebIdentityCommand({
+            RoleArn: 'arn:aws:iam::1:r/x',
+            RoleSessionName: 'ci',
+            WebIdentityToken: 'abc',
+          }),
+        ),
+      ),
+    ).toEqual({
+      name: 'ValidationError',
+      message:
+        "2 validation errors detected: Value 'arn:aws:iam::1:r/x' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; Value 'abc' at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4",
+    });
+    // Within the constraints, the request reaches authorization (the role does not exist).
+    expect(
+      await rejection(
+        sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'deploy-run', DurationSeconds: 43200 })),
+      ),
+    ).toMatchObject({ name: 'AccessDenied' });
   });
 });

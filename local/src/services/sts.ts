@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import { z } from 'zod';
+import { checkInput, pattern, range, text, validationError } from '../core/constraints';
 import { AwsError, xmlEscape } from '../core/respond';
 import type { PolicyDocument, RoleRecord } from '../iam/iam';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
@@ -12,6 +14,48 @@ const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 /** Trust policies name GitHub's claims under its real issuer host; the twin's issuer stands in for it. */
 const GITHUB_KEY_PREFIX = 'token.actions.githubusercontent.com';
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+
+/**
+ * Input constraints of the STS operations the project calls, from AWS's model (aws/api-models-aws
+ * sts/service/2011-06-15/sts-2011-06-15.json); a violation is STS's ValidationError with the
+ * "N validation error(s) detected" message.
+ */
+const ARN_CHARS =
+  '^[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}]+$';
+const roleInput = {
+  RoleArn: pattern(ARN_CHARS)
+    .min(20, 'Member must have length greater than or equal to 20')
+    .max(2048, 'Member must have length less than or equal to 2048'),
+  RoleSessionName: pattern('^[\\w+=,.@-]*$')
+    .min(2, 'Member must have length greater than or equal to 2')
+    .max(64, 'Member must have length less than or equal to 64'),
+  DurationSeconds: range(900, 43200).optional(),
+  Policy: text(1).optional(),
+};
+const stsInputs = {
+  AssumeRoleWithWebIdentity: z.object({ ...roleInput, WebIdentityToken: text(4, 20000) }),
+  AssumeRole: z.object({
+    ...roleInput,
+    ExternalId: pattern('^[\\w+=,.@:\\/-]*$')
+      .min(2, 'Member must have length greater than or equal to 2')
+      .max(1224, 'Member must have length less than or equal to 1224')
+      .optional(),
+  }),
+};
+/** The query parameters an operation's model names, as the model types them (DurationSeconds is a number). */
+function stsInput<K extends keyof typeof stsInputs>(
+  operation: K,
+  p: URLSearchParams,
+): z.infer<(typeof stsInputs)[K]> {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(stsInputs[operation].shape)) {
+    const value = p.get(key);
+    if (value !== null)
+      input[key] = key === 'DurationSeconds' && /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  const schema: (typeof stsInputs)[K] = stsInputs[operation];
+  return checkInput(schema, input, validationError('ValidationError')) as z.infer<(typeof stsInputs)[K]>;
+}
 
 /**
  * The GitHub claims STS exposes as condition keys in a trust policy (`aud`, `sub`, and since
@@ -115,35 +159,21 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
   }
 
   router.action('AssumeRoleWithWebIdentity', async (req: TwinRequest, res: TwinResponse) => {
-    const p = form(req);
-    const roleArn = p.get('RoleArn') ?? '';
-    const sessionName = p.get('RoleSessionName') ?? '';
-    const duration = Number(p.get('DurationSeconds') ?? 3600);
+    const input = stsInput('AssumeRoleWithWebIdentity', form(req));
+    const { RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: duration = 3600 } = input;
     const role = ROLE_ARN.exec(roleArn);
     if (!role)
       throw new AwsError(
         'ValidationError',
         `RoleArn must be arn:aws:iam::<account>:role/<name>, got '${roleArn}'`,
       );
-    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      throw new AwsError(
-        'ValidationError',
-        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must have length 2-64 and match [\\w+=,.@-]*`,
-      );
-    }
-    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-      throw new AwsError(
-        'ValidationError',
-        `DurationSeconds must be 900-43200, got ${p.get('DurationSeconds')}`,
-      );
-    }
     const account = role[1];
     // The twin's issuer stands in for GitHub's: the role's account needs IAM's provider for it.
     const providerArn = `arn:aws:iam::${account}:oidc-provider/${GITHUB_KEY_PREFIX}`;
     const provider = iam.account(account).oidcProviders[providerArn];
     if (!provider)
       throw invalidToken(`No OpenIDConnect provider found in your account for https://${GITHUB_KEY_PREFIX}`);
-    const claims = await verify(p.get('WebIdentityToken') ?? '');
+    const claims = await verify(input.WebIdentityToken);
     const aud = list(claims.aud);
     if (!aud.some((a) => provider.clientIds.includes(a)))
       throw invalidToken(
@@ -177,19 +207,15 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
     const identity = req.accessKeyId ? iam.identity(req.accessKeyId) : undefined;
     if (!identity)
       throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
-    const p = form(req);
-    const roleArn = p.get('RoleArn') ?? '';
-    const sessionName = p.get('RoleSessionName') ?? '';
-    const duration = Number(p.get('DurationSeconds') ?? 3600);
+    const {
+      RoleArn: roleArn,
+      RoleSessionName: sessionName,
+      DurationSeconds: duration = 3600,
+    } = stsInput('AssumeRole', form(req));
     if (!ROLE_ARN.test(roleArn))
       throw new AwsError(
         'ValidationError',
         `RoleArn must be arn:aws:iam::<account>:role/<name>, got '${roleArn}'`,
-      );
-    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName))
-      throw new AwsError(
-        'ValidationError',
-        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must have length 2-64 and match [\\w+=,.@-]*`,
       );
     const target = iam.role(roleArn);
     const denied = new AwsError(
