@@ -43,7 +43,7 @@ let agent: TestAgent;
 beforeAll(async () => {
   twin = await startTwin({ bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 } });
   agent = await startAgent(twin, {
-    GUARDRAIL_ID: 'local-guardrail',
+    GUARDRAIL_ID: 'localguardrail',
     GUARDRAIL_VERSION: '1',
     MODEL_PRICES: JSON.stringify(PRICES),
   });
@@ -635,7 +635,7 @@ describe('smoke gates on the real agent', () => {
     expect(evaluateCase(masked, kept, twinMessage)).toMatchObject({ passed: true, actual: 'masked' });
 
     const leaked = await withAgent(
-      { GUARDRAIL_ID: 'local-guardrail', GUARDRAIL_VERSION: '1', GUARDRAIL_STREAM_MODE: 'async' },
+      { GUARDRAIL_ID: 'localguardrail', GUARDRAIL_VERSION: '1', GUARDRAIL_STREAM_MODE: 'async' },
       async (url) => summarise(await ask(url, masked.prompt)),
     );
     expect(leaked.answer).toContain('jane.doe@example.com');

@@ -167,7 +167,7 @@ describe('memory behind the guardrail', () => {
   const RAW = 'ada.lovelace@example.com';
   const guarded = () =>
     agentWithMemory({
-      GUARDRAIL_ID: 'local-guardrail',
+      GUARDRAIL_ID: 'localguardrail',
       GUARDRAIL_VERSION: '1',
       GUARDRAIL_STREAM_MODE: 'sync',
     });
@@ -271,7 +271,7 @@ describe('what the guardrail lets through, without an input assessment in the tr
       maxAttempts: 1,
       credentials: { accessKeyId, secretAccessKey },
     });
-    const guardrail = { id: 'local-guardrail', version: '1' };
+    const guardrail = { id: 'localguardrail', version: '1' };
     expect(maskedInput('write to ada@example.com', { outputAssessments: {} })).toBeUndefined();
     expect(await applyToInput(runtime, guardrail, 'write to ada@example.com')).toBe('write to {EMAIL}');
     expect(await applyToInput(runtime, guardrail, 'calculate 2+2')).toBe('calculate 2+2');

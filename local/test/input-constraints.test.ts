@@ -1,4 +1,9 @@
 import {
+  ApplyGuardrailCommand,
+  BedrockRuntimeClient,
+  ConverseCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import {
   CloudWatchClient,
   DescribeAlarmsCommand,
   PutMetricDataCommand,
@@ -263,5 +268,37 @@ describe('model input constraints on the twin', () => {
         sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'deploy-run', DurationSeconds: 43200 })),
       ),
     ).toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('Bedrock Runtime: ValidationException with the validation message', async () => {
+    const bedrock = new BedrockRuntimeClient(clientConfig(twin));
+    const messages = [{ role: 'user' as const, content: [{ text: 'hi' }] }];
+    const converse = (modelId: string, temperature?: number) =>
+      bedrock.send(new ConverseCommand({ modelId, messages, inferenceConfig: { temperature } }));
+    expect(await rejection(converse('m'.repeat(2049)))).toEqual({
+      name: 'ValidationException',
+      message: `1 validation error detected: Value '${'m'.repeat(2049)}' at 'modelId' failed to satisfy constraint: Member must have length less than or equal to 2048`,
+    });
+    expect(await rejection(converse('amazon.nova-lite-v1:0', 1.5))).toEqual({
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value '1.5' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value less than or equal to 1",
+    });
+    const apply = (guardrailIdentifier: string, source: string) =>
+      bedrock.send(
+        new ApplyGuardrailCommand({
+          guardrailIdentifier,
+          guardrailVersion: '1',
+          source: source as 'INPUT',
+          content: [{ text: { text: 'hello' } }],
+        }),
+      );
+    expect(await rejection(apply('Local_Guardrail', 'BOTH'))).toEqual({
+      name: 'ValidationException',
+      message:
+        "2 validation errors detected: Value 'Local_Guardrail' at 'guardrailIdentifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+)); Value 'BOTH' at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]",
+    });
+    // Within the constraints, the twin's guardrail answers.
+    expect((await apply('localguardrail', 'INPUT')).action).toBe('NONE');
   });
 });

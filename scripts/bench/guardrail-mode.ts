@@ -47,7 +47,7 @@ try {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       AGENT_ENV: 'bench',
-      GUARDRAIL_ID: 'local-guardrail',
+      GUARDRAIL_ID: 'localguardrail',
       GUARDRAIL_VERSION: '1',
       GUARDRAIL_STREAM_MODE: mode,
     });

@@ -1,7 +1,79 @@
+import { z } from 'zod';
+import { checkInput, list, oneOf, pattern, range, text, validationError } from '../core/constraints';
 import { AwsError } from '../core/respond';
 import type { ConverseRequest } from '../model/types';
 
 const invalid = (message: string) => new AwsError('ValidationException', message, 400);
+
+/**
+ * Input constraints of Converse, ConverseStream and ApplyGuardrail, from AWS's model (aws/api-models-aws
+ * bedrock-runtime/service/2023-09-30/bedrock-runtime-2023-09-30.json); a violation is Bedrock's
+ * ValidationException with the "N validation error(s) detected" message.
+ */
+const CONVERSATIONAL_MODEL_ID =
+  '^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}/[a-z0-9]{12})|(:foundation-model/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|([0-9]{12}:imported-model/[a-z0-9]{12})|([0-9]{12}:provisioned-model/[a-z0-9]{12})|([0-9]{12}:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+)))|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63}))|(([0-9a-zA-Z][_-]?)+)|([a-zA-Z0-9-:.]+)|(^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:prompt/[0-9a-zA-Z]{10}(?::[0-9]{1,5})?))$|(^arn:aws:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-zA-Z0-9-]+$)|(^arn:aws(-[^:]+)?:bedrock:([0-9a-z-]{1,20}):([0-9]{12}):(default-)?prompt-router/[a-zA-Z0-9-:.]+$)$';
+const guardrailIdentifier = pattern(
+  '^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$',
+).max(2048, 'Member must have length less than or equal to 2048');
+const guardrailVersion = pattern('^(([1-9][0-9]{0,7})|(DRAFT))$');
+const unit = (max = 1) =>
+  z
+    .number()
+    .min(0, 'Member must have value greater than or equal to 0')
+    .max(max, `Member must have value less than or equal to ${max}`);
+
+export const converseInput = z
+  .object({
+    modelId: pattern(CONVERSATIONAL_MODEL_ID)
+      .min(1, 'Member must have length greater than or equal to 1')
+      .max(2048, 'Member must have length less than or equal to 2048'),
+    messages: z
+      .array(z.object({ role: oneOf(['user', 'assistant']), content: z.array(z.unknown()) }).passthrough())
+      .optional(),
+    inferenceConfig: z
+      .object({
+        maxTokens: range(1).optional(),
+        temperature: unit().optional(),
+        topP: unit().optional(),
+        stopSequences: list(text(1), 0, 4).optional(),
+      })
+      .passthrough()
+      .optional(),
+    toolConfig: z
+      .object({ tools: list(z.unknown(), 1) })
+      .passthrough()
+      .optional(),
+    guardrailConfig: z
+      .object({
+        guardrailIdentifier,
+        guardrailVersion,
+        trace: oneOf(['enabled', 'disabled', 'enabled_full']).optional(),
+        streamProcessingMode: oneOf(['sync', 'async']).optional(),
+      })
+      .passthrough()
+      .optional(),
+    additionalModelResponseFieldPaths: list(z.string(), 0, 10).optional(),
+    performanceConfig: z
+      .object({ latency: oneOf(['standard', 'optimized']).optional() })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough();
+
+export const applyGuardrailInput = z
+  .object({
+    guardrailIdentifier,
+    guardrailVersion,
+    source: oneOf(['INPUT', 'OUTPUT']),
+    content: z.array(
+      z.object({ text: z.object({ text: z.string().optional() }).passthrough().optional() }).passthrough(),
+    ),
+  })
+  .passthrough();
+
+/** The input if it satisfies the operation's model; else Bedrock's ValidationException. */
+export const validateBedrockInput = <T extends z.ZodType>(schema: T, input: unknown): z.infer<T> =>
+  checkInput(schema, input, validationError('ValidationException'));
 
 /** Foundation model ids (`anthropic.claude-…-v1:0`), cross-region profiles (`us.amazon.nova-lite-v1:0`) and ARNs. */
 const MODEL_ID =
@@ -20,6 +92,7 @@ export function parseConverseBody(body: Buffer): ConverseRequest {
 
 /** The checks Bedrock makes before a model sees the request, with the service's messages. */
 export function validateConverse(modelId: string, req: ConverseRequest): void {
+  validateBedrockInput(converseInput, { ...req, modelId });
   if (!MODEL_ID.test(modelId)) throw invalid('The provided model identifier is invalid.');
   const messages = req.messages;
   if (!Array.isArray(messages) || messages.length === 0) {

@@ -4,17 +4,18 @@ import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { ConverseRequest, Message, ModelTurn } from '../model/types';
 import type { TwinContext } from '../twin';
 import { DEFAULT_BLOCKED_MESSAGE, evaluate, type Assessment, type GuardrailConfig } from './guardrail-policy';
+import { applyGuardrailInput, validateBedrockInput } from './bedrock-runtime-validate';
 
 export type { GuardrailConfig, PiiAction, PiiType } from './guardrail-policy';
 
 export interface GuardrailOptions {
-  /** Extra guardrails present at start (besides `local-guardrail` version 1). */
+  /** Extra guardrails present at start (besides `localguardrail` version 1; its id matches the model's GuardrailIdentifier pattern, lowercase letters and digits). */
   guardrails?: GuardrailConfig[];
 }
 
 /** The guardrail every twin has: prompt attacks blocked, contact details masked, identifiers and keys blocked. */
 export const DEFAULT_GUARDRAIL: GuardrailConfig = {
-  id: 'local-guardrail',
+  id: 'localguardrail',
   version: '1',
   blockedInputMessage: DEFAULT_BLOCKED_MESSAGE,
   blockedOutputMessage: DEFAULT_BLOCKED_MESSAGE,
@@ -93,13 +94,12 @@ export function register(router: Router, ctx: TwinContext) {
   }
 
   async function apply(req: TwinRequest, res: TwinResponse) {
-    const g = find(req.params.guardrailIdentifier, req.params.guardrailVersion);
-    const body = jsonBody<{ source?: string; content?: { text?: { text?: string } }[] }>(req);
-    if (body.source !== 'INPUT' && body.source !== 'OUTPUT') {
-      throw invalid(
-        `1 validation error detected: Value '${body.source ?? null}' at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]`,
-      );
-    }
+    const body = validateBedrockInput(applyGuardrailInput, {
+      ...jsonBody<object>(req),
+      guardrailIdentifier: req.params.guardrailIdentifier,
+      guardrailVersion: req.params.guardrailVersion,
+    });
+    const g = find(body.guardrailIdentifier, body.guardrailVersion);
     const texts = (body.content ?? [])
       .map((c) => c.text?.text)
       .filter((t): t is string => typeof t === 'string');
