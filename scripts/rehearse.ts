@@ -132,6 +132,12 @@ export async function runAction(
 // ---------------------------------------------------------------------------------------------
 // What the CDK stacks would have created, on the twin
 
+/**
+ * The id Bedrock would give an environment's guardrail: lowercase letters and digits (the model's
+ * GuardrailIdentifier pattern), never the guardrail's name, which has hyphens.
+ */
+const guardrailId = (env: Environment) => env.names.guardrail.toLowerCase().replace(/[^a-z0-9]/g, '');
+
 /** Twin options with each environment's guardrail (named and worded as its file says). */
 export function twinOptions(envs: Environment[]): TwinOptions {
   return {
@@ -140,7 +146,7 @@ export function twinOptions(envs: Environment[]): TwinOptions {
     agentcore: { readyDelayMs: 100 },
     guardrail: {
       guardrails: envs.map((e) => ({
-        id: e.names.guardrail,
+        id: guardrailId(e),
         version: '1',
         blockedInputMessage: e.guardrail.blockedInputMessage,
         blockedOutputMessage: e.guardrail.blockedOutputMessage,
@@ -191,7 +197,7 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
   const outputs: Partial<Record<StackOutputKey, string>> = {
     ExecutionRoleArn: `arn:aws:iam::${env.account}:role/${env.names.executionRole}`,
     MemoryId: memory.memory!.id!,
-    GuardrailId: env.names.guardrail,
+    GuardrailId: guardrailId(env),
     GuardrailVersion: '1',
     DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
     UserClientId: user.clientId,
@@ -272,7 +278,7 @@ export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
       const p = envs.find((e) => e.env.names.stack === stack.name);
       if (!p) return undefined;
       if (resource?.Type === 'AWS::Bedrock::Guardrail' && attribute === 'GuardrailArn')
-        return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${p.env.names.guardrail}`;
+        return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${guardrailId(p.env)}`;
       if (resource?.Type === 'AWS::BedrockAgentCore::Memory' && attribute === 'MemoryArn')
         return `arn:aws:bedrock-agentcore:${stack.region}:${stack.account}:memory/${p.memoryId}`;
       return undefined;
