@@ -312,8 +312,14 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
 
   const register = jsonOperations<CwInput>(router, TARGET, CONTENT_TYPE);
   /** Every operation first checks its input against the CloudWatch model's constraints. */
-  const op = (operation: string, fn: (input: CwInput) => unknown) =>
-    register(operation, (input) => fn(checkInput(inputs[operation], input, invalidInput) as CwInput));
+  const op = (operation: string, fn: (input: CwInput) => unknown) => {
+    const schema = inputs[operation];
+    if (!schema)
+      throw new Error(
+        `CloudWatch ${operation} has no input constraints: add its model's to cloudwatch.ts's inputs`,
+      );
+    register(operation, (input) => fn(checkInput(schema, input, invalidInput) as CwInput));
+  };
 
   function record(namespace: string, metricName: string, dimensions: Dimension[], point: Point) {
     const key = seriesKey(namespace, metricName, dimensions);

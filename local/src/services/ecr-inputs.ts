@@ -22,6 +22,8 @@ const inRepository = { registryId: registryId.optional(), repositoryName };
 const withRepository = z.object(inRepository).passthrough();
 
 export const ecrInputs: Record<string, z.ZodType> = {
+  // registryIds is deprecated and ignored by ECR; the operation takes no other input.
+  GetAuthorizationToken: z.object({}).passthrough(),
   CreateRepository: withRepository,
   PutImageTagMutability: withRepository,
   DescribeRepositories: z
@@ -80,7 +82,6 @@ const invalidParameter = ([first]: Violation[]) =>
 
 /** The input if it satisfies the operation's model; else ECR's InvalidParameterException. */
 export function validateEcrInput<T>(operation: string, input: T): T {
-  const schema = ecrInputs[operation];
-  if (schema) checkInput(schema, input, invalidParameter);
+  checkInput(ecrInputs[operation], input, invalidParameter);
   return input;
 }

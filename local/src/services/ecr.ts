@@ -14,7 +14,7 @@ import {
   sha256,
 } from '../../../.github/actions/src/lib/image-format';
 import type { TwinContext } from '../twin';
-import { validateEcrInput } from './ecr-inputs';
+import { ecrInputs, validateEcrInput } from './ecr-inputs';
 
 const TARGET = 'AmazonEC2ContainerRegistry_V20150921';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -111,8 +111,11 @@ export function registerEcr(router: Router, ctx: TwinContext) {
 
   const register = jsonOperations<EcrInput>(router, TARGET, CONTENT_TYPE);
   /** Every operation first checks its input against ECR's model constraints. */
-  const op = (name: string, fn: (input: EcrInput) => unknown) =>
+  const op = (name: string, fn: (input: EcrInput) => unknown) => {
+    if (!ecrInputs[name])
+      throw new Error(`ECR ${name} has no input constraints: add its model's to ecr-inputs.ts`);
     register(name, (input) => fn(validateEcrInput(name, input)));
+  };
 
   function repository(input: EcrInput): RepositoryRecord {
     const name = String(input.repositoryName ?? '');

@@ -32,6 +32,7 @@ const inputs: Record<string, z.ZodType> = {
     })
     .passthrough(),
   GetParameter: z.object({ Name: name }).passthrough(),
+  DeleteParameter: z.object({ Name: name }).passthrough(),
   GetParameters: z.object({ Names: list(name, 1, 10) }).passthrough(),
   GetParameterHistory: z.object({ Name: name, MaxResults: range(1, 50).optional() }).passthrough(),
 };
@@ -81,8 +82,12 @@ export function registerSsm(router: Router, ctx: TwinContext) {
 
   const register = jsonOperations<SsmInput>(router, TARGET, CONTENT_TYPE);
   /** Every operation first checks its input against the SSM model's constraints. */
-  const op = (operation: string, fn: (input: SsmInput) => unknown) =>
-    register(operation, (input) => fn(checkInput(inputs[operation], input, invalidInput) as SsmInput));
+  const op = (operation: string, fn: (input: SsmInput) => unknown) => {
+    const schema = inputs[operation];
+    if (!schema)
+      throw new Error(`SSM ${operation} has no input constraints: add its model's to ssm.ts's inputs`);
+    register(operation, (input) => fn(checkInput(schema, input, invalidInput) as SsmInput));
+  };
 
   op('PutParameter', (input) => {
     const name = String(input.Name);
