@@ -26,6 +26,7 @@ import {
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
+  githubWorkflows,
   loadEnvironment,
   previewRuntimeName,
   sharedResourceNames,
@@ -275,12 +276,14 @@ export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
         return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${p.env.names.guardrail}`;
       if (resource?.Type === 'AWS::BedrockAgentCore::Memory' && attribute === 'MemoryArn')
         return `arn:aws:bedrock-agentcore:${stack.region}:${stack.account}:memory/${p.memoryId}`;
+      if (resource?.Type === 'AWS::Cognito::UserPool' && attribute === 'Arn')
+        return `arn:aws:cognito-idp:${stack.region}:${stack.account}:userpool/${p.userPoolId}`;
       return undefined;
     },
   });
   const unresolved = report.skipped.filter((s) => s.includes(' statement '));
   if (unresolved.length)
-    throw new Error(`policy statements the provisioner could not resolve:\n${unresolved.join('\n')}`);
+    throw new Error(`policy statements the provisioner could not resolve: ${unresolved.join('; ')}`);
   return report;
 }
 
@@ -482,15 +485,19 @@ async function rehearse(): Promise<Row[]> {
 
     const assume = async (
       environment: string,
-      job: { environment?: string; eventName?: string; ref?: string },
+      job: { environment?: string; eventName?: string; ref?: string; workflow?: string },
     ) => {
       const target = loadEnvironment(environment);
+      // The token GitHub gives that job: its trigger, ref, GitHub environment and workflow file.
+      const workflow = job.workflow ?? githubWorkflows.release;
       const request = twin.github.tokenRequest({
         repository,
         ref: job.ref ?? 'refs/heads/main',
         sha: sha1,
         eventName: job.eventName ?? 'push',
         environment: job.environment,
+        workflowPath: `.github/workflows/${workflow}`,
+        workflow: workflow.replace(/\.yml$/, ''),
       });
       // The role the workflow job assumes: an environment's deploy role for jobs in a GitHub
       // environment, the preview role for pull requests, the build role for pushes to main.
@@ -701,6 +708,11 @@ async function rehearse(): Promise<Row[]> {
     };
 
     await step('dev: rollback previous → live v1, verified by an invocation', async () => {
+      await assume('dev', {
+        environment: 'dev',
+        eventName: 'workflow_dispatch',
+        workflow: githubWorkflows.rollback,
+      });
       const r = mustPass(
         await action('rollback', { environment: 'dev', target: 'previous', reason: 'rehearsal' }),
         'rollback',
@@ -734,7 +746,11 @@ async function rehearse(): Promise<Row[]> {
 
     const pr = 7;
     await step(`preview: PR #${pr} built (preview repository), created, gated, commented`, async () => {
-      await assume('preview', { eventName: 'pull_request', ref: `refs/pull/${pr}/merge` });
+      await assume('preview', {
+        eventName: 'pull_request',
+        ref: `refs/pull/${pr}/merge`,
+        workflow: githubWorkflows.preview,
+      });
       const build = mustPass(
         await action('build-image', { sha: sha1, 'pull-request': String(pr), environment: 'dev' }),
         'build-image (pr)',
