@@ -212,7 +212,7 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
         await sdk().ecr.send(
           new CreateRepositoryCommand({
             repositoryName: name,
-            ...(camel(pick(p, ['ImageTagMutability', 'ImageTagMutabilityExclusionFilters'])) as object),
+            ...mutabilityInput(p),
           }),
         );
         return { id: name, attributes: repositoryAttributes(name) };
@@ -225,8 +225,8 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
           await sdk().ecr.send(
             new PutImageTagMutabilityCommand({
               repositoryName: id,
-              imageTagMutability: (p.ImageTagMutability as 'MUTABLE') ?? 'MUTABLE',
-              ...(camel(pick(p, ['ImageTagMutabilityExclusionFilters'])) as object),
+              imageTagMutability: 'MUTABLE',
+              ...mutabilityInput(p),
             }),
           );
         // LifecyclePolicy, RepositoryPolicyText and scanning are kept by CloudFormation only (the twin's ECR has no such API).
@@ -578,6 +578,20 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
     resolveDynamicReferences,
     ssmValue,
     types: () => Object.keys(providers),
+  };
+}
+
+/** CloudFormation's ImageTagMutabilityExclusionFilter{Type,Value} → the API's { filterType, filter }. */
+function mutabilityInput(p: Props) {
+  const filters = (p.ImageTagMutabilityExclusionFilters ?? []) as Props[];
+  return {
+    ...(p.ImageTagMutability !== undefined && { imageTagMutability: p.ImageTagMutability as 'MUTABLE' }),
+    ...(filters.length && {
+      imageTagMutabilityExclusionFilters: filters.map((f) => ({
+        filterType: f.ImageTagMutabilityExclusionFilterType as 'WILDCARD',
+        filter: String(f.ImageTagMutabilityExclusionFilterValue),
+      })),
+    }),
   };
 }
 

@@ -625,6 +625,8 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
         throw new AwsError('InvalidAction', `The action ${name} is not valid for service ${req.service}`);
       let result: unknown;
       try {
+        if (process.env.TWIN_DEBUG_CFN)
+          console.error('[cfn]', name, JSON.stringify(parseQueryInput(req.body)).slice(0, 300));
         result = await fn(parseQueryInput(req.body), req);
       } catch (e) {
         if (e instanceof TemplateError) throw validation(e.message);
@@ -664,7 +666,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
   });
 
   action('ListStacks', (input) => {
-    const filter = (input.StackStatusFilter as string[] | undefined) ?? [];
+    const filter = listOf<string>(input.StackStatusFilter);
     return {
       StackSummaries: Object.values(state.stacks)
         .filter((s) => !filter.length || filter.includes(s.StackStatus))
@@ -688,7 +690,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
       return { TemplateBody: cs.templateBody, StagesAvailable: ['Original', 'Processed'] };
     }
     const s = stack(String(input.StackName ?? ''));
-    if (!s.templateBody) throw validation(`Stack with id ${input.StackName} does not exist`);
+    // A stack still in REVIEW_IN_PROGRESS has no template yet (the toolkit reads it as empty).
     return { TemplateBody: s.templateBody, StagesAvailable: ['Original', 'Processed'] };
   });
 
@@ -754,7 +756,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
       throw validation(`Stack:${s.StackId} is in ${s.StackStatus} state and can not be updated.`);
     const body = await templateBodyOf(input);
     const template = parseTemplate(body);
-    const given = (input.Parameters as StackParameter[] | undefined) ?? [];
+    const given = listOf<StackParameter>(input.Parameters);
     const { values, resolved } = resolveParameters(
       template,
       given.map((p) => ({ ...p, UsePreviousValue: String(p.UsePreviousValue) === 'true' })),
@@ -768,7 +770,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
       template,
       scopeFor({ StackName: stackName, StackId: stackId }, template, values, resolved, symbolic),
     );
-    const capabilities = (input.Capabilities as string[] | undefined) ?? [];
+    const capabilities = listOf<string>(input.Capabilities);
     const needsIam = Object.values(template.Resources).some((r) => r.Type.startsWith('AWS::IAM::'));
     if (needsIam && !capabilities.some((c) => c === 'CAPABILITY_IAM' || c === 'CAPABILITY_NAMED_IAM'))
       throw new AwsError('InsufficientCapabilitiesException', 'Requires capabilities : [CAPABILITY_IAM]');
@@ -806,7 +808,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
       parameters: values,
       resolvedParameters: resolved,
       Capabilities: capabilities,
-      Tags: (input.Tags as StackRecord['Tags'] | undefined) ?? [],
+      Tags: listOf<StackRecord['Tags'][number]>(input.Tags),
       RoleARN: input.RoleARN as string | undefined,
       Changes: [],
     };
@@ -910,13 +912,6 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
         `ChangeSet [${cs.ChangeSetId}] is being executed and cannot be deleted`,
       );
     delete state.changeSets[cs.ChangeSetId];
-    // A stack that only ever had this change set goes away with it.
-    const s = state.stacks[cs.StackId];
-    if (
-      s?.StackStatus === 'REVIEW_IN_PROGRESS' &&
-      !Object.values(state.changeSets).some((c) => c.StackId === s.StackId)
-    )
-      delete state.stacks[s.StackId];
     return {};
   });
 
@@ -1024,6 +1019,11 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
 }
 
 export type CloudFormationApi = ReturnType<typeof registerCloudFormation>;
+
+/** awsQuery sends an empty list as `Name=` (an empty string). */
+function listOf<T>(value: unknown): T[] {
+  return Array.isArray(value) ? (value as T[]) : [];
+}
 
 function change(
   action: 'Add' | 'Modify' | 'Remove',
