@@ -252,7 +252,15 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
             ...runtimeInput(p),
           } as never),
         );
-        return { id: out.agentRuntimeId!, attributes: await runtimeReady(out.agentRuntimeId!) };
+        const id = out.agentRuntimeId!;
+        // A runtime that never became READY is removed, as CloudFormation's handler cleans up a failed create.
+        const attributes = await runtimeReady(id).catch(async (e: Error) => {
+          await sdk()
+            .agentcore.send(new DeleteAgentRuntimeCommand({ agentRuntimeId: id }))
+            .catch(() => {});
+          throw e;
+        });
+        return { id, attributes };
       },
       async update(id, p) {
         await sdk().agentcore.send(

@@ -120,6 +120,7 @@ const TERMINAL_FAILED = ['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED'
 const IN_PROGRESS = /_IN_PROGRESS$/;
 const validation = (message: string) => new AwsError('ValidationError', message);
 const now = () => new Date().toISOString();
+const ANSWER_WITHIN_MS = 3000;
 const NO_CHANGES =
   "The submitted information didn't contain changes. Submit different information to create a change set.";
 
@@ -303,9 +304,15 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
 
   // ---------------------------------------------------------------- provisioning
 
-  function track(p: Promise<void>) {
+  /**
+   * Run a stack operation in the background, as CloudFormation does, but answer the request only once
+   * it has finished or ANSWER_WITHIN_MS passed: the toolkit polls every 5 s after its first look, so a
+   * stack already settled at that look saves whole poll intervals. Events still show every transition.
+   */
+  async function track(p: Promise<void>) {
     running.add(p);
     void p.finally(() => running.delete(p));
+    await Promise.race([p, new Promise((r) => setTimeout(r, ANSWER_WITHIN_MS).unref())]);
   }
 
   async function execute(s: StackRecord, cs: ChangeSetRecord) {
@@ -464,7 +471,10 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
           s.resources[j.id] = { ...j.old!, ResourceStatus: 'UPDATE_COMPLETE', Timestamp: now() };
           resourceEvent(s, j.id, current.ResourceType, 'UPDATE_COMPLETE', current.PhysicalResourceId);
         } else {
-          await deleteResource(s, current, 'Delete');
+          // Retain keeps even what this operation created (RetainExceptOnCreate does not); the new copy
+          // of a replaced resource goes.
+          const retain = j.kind === 'created' && current.deletionPolicy === 'Retain';
+          await deleteResource(s, current, retain ? 'Retain' : 'Delete');
           if (j.old) s.resources[j.id] = j.old;
           else delete s.resources[j.id];
         }
@@ -871,7 +881,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     };
   });
 
-  action('ExecuteChangeSet', (input) => {
+  action('ExecuteChangeSet', async (input) => {
     const cs = changeSet(String(input.ChangeSetName ?? ''), input.StackName as string);
     if (cs.ExecutionStatus !== 'AVAILABLE')
       throw new AwsError(
@@ -884,9 +894,8 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     // Other change sets of the stack are stale once one runs.
     for (const other of Object.values(state.changeSets))
       if (other.StackId === s.StackId && other !== cs) delete state.changeSets[other.ChangeSetId];
-    track(
+    await track(
       (async () => {
-        await new Promise((r) => setImmediate(r));
         try {
           await execute(s, cs);
         } catch (e) {
@@ -915,7 +924,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     return {};
   });
 
-  action('DeleteStack', (input) => {
+  action('DeleteStack', async (input) => {
     const s = findStack(String(input.StackName ?? ''));
     if (!s || s.StackStatus === 'DELETE_COMPLETE') return {};
     if (s.StackStatus === 'DELETE_IN_PROGRESS') return {};
@@ -927,13 +936,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     if (input.RoleARN) s.RoleARN = String(input.RoleARN);
     for (const c of Object.values(state.changeSets))
       if (c.StackId === s.StackId) delete state.changeSets[c.ChangeSetId];
-    track(
-      (async () => {
-        await new Promise((r) => setImmediate(r));
-        await destroy(s);
-      })(),
-    );
-    s.StackStatus = 'DELETE_IN_PROGRESS';
+    await track(destroy(s));
     return {};
   });
 
