@@ -376,7 +376,8 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
         while (deps.guardrails.get(id, String(n))) n++;
         deps.guardrails.put({ ...draft, version: String(n) });
         return {
-          id: `${guardrailArn(id)}|${n}`,
+          // Ref of a GuardrailVersion is `<guardrail-id>|<version>`.
+          id: `${id}|${n}`,
           attributes: { GuardrailId: id, GuardrailArn: guardrailArn(id), Version: String(n) },
         };
       },
