@@ -68,7 +68,9 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
       return stdout + stderr;
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`cdk ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+      throw new Error(`cdk ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`, {
+        cause: e,
+      });
     }
   }
 
