@@ -25,6 +25,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, previewRuntimeName, sharedResourceNames, type Environment } from '../environments';
 import { loadPrices } from '../environments/prices';
 import type { GuardrailConfig } from '../local/src/services/guardrail';
+import { provisionFromTemplates, synthesizeStacks } from '../local/src/provision/templates';
 import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
@@ -152,7 +153,8 @@ export interface Provisioned {
 
 /** Runtime (version 1 on `image`), `live` endpoint, Cognito pool + machine client, memory, SSM parameter, alarms. */
 export async function provision(twin: Twin, env: Environment, image: string): Promise<Provisioned> {
-  const te = twin.env();
+  // What the environment's stack creates lives in its account: sign as that account's admin.
+  const te = twin.env({ account: env.account });
   const sdk = {
     region: twin.context.region,
     endpoint: twin.url,
@@ -208,12 +210,14 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     }),
   );
   for (const name of ['latency-p95', 'system-errors', 'throttles']) {
-    twin.cloudwatch.putAlarm({
-      AlarmName: `${env.names.alarmPrefix}${name}`,
-      Namespace: 'AWS/Bedrock-AgentCore',
-      Threshold: 1,
+    twin.inAccount(env.account, () => {
+      twin.cloudwatch.putAlarm({
+        AlarmName: `${env.names.alarmPrefix}${name}`,
+        Namespace: 'AWS/Bedrock-AgentCore',
+        Threshold: 1,
+      });
+      twin.cloudwatch.setAlarmState(`${env.names.alarmPrefix}${name}`, 'OK');
     });
-    twin.cloudwatch.setAlarmState(`${env.names.alarmPrefix}${name}`, 'OK');
   }
   return {
     env,
@@ -225,6 +229,29 @@ export async function provision(twin: Twin, env: Environment, image: string): Pr
     clientSecret: machine.clientSecret!,
     memoryId: memory.memory!.id!,
   };
+}
+
+/**
+ * The roles, OIDC providers, policies and registry the CDK app synthesizes, created in both accounts
+ * through the twin's IAM and ECR APIs (local/src/provision). Attributes of resources provision()
+ * made in-process (guardrail, memory) are resolved from them.
+ */
+export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
+  const report = await provisionFromTemplates(twin, await synthesizeStacks(), {
+    attribute: (stack, _id, attribute, resource) => {
+      const p = envs.find((e) => e.env.names.stack === stack.name);
+      if (!p) return undefined;
+      if (resource?.Type === 'AWS::Bedrock::Guardrail' && attribute === 'GuardrailArn')
+        return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${p.env.names.guardrail}`;
+      if (resource?.Type === 'AWS::BedrockAgentCore::Memory' && attribute === 'MemoryArn')
+        return `arn:aws:bedrock-agentcore:${stack.region}:${stack.account}:memory/${p.memoryId}`;
+      return undefined;
+    },
+  });
+  const unresolved = report.skipped.filter((s) => s.includes(' statement '));
+  if (unresolved.length)
+    throw new Error(`policy statements the provisioner could not resolve:\n${unresolved.join('\n')}`);
+  return report;
 }
 
 function endpointReady(control: BedrockAgentCoreControlClient, runtimeId: string, endpointName: string) {
@@ -386,8 +413,8 @@ async function rehearse(): Promise<Row[]> {
       const ecrEnv = { AWS_ENDPOINT_URL: twin.url };
       Object.assign(process.env, ecrEnv, {
         AWS_REGION: twin.context.region,
-        AWS_ACCESS_KEY_ID: 'x',
-        AWS_SECRET_ACCESS_KEY: 'y',
+        AWS_ACCESS_KEY_ID: twin.credentials(dev.account).accessKeyId,
+        AWS_SECRET_ACCESS_KEY: twin.credentials(dev.account).secretAccessKey,
       });
       const seeded = await pushLocalImage({
         repository: sharedResourceNames(dev.app.app).repository,
@@ -397,6 +424,12 @@ async function rehearse(): Promise<Row[]> {
       });
       for (const env of [dev, prod]) envs[env.name] = await provision(twin, env, seeded.imageUri);
       return `runtimes ${dev.names.runtime}, ${prod.names.runtime} on version 1 (${seeded.digest.slice(0, 19)}…)`;
+    });
+
+    await step('identities from the synthesized templates (dev + prod accounts)', async () => {
+      const report = await provisionIdentities(twin, Object.values(envs));
+      const roles = report.created.filter((c) => c.includes('AWS::IAM::Role')).length;
+      return `${roles} roles, ${report.created.length} resources; ${report.skipped.length} non-identity resources left to provision()`;
     });
 
     const assume = async (
@@ -411,11 +444,19 @@ async function rehearse(): Promise<Row[]> {
         eventName: job.eventName ?? 'push',
         environment: job.environment,
       });
+      // The role the workflow job assumes: an environment's deploy role for jobs in a GitHub
+      // environment, the preview role for pull requests, the build role for pushes to main.
+      const names = sharedResourceNames(target.app.app);
+      const role = job.environment
+        ? target.names.deployRole
+        : job.eventName === 'pull_request'
+          ? names.previewRole
+          : names.buildRole;
       const r = mustPass(
         await action(
           'aws-credentials',
           {
-            'role-to-assume': `arn:aws:iam::${target.account}:role/${target.names.deployRole}`,
+            'role-to-assume': `arn:aws:iam::${target.account}:role/${role}`,
             environment,
             audience: 'sts.amazonaws.com',
           },
@@ -511,7 +552,8 @@ async function rehearse(): Promise<Row[]> {
         const r = mustPass(await action('promote', { environment: name, version }), `promote ${name}`);
         previousLive = r.outputs['previous-live-version'];
         expect(
-          twin.ssm.get(envs[name].env.names.imageParameter) === releaseImage,
+          twin.inAccount(envs[name].env.account, () => twin.ssm.get(envs[name].env.names.imageParameter)) ===
+            releaseImage,
           'SSM image parameter not updated',
         );
         return `live v${previousLive} → v${r.outputs.version}; ${envs[name].env.names.imageParameter} = same digest`;
@@ -552,14 +594,17 @@ async function rehearse(): Promise<Row[]> {
       );
       return r.answer.trim() === p.env.guardrail.blockedInputMessage;
     };
-    const control = new BedrockAgentCoreControlClient({
-      region: twin.context.region,
-      endpoint: twin.url,
-      maxAttempts: 1,
-    });
+    // The rehearsal's own checks read as the environment account's admin.
+    const control = (name: string) =>
+      new BedrockAgentCoreControlClient({
+        region: twin.context.region,
+        endpoint: twin.url,
+        maxAttempts: 1,
+        credentials: twin.credentials(envs[name].env.account),
+      });
     const liveVersion = async (name: string) => {
-      const rt = await requireRuntime(control, envs[name].env.names.runtime);
-      return (await getEndpoint(control, rt.agentRuntimeId!, envs[name].env.runtime.liveEndpoint))
+      const rt = await requireRuntime(control(name), envs[name].env.names.runtime);
+      return (await getEndpoint(control(name), rt.agentRuntimeId!, envs[name].env.runtime.liveEndpoint))
         .liveVersion;
     };
 
@@ -661,7 +706,7 @@ async function rehearse(): Promise<Row[]> {
         mustPass(await action('preview', common), 'preview delete');
         mustPass(await action('preview', common), 'preview delete again');
         expect(
-          !(await findRuntime(control, previewRuntimeName(preview.app.app, pr))),
+          !(await findRuntime(control('dev'), previewRuntimeName(preview.app.app, pr))),
           'preview runtime still exists',
         );
         expect(

@@ -1,7 +1,12 @@
+import { loadAllEnvironments } from '../../environments';
+import { currentAccount, inAccount } from './core/accounts';
 import { listen } from './core/listen';
 import { AwsError, sendAwsJsonError, sendQueryError, sendRestJsonError } from './core/respond';
 import { parseSigV4, Router, type TwinRequest, type TwinResponse } from './core/router';
 import { StateStore } from './core/state';
+import { Authorizer, ResourcePolicies } from './iam/authorize';
+import { Iam, type Credentials } from './iam/iam';
+import { registerIam } from './iam/api';
 import { registerServices, type ServiceApis, type ServiceOptions } from './services';
 
 export interface TwinOptions extends ServiceOptions {
@@ -11,19 +16,26 @@ export interface TwinOptions extends ServiceOptions {
   /** Persist state here so a restarted twin keeps its resources; in memory when absent. */
   stateDir?: string;
   region?: string;
-  /** Account id the twin's ARNs use. */
+  /** The default account: `twin.env()` signs as its admin, in-process APIs act in it. */
   accountId?: string;
+  /** More accounts (besides the default and every account of environments/*.yaml). */
+  accounts?: string[];
 }
 
 /** What service modules get: the shared state, the twin's own URL, and the options. */
 export interface TwinContext {
   readonly url: string;
   readonly region: string;
+  /** The account the current request acts in (the resource owner's), else the default account. */
   readonly accountId: string;
+  readonly defaultAccount: string;
   readonly state: StateStore;
   readonly options: TwinOptions;
-  /** Environment variables that point the AWS SDK (and our tools) at this twin. */
-  env(): Record<string, string>;
+  readonly iam: Iam;
+  /** Resource-based policies services keep (ECR repository policies), for the authorizer. */
+  readonly resourcePolicies: ResourcePolicies;
+  /** Environment variables that point the AWS SDK (and our tools) at this twin, as an account's admin. */
+  env(options?: { account?: string; credentials?: Credentials }): Record<string, string>;
   /** Called when the twin stops: modules stop their child processes and timers here. */
   onClose(fn: () => Promise<void> | void): void;
 }
@@ -32,8 +44,14 @@ export interface Twin extends ServiceApis {
   readonly url: string;
   readonly port: number;
   readonly context: TwinContext;
-  /** Environment variables that point the AWS SDK (and our tools) at this twin. */
-  env(): Record<string, string>;
+  /** Every account the twin serves; the first is the default. */
+  readonly accounts: readonly string[];
+  /** Environment variables that point the AWS SDK (and our tools) at this twin, as an account's admin. */
+  env(options?: { account?: string; credentials?: Credentials }): Record<string, string>;
+  /** The bootstrap admin's access key of an account (an IAM user with AdministratorAccess). */
+  credentials(account?: string): Credentials;
+  /** Run in-process API calls (twin.ecr..., twin.agentcore...) as if in another account. */
+  inAccount<T>(account: string, fn: () => T): T;
   close(): Promise<void>;
 }
 
@@ -47,26 +65,38 @@ async function readBody(req: TwinRequest['raw']): Promise<Buffer> {
 export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   const router = new Router();
   const closers: (() => Promise<void> | void)[] = [];
-  const state = new StateStore(options.stateDir);
+  const defaultAccount = options.accountId ?? '123456789012';
+  const accounts = [
+    ...new Set([defaultAccount, ...(options.accounts ?? []), ...loadAllEnvironments().map((e) => e.account)]),
+  ];
+  const state = new StateStore(options.stateDir, defaultAccount);
+  const iam = new Iam(state, accounts);
   let url = '';
   const context: TwinContext = {
     get url() {
       return url;
     },
     region: options.region ?? 'us-east-1',
-    accountId: options.accountId ?? '123456789012',
+    get accountId() {
+      return currentAccount() ?? defaultAccount;
+    },
+    defaultAccount,
     state,
     options,
-    env: () => ({
+    iam,
+    resourcePolicies: new ResourcePolicies(),
+    env: ({ account = defaultAccount, credentials = iam.adminCredentials(account) } = {}) => ({
       AWS_ENDPOINT_URL: url,
       AWS_REGION: context.region,
       AWS_DEFAULT_REGION: context.region,
-      AWS_ACCESS_KEY_ID: 'AKIDLOCALTWIN',
-      AWS_SECRET_ACCESS_KEY: 'local-twin-secret',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      ...(credentials.sessionToken && { AWS_SESSION_TOKEN: credentials.sessionToken }),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     }),
     onClose: (fn) => closers.push(fn),
   };
+  const authorizer = new Authorizer(context);
 
   const listening = await listen(
     async (raw, res) => {
@@ -103,7 +133,11 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
             404,
           );
         }
-        await found.handler(req, res);
+        // IAM first, as AWS does: who signed, may they, and in which account does the resource live.
+        const account = await authorizer.authorize(req, found.key);
+        const handle = found.handler;
+        const request = req;
+        await inAccount(account, () => handle(request, res));
         if (base.method !== 'GET') state.save();
       } catch (e) {
         respondError(raw.headers, res, e);
@@ -114,6 +148,7 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
   );
   url = `http://${listening.host}:${listening.port}`;
 
+  registerIam(router, context);
   const apis = registerServices(router, context);
 
   return {
@@ -121,7 +156,10 @@ export async function startTwin(options: TwinOptions = {}): Promise<Twin> {
     url,
     port: listening.port,
     context,
+    accounts,
     env: context.env,
+    credentials: (account = defaultAccount) => iam.adminCredentials(account),
+    inAccount,
     close: async () => {
       for (const fn of closers.reverse()) await fn();
       await listening.close();

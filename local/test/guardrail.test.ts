@@ -4,6 +4,7 @@ import {
   type ConverseStreamCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
+import { sigv4Header } from './helpers/iam';
 import { useBedrockTwin } from './helpers/bedrock-twin';
 
 const MODEL = 'amazon.nova-lite-v1:0';
@@ -115,7 +116,7 @@ describe('ApplyGuardrail', () => {
   it('answers a body that is not JSON with a SerializationException, not an internal error', async () => {
     const res = await fetch(`${local.twin.url}/guardrail/local-guardrail/version/1/apply`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: sigv4Header(local.twin, 'bedrock') },
       body: '{"source": "INPUT",',
     });
     expect(res.status).toBe(400);

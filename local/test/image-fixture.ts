@@ -67,6 +67,6 @@ export async function pushFixture(
 export const clientConfig = (twin: Twin) => ({
   endpoint: twin.url,
   region: twin.context.region,
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+  credentials: twin.credentials(),
   maxAttempts: 1,
 });

@@ -17,6 +17,7 @@ import {
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sigv4Header } from './helpers/iam';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig, pushFixture } from './image-fixture';
 
@@ -203,8 +204,7 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
     const res = await fetch(url, {
       method: 'POST',
       headers: {
-        authorization:
-          'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/bedrock-agentcore/aws4_request, Signature=x',
+        authorization: sigv4Header(twin, 'bedrock-agentcore'),
         'content-type': 'application/json',
         [SESSION]: session('stream'),
       },

@@ -18,6 +18,7 @@ import {
   waitUntilMemoryCreated,
 } from '@aws-sdk/client-bedrock-agentcore-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sigv4Header } from './helpers/iam';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig } from './image-fixture';
 
@@ -183,7 +184,10 @@ describe('memory data plane', () => {
     const post = (body: unknown) =>
       fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: sigv4Header(twin, 'bedrock-agentcore'),
+        },
         body: JSON.stringify(body),
       });
     const noActor = await post({

@@ -15,7 +15,7 @@ beforeAll(async () => {
     region: twin.context.region,
     endpoint: twin.url,
     maxAttempts: 1,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    credentials: twin.credentials(),
   });
   poolId = twin.cognito.createUserPool('users');
   twin.cognito.createResourceServer(poolId, 'agent', ['invoke']);

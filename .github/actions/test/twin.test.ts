@@ -14,6 +14,7 @@ import { getOctokit } from '@actions/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvironment, sharedResourceNames } from '../../../environments';
 import { startTwin, type Twin } from '../../../local/src/twin';
+import { githubProvider, githubTrust, putRole } from '../../../local/test/helpers/iam';
 import {
   githubStandIn,
   provision,
@@ -43,7 +44,7 @@ const cfg = () => ({
   region: 'us-east-1',
   endpoint: twin.url,
   maxAttempts: 1,
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  credentials: twin.credentials(),
 });
 const control = () => new BedrockAgentCoreControlClient(cfg());
 const ssm = () => new SSMClient(cfg());
@@ -332,29 +333,17 @@ describe('deploy, promote, rollback against the twin', () => {
 describe('credentials', () => {
   const roleArn = `arn:aws:iam::${dev.account}:role/${dev.names.deployRole}`;
   /** The deploy role trusts the dev environment's jobs only. */
-  const trustDevJobsOnly = () =>
-    twin.sts.putRoleTrust(
+  const trustDevJobsOnly = async () => {
+    await githubProvider(twin, dev.account);
+    await putRole(
+      twin,
       roleArn,
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: {
-              Federated: `arn:aws:iam::${dev.account}:oidc-provider/token.actions.githubusercontent.com`,
-            },
-            Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: {
-              StringEquals: {
-                'token.actions.githubusercontent.com:sub':
-                  'repo:example-org/agentcore-gitops:environment:dev',
-                'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-              },
-            },
-          },
-        ],
+      githubTrust(dev.account, {
+        sub: 'repo:example-org/agentcore-gitops:environment:dev',
+        aud: 'sts.amazonaws.com',
       }),
     );
+  };
   /** A GitHub OIDC token for a job in `environment`, with the audience STS expects. */
   const stsToken = (environment: string) =>
     twin.github.mintToken(
@@ -363,7 +352,7 @@ describe('credentials', () => {
     );
 
   it('fails at once on AccessDenied, naming the token’s sub and the condition that would match', async () => {
-    trustDevJobsOnly();
+    await trustDevJobsOnly();
     const token = await stsToken('prod');
     const started = Date.now();
     const error = await assumeRole({
@@ -384,7 +373,7 @@ describe('credentials', () => {
     const proxy = await faultProxy(() =>
       throttles-- > 0 ? { status: 400, type: 'Throttling', xml: true } : undefined,
     );
-    trustDevJobsOnly();
+    await trustDevJobsOnly();
     const token = await stsToken('dev');
     const result = await assumeRole({
       sts: new STSClient({ ...cfg(), endpoint: proxy.url }),
@@ -403,7 +392,7 @@ describe('credentials', () => {
   });
 
   it('the action masks every secret before anything could print it, and exports them for later steps', async () => {
-    trustDevJobsOnly();
+    await trustDevJobsOnly();
     const request = twin.github.tokenRequest({ repository: dev.app.github.repository, environment: 'dev' });
     const env = { ...twin.env(), ...request.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
     const r = await runAction('aws-credentials', { 'role-to-assume': roleArn, environment: 'dev' }, env);

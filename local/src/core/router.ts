@@ -24,6 +24,7 @@ export interface TwinRequest {
 export type Handler = (req: TwinRequest, res: TwinResponse) => unknown;
 
 interface PathRoute {
+  key: string;
   method: string;
   pattern: RegExp;
   names: string[];
@@ -51,7 +52,13 @@ export class Router {
         return m[2] ? '(.+)' : '([^/]+)';
       })
       .join('');
-    this.paths.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}$`), names, handler });
+    this.paths.push({
+      key: `${method.toUpperCase()} ${path}`,
+      method: method.toUpperCase(),
+      pattern: new RegExp(`^${source}$`),
+      names,
+      handler,
+    });
     return this;
   }
 
@@ -67,17 +74,20 @@ export class Router {
     return this;
   }
 
-  match(req: Omit<TwinRequest, 'params'>): { handler: Handler; params: Record<string, string> } | undefined {
+  /** The handler, its path parameters, and the operation's key (target, Action, or `METHOD /pattern`). */
+  match(
+    req: Omit<TwinRequest, 'params'>,
+  ): { handler: Handler; params: Record<string, string>; key: string } | undefined {
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') {
       const handler = this.targets.get(target);
-      return handler && { handler, params: {} };
+      return handler && { handler, params: {}, key: target };
     }
     const type = String(req.headers['content-type'] ?? '');
     if (req.method === 'POST' && req.path === '/' && type.startsWith('application/x-www-form-urlencoded')) {
       const action = new URLSearchParams(req.body.toString('utf8')).get('Action') ?? '';
       const handler = this.actions.get(action);
-      return handler && { handler, params: {} };
+      return handler && { handler, params: {}, key: action };
     }
     for (const r of this.paths) {
       if (r.method !== req.method) continue;
@@ -85,7 +95,7 @@ export class Router {
       if (!m) continue;
       const params: Record<string, string> = {};
       r.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1])));
-      return { handler: r.handler, params };
+      return { handler: r.handler, params, key: r.key };
     }
     return undefined;
   }

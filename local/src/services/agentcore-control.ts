@@ -255,7 +255,7 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     let image: ResolvedImage | undefined;
     let failureReason: string | undefined;
     try {
-      image = deps.ecr.resolveImage(uri);
+      image = deps.ecr.resolveImage(uri, config.roleArn);
       if (image.architecture !== 'arm64' || image.os !== 'linux') {
         failureReason = `Architecture incompatible for uri '${uri}'. Supported architectures: [arm64]`;
       }

@@ -55,7 +55,8 @@ class OAuthError extends Error {
  * `${twin.url}/cognito/<poolId>`, issuing RS256 access tokens with Cognito's claim set (no `aud`).
  */
 export function register(router: Router, ctx: TwinContext) {
-  const state = ctx.state.get<CognitoState>('cognito', () => ({ pools: {} }));
+  // Pool ids are unique across accounts and the OIDC endpoints are unsigned: one store for all.
+  const state = ctx.state.shared<CognitoState>('cognito', () => ({ pools: {} }));
   const keys = signingKey(ctx, state);
 
   const issuer = (poolId: string) => `${ctx.url}/cognito/${poolId}`;

@@ -2,7 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { jsonOperations } from '../core/json-body';
 import { AwsError } from '../core/respond';
+import { inAccount } from '../core/accounts';
 import type { Router } from '../core/router';
+import type { PolicyDocument } from '../iam/iam';
 import { BlobStore } from '../image/blobs';
 import {
   AGENT_BUNDLE_LAYER,
@@ -41,6 +43,8 @@ interface RepositoryRecord {
   imageTagMutability: Mutability;
   imageTagMutabilityExclusionFilters?: ExclusionFilter[];
   images: Record<string, ImageRecord>;
+  /** The repository policy (JSON text as SetRepositoryPolicy took it). */
+  policy?: string;
 }
 interface ImageId {
   imageDigest?: string;
@@ -68,6 +72,7 @@ interface EcrInput {
   nextToken?: string;
   maxResults?: number;
   filter?: { tagStatus?: 'TAGGED' | 'UNTAGGED' | 'ANY' };
+  policyText?: string;
 }
 
 /** An image resolved for the runtime data plane: where its bundle is and what platform it claims. */
@@ -94,8 +99,15 @@ export function registerEcr(router: Router, ctx: TwinContext) {
   const state = ctx.state.get('ecr', () => ({ repositories: {} as Record<string, RepositoryRecord> }));
   const blobs = new BlobStore(ctx.state.dir && path.join(ctx.state.dir, 'blobs'));
   const uploads = new Map<string, { repositoryName: string; parts: Buffer[]; received: number }>();
-  const registry = `${ctx.accountId}.dkr.ecr.${ctx.region}.amazonaws.com`;
-  const repositoryUri = (name: string) => `${registry}/${name}`;
+  /** The registry host of the account the request acts in. */
+  const registryOf = (account = ctx.accountId) => `${account}.dkr.ecr.${ctx.region}.amazonaws.com`;
+  const repositoryUri = (name: string) => `${registryOf()}/${name}`;
+
+  // The repository policy is what lets another account's principals in (the authorizer reads it).
+  ctx.resourcePolicies.register('arn:aws:ecr:', (arn) => {
+    const text = state.repositories[arn.slice(arn.indexOf(':repository/') + ':repository/'.length)]?.policy;
+    return text ? (JSON.parse(text) as PolicyDocument) : undefined;
+  });
 
   const op = jsonOperations<EcrInput>(router, TARGET, CONTENT_TYPE);
 
@@ -531,15 +543,51 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     return { imageIds, failures };
   });
 
-  /** `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…/<repo>@sha256:<hex>` → the image it names now. */
-  function resolveImage(uri: string): ResolvedImage {
+  /**
+   * `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…/<repo>@sha256:<hex>` → the image it
+   * names now, in that account's registry. With `pullerRoleArn` (a runtime's execution role) the pull
+   * is authorised as AgentCore does it: the role needs ecr:GetAuthorizationToken, ecr:BatchGetImage and
+   * ecr:GetDownloadUrlForLayer, and another account's repository must allow it in its policy. A role
+   * the twin does not know is not checked (docs/twin.md).
+   */
+  function resolveImage(uri: string, pullerRoleArn?: string): ResolvedImage {
     const m = /^([^/]+)\/(.+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*)|@(sha256:[a-f0-9]{64}))$/.exec(uri);
     if (!m)
       throw new Error(
-        `'${uri}' is not an ECR image URI: use ${registry}/<repository>:<tag> or ${registry}/<repository>@sha256:<digest>`,
+        `'${uri}' is not an ECR image URI: use ${registryOf()}/<repository>:<tag> or ${registryOf()}/<repository>@sha256:<digest>`,
       );
     const [, host, name, tag, digest] = m;
-    if (host !== registry) throw new Error(`The image '${uri}' is not in this registry (${registry})`);
+    const account = /^(\d{12})\.dkr\.ecr\./.exec(host)?.[1];
+    if (!account || host !== registryOf(account) || !ctx.iam.accounts.includes(account))
+      throw new Error(`The image '${uri}' is not in a registry of this twin (${registryOf()})`);
+    if (pullerRoleArn) authorizePull(uri, account, name, pullerRoleArn);
+    return inAccount(account, () => resolveIn(uri, name, tag, digest));
+  }
+
+  function authorizePull(uri: string, account: string, name: string, roleArn: string) {
+    // A role the twin does not know (tests and tools that provision no IAM) is not checked.
+    if (!ctx.iam.role(roleArn)) return;
+    const roleAccount = roleArn.split(':')[4];
+    const identity = ctx.iam.sessionIdentity(roleArn, 'agentcore-image-pull');
+    const resource = `arn:aws:ecr:${ctx.region}:${account}:repository/${name}`;
+    const policy = ctx.resourcePolicies.get(resource, account);
+    const denied = [
+      ctx.iam.authorizeSync(identity, 'ecr:GetAuthorizationToken', '*', roleAccount),
+      ctx.iam.authorizeSync(identity, 'ecr:BatchGetImage', resource, account, policy),
+      ctx.iam.authorizeSync(identity, 'ecr:GetDownloadUrlForLayer', resource, account, policy),
+    ].some((d) => !d.allowed);
+    if (denied)
+      throw new Error(
+        `Access denied while validating ECR URI '${uri}'. The execution role requires permissions for ecr:GetAuthorizationToken, ecr:BatchGetImage, and ecr:GetDownloadUrlForLayer operations.`,
+      );
+  }
+
+  function resolveIn(
+    uri: string,
+    name: string,
+    tag: string | undefined,
+    digest: string | undefined,
+  ): ResolvedImage {
     const repo = state.repositories[name];
     const image = repo && findImage(repo, digest ? { imageDigest: digest } : { imageTag: tag });
     if (!image) throw new Error(`The specified image identifier '${uri}' does not exist in the repository`);
@@ -560,9 +608,43 @@ export function registerEcr(router: Router, ctx: TwinContext) {
     };
   }
 
+  // SetRepositoryPolicy / GetRepositoryPolicy / DeleteRepositoryPolicy: what provisioning writes.
+  op('SetRepositoryPolicy', (input) => {
+    const repo = repository(input);
+    try {
+      JSON.parse(input.policyText ?? '');
+    } catch {
+      throw new AwsError(
+        'InvalidParameterException',
+        "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'",
+      );
+    }
+    repo.policy = input.policyText;
+    ctx.iam.changed();
+    return { registryId: ctx.accountId, repositoryName: repo.name, policyText: repo.policy };
+  });
+  op('GetRepositoryPolicy', (input) => {
+    const repo = repository(input);
+    if (!repo.policy)
+      throw new AwsError(
+        'RepositoryPolicyNotFoundException',
+        `Repository policy does not exist for the repository with name '${repo.name}' in the registry with id '${ctx.accountId}'`,
+      );
+    return { registryId: ctx.accountId, repositoryName: repo.name, policyText: repo.policy };
+  });
+  op('DeleteRepositoryPolicy', (input) => {
+    const repo = repository(input);
+    const policyText = repo.policy;
+    delete repo.policy;
+    ctx.iam.changed();
+    return { registryId: ctx.accountId, repositoryName: repo.name, policyText };
+  });
+
   return {
-    /** The registry host in repository URIs. */
-    registry,
+    /** The registry host in repository URIs (of the account the caller acts in). */
+    get registry() {
+      return registryOf();
+    },
     repositoryUri,
     resolveImage,
     /** The bytes of a stored blob (a layer or config), by digest. */

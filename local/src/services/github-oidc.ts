@@ -94,7 +94,7 @@ function githubClaims(job: GithubJobContext, audience?: string | string[]): JWTP
  */
 export function registerGithubOidc(router: Router, ctx: TwinContext) {
   const issuer = () => `${ctx.url}/github`;
-  const state = ctx.state.get('github-oidc', () => ({
+  const state = ctx.state.shared('github-oidc', () => ({
     privateJwk: undefined as JWK | undefined,
     requests: {} as Record<string, GithubJobContext>,
   }));

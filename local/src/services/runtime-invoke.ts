@@ -74,13 +74,22 @@ export function registerRuntimeInvoke(
     return file;
   }
 
-  /** The version's variables, then the twin's endpoint and credentials (the runtime's AWS_REGION wins). */
+  /**
+   * The version's variables, then the twin's endpoint and credentials (the runtime's AWS_REGION wins).
+   * The agent signs as a session of the runtime's execution role, as on AgentCore, so that role's
+   * policies govern its Bedrock and Memory calls; a role the twin does not know (tests that never
+   * provision IAM) leaves it the runtime account's admin credentials.
+   */
   function childEnv(version: VersionRecord): Record<string, string> {
     const region = version.config.environmentVariables?.AWS_REGION ?? ctx.region;
+    const role = ctx.iam.role(version.config.roleArn);
+    const credentials = role
+      ? ctx.iam.openSession(role, 'agentcore-runtime', 43200).credentials
+      : ctx.iam.adminCredentials(ctx.accountId);
     return {
       PATH: process.env.PATH ?? '',
       ...version.config.environmentVariables,
-      ...ctx.env(),
+      ...ctx.env({ account: ctx.accountId, credentials }),
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
     };

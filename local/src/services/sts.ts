@@ -1,7 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
-import { randomId } from '../core/ids';
 import { AwsError, xmlEscape } from '../core/respond';
+import type { PolicyDocument, RoleRecord } from '../iam/iam';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
 import type { GithubOidcApi } from './github-oidc';
@@ -11,74 +13,57 @@ const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const GITHUB_KEY_PREFIX = 'token.actions.githubusercontent.com';
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 
-interface Statement {
-  Effect: 'Allow' | 'Deny';
-  Principal?: { Federated?: string | string[] } | string;
-  Action?: string | string[];
-  Condition?: Record<string, Record<string, string | string[]>>;
-}
-export interface TrustPolicy {
-  Version?: string;
-  Statement: Statement | Statement[];
-}
-
-interface Session {
-  roleArn: string;
-  assumedRoleArn: string;
-  assumedRoleId: string;
-  account: string;
-  expiration: number;
-}
-
+/**
+ * The GitHub claims STS exposes as condition keys in a trust policy (`aud`, `sub`, and since
+ * February 2026 these); any other claim is absent from the request, so a condition on it never matches.
+ */
+const GITHUB_CONDITION_CLAIMS = [
+  'aud',
+  'sub',
+  'actor',
+  'actor_id',
+  'job_workflow_ref',
+  'repository',
+  'repository_id',
+  'workflow',
+  'ref',
+  'environment',
+  'enterprise_id',
+];
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const like = (pattern: string, value: string) =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  ).test(value);
-const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** Does a statement's condition block hold for these claims (operators AND, keys AND, values OR)? */
-function conditionsHold(condition: Statement['Condition'], claims: JWTPayload): boolean {
-  for (const [operator, entries] of Object.entries(condition ?? {})) {
-    for (const [key, expected] of Object.entries(entries)) {
-      const claim = key.startsWith(`${GITHUB_KEY_PREFIX}:`)
-        ? claims[key.slice(GITHUB_KEY_PREFIX.length + 1)]
-        : undefined;
-      const actual = list(claim as string | string[] | undefined).map(String);
-      const values = list(expected).map(String);
-      const test =
-        operator === 'StringEquals'
-          ? (a: string) => values.includes(a)
-          : operator === 'StringLike'
-            ? (a: string) => values.some((v) => like(v, a))
-            : operator === 'StringNotEquals'
-              ? (a: string) => !values.includes(a)
-              : undefined;
-      if (!test) throw new Error(`the local twin does not evaluate the condition operator ${operator}`);
-      if (!actual.length || !actual.every(test)) return false;
-    }
-  }
-  return true;
-}
-
-function statementApplies(s: Statement, claims: JWTPayload): boolean {
-  const actions = list(s.Action);
-  if (!actions.some((a) => a === 'sts:AssumeRoleWithWebIdentity' || a === 'sts:*' || a === '*')) return false;
-  const federated = typeof s.Principal === 'object' ? list(s.Principal.Federated) : [];
-  if (s.Principal !== '*' && !federated.some((f) => f.endsWith(`oidc-provider/${GITHUB_KEY_PREFIX}`)))
-    return false;
-  return conditionsHold(s.Condition, claims);
+/** Evaluate a trust policy for a request with iam-simulate (resource policy = the trust policy). */
+function trusts(
+  role: RoleRecord,
+  principal: string,
+  action: string,
+  context: Record<string, string | string[]>,
+  identityPolicies: { name: string; policy: PolicyDocument }[] = [],
+): boolean {
+  const account = role.arn.split(':')[4];
+  // The unvalidated engine: the web-identity keys above are not in iam-data's list for the action
+  // (aud and sub are missing), and the validated one would drop them from the request.
+  const result = runUnsafeSimulation(
+    {
+      request: {
+        principal,
+        action,
+        resource: { resource: role.arn, accountId: account },
+        contextVariables: context,
+      },
+      identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: createValidatedPolicy(role.trust, validateTrustPolicy, { name: 'trust-policy' }),
+    },
+    {},
+  );
+  return result === 'Allowed';
 }
 
 /** STS (awsQuery, XML): web-identity federation from the twin's GitHub issuer, and GetCallerIdentity. */
 export function registerSts(router: Router, ctx: TwinContext, deps: { github: GithubOidcApi }) {
-  const state = ctx.state.get('sts', () => ({
-    trust: {} as Record<string, TrustPolicy>,
-    sessions: {} as Record<string, Session>,
-  }));
+  const iam = ctx.iam;
 
   const reply = (res: TwinResponse, action: string, result: string) => {
     const text = `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`;
@@ -87,6 +72,14 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
   };
   const form = (req: TwinRequest) => new URLSearchParams(req.body.toString('utf8'));
   const invalidToken = (message: string) => new AwsError('InvalidIdentityToken', message, 400);
+  const credentialsXml = (
+    c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+    expiration: number,
+  ) =>
+    `<Credentials><AccessKeyId>${c.accessKeyId}</AccessKeyId><SecretAccessKey>${xmlEscape(c.secretAccessKey)}</SecretAccessKey>` +
+    `<SessionToken>${xmlEscape(c.sessionToken ?? '')}</SessionToken><Expiration>${new Date(expiration).toISOString()}</Expiration></Credentials>`;
+  const assumedRoleXml = (s: { assumedRoleId: string; assumedRoleArn: string }) =>
+    `<AssumedRoleUser><AssumedRoleId>${xmlEscape(s.assumedRoleId)}</AssumedRoleId><Arn>${xmlEscape(s.assumedRoleArn)}</Arn></AssumedRoleUser>`;
 
   async function verify(token: string): Promise<JWTPayload> {
     let unverified: JWTPayload;
@@ -144,64 +137,85 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
         `DurationSeconds must be 900-43200, got ${p.get('DurationSeconds')}`,
       );
     }
+    const account = role[1];
+    // The twin's issuer stands in for GitHub's: the role's account needs IAM's provider for it.
+    const providerArn = `arn:aws:iam::${account}:oidc-provider/${GITHUB_KEY_PREFIX}`;
+    const provider = iam.account(account).oidcProviders[providerArn];
+    if (!provider)
+      throw invalidToken(`No OpenIDConnect provider found in your account for https://${GITHUB_KEY_PREFIX}`);
     const claims = await verify(p.get('WebIdentityToken') ?? '');
     const aud = list(claims.aud);
-    if (!aud.includes('sts.amazonaws.com'))
+    if (!aud.some((a) => provider.clientIds.includes(a)))
       throw invalidToken(
-        `Incorrect token audience: ${aud.join(', ') || '(none)'}; request the token for sts.amazonaws.com`,
+        `Incorrect token audience: ${aud.join(', ') || '(none)'}; the provider accepts ${provider.clientIds.join(', ')}`,
       );
 
-    const policy = state.trust[roleArn];
-    if (policy) {
-      let allowed: boolean;
-      try {
-        const statements = list(policy.Statement);
-        allowed =
-          statements.some((s) => s.Effect === 'Allow' && statementApplies(s, claims)) &&
-          !statements.some((s) => s.Effect === 'Deny' && statementApplies(s, claims));
-      } catch (e) {
-        throw new AwsError(
-          'AccessDenied',
-          `Not authorized to perform sts:AssumeRoleWithWebIdentity (${(e as Error).message})`,
-          403,
-        );
-      }
-      if (!allowed)
-        throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
-    }
+    const target = iam.role(roleArn);
+    const context = Object.fromEntries(
+      GITHUB_CONDITION_CLAIMS.filter((c) => claims[c] !== undefined).map((c) => [
+        `${GITHUB_KEY_PREFIX}:${c}`,
+        Array.isArray(claims[c]) ? (claims[c] as unknown[]).map(String) : String(claims[c]),
+      ]),
+    );
+    if (!target || !trusts(target, providerArn, 'sts:AssumeRoleWithWebIdentity', context))
+      throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
 
-    const accessKeyId = `ASIA${randomId(16, UPPER)}`;
-    const roleId = `AROA${randomId(17, UPPER)}`;
-    const account = role[1];
-    const assumedRoleArn = `arn:aws:sts::${account}:assumed-role/${role[2]}/${sessionName}`;
-    const expiration = Date.now() + duration * 1000;
-    state.sessions[accessKeyId] = {
-      roleArn,
-      assumedRoleArn,
-      assumedRoleId: `${roleId}:${sessionName}`,
-      account,
-      expiration,
-    };
+    const { session, credentials } = iam.openSession(target, sessionName, duration);
     reply(
       res,
       'AssumeRoleWithWebIdentity',
-      `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${randomBytes(30).toString('base64')}</SecretAccessKey>` +
-        `<SessionToken>${randomBytes(96).toString('base64')}</SessionToken><Expiration>${new Date(expiration).toISOString()}</Expiration></Credentials>` +
+      credentialsXml(credentials, session.expiration) +
         `<SubjectFromWebIdentityToken>${xmlEscape(String(claims.sub ?? ''))}</SubjectFromWebIdentityToken>` +
-        `<AssumedRoleUser><AssumedRoleId>${roleId}:${xmlEscape(sessionName)}</AssumedRoleId><Arn>${xmlEscape(assumedRoleArn)}</Arn></AssumedRoleUser>` +
-        `<Provider>arn:aws:iam::${account}:oidc-provider/${GITHUB_KEY_PREFIX}</Provider><Audience>sts.amazonaws.com</Audience>`,
+        assumedRoleXml(session) +
+        `<Provider>${xmlEscape(providerArn)}</Provider><Audience>${xmlEscape(aud[0])}</Audience>`,
     );
   });
 
+  // Role chaining (the CDK toolkit assuming bootstrap roles): the caller's identity policy must allow
+  // sts:AssumeRole on the role and the role's trust policy must allow the caller.
+  router.action('AssumeRole', async (req: TwinRequest, res: TwinResponse) => {
+    const identity = req.accessKeyId ? iam.identity(req.accessKeyId) : undefined;
+    if (!identity)
+      throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+    const p = form(req);
+    const roleArn = p.get('RoleArn') ?? '';
+    const sessionName = p.get('RoleSessionName') ?? '';
+    const duration = Number(p.get('DurationSeconds') ?? 3600);
+    if (!ROLE_ARN.test(roleArn))
+      throw new AwsError(
+        'ValidationError',
+        `RoleArn must be arn:aws:iam::<account>:role/<name>, got '${roleArn}'`,
+      );
+    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName))
+      throw new AwsError(
+        'ValidationError',
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must have length 2-64 and match [\\w+=,.@-]*`,
+      );
+    const target = iam.role(roleArn);
+    const denied = new AwsError(
+      'AccessDenied',
+      `User: ${identity.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      403,
+    );
+    if (!target) throw denied;
+    // The trust policy is the role's resource policy. iam-simulate applies STS's rule: a trust policy
+    // naming the caller itself suffices; naming its account (root) needs the caller's identity policy too.
+    const decision = await iam.authorize({
+      identity,
+      action: 'sts:AssumeRole',
+      resource: roleArn,
+      resourceAccount: roleArn.split(':')[4],
+      resourcePolicy: target.trust,
+    });
+    if (!decision.allowed) throw denied;
+    const { session, credentials } = iam.openSession(target, sessionName, duration);
+    reply(res, 'AssumeRole', credentialsXml(credentials, session.expiration) + assumedRoleXml(session));
+  });
+
   router.action('GetCallerIdentity', (req: TwinRequest, res: TwinResponse) => {
-    const session = req.accessKeyId ? state.sessions[req.accessKeyId] : undefined;
-    const identity = session
-      ? { arn: session.assumedRoleArn, userId: session.assumedRoleId, account: session.account }
-      : {
-          arn: `arn:aws:iam::${ctx.accountId}:user/local-developer`,
-          userId: 'AIDALOCALTWINDEVELOPER',
-          account: ctx.accountId,
-        };
+    const identity = req.accessKeyId ? iam.identity(req.accessKeyId) : undefined;
+    if (!identity)
+      throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     reply(
       res,
       'GetCallerIdentity',
@@ -210,16 +224,8 @@ export function registerSts(router: Router, ctx: TwinContext, deps: { github: Gi
   });
 
   return {
-    /** Register a role's trust policy (object or JSON); roles without one accept any valid GitHub token. */
-    putRoleTrust(roleArn: string, policy: TrustPolicy | string) {
-      if (!ROLE_ARN.test(roleArn)) throw new Error(`not a role ARN: ${roleArn}`);
-      const parsed = typeof policy === 'string' ? (JSON.parse(policy) as TrustPolicy) : policy;
-      if (!parsed?.Statement) throw new Error('a trust policy needs a Statement');
-      state.trust[roleArn] = parsed;
-      ctx.state.save();
-    },
-    /** The identity GetCallerIdentity reports for an access key id, if STS issued it. */
-    session: (accessKeyId: string): Session | undefined => state.sessions[accessKeyId],
+    /** The STS session an access key id belongs to, if STS issued it. */
+    session: (accessKeyId: string) => iam.identity(accessKeyId),
   };
 }
 
