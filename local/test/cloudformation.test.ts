@@ -12,6 +12,7 @@ import {
 } from '../src/services/cloudformation-template';
 import { parseQueryInput } from '../src/services/aws-query';
 import { startTwin, type Twin } from '../src/twin';
+import { sigv4Header } from './helpers/iam';
 import { clientConfig } from './image-fixture';
 
 const scope = (over: Partial<Scope> = {}): Scope => ({
@@ -162,14 +163,13 @@ describe('CloudFormation intrinsic functions', () => {
   });
 });
 
-/** The CloudFormation API over its wire protocol (the twin does not check signatures; the CLI test uses the real SDK). */
+/** The CloudFormation API over its wire protocol, as the account admin (the CLI test uses the real SDK). */
 async function cfn(twin: Twin, action: string, params: Record<string, string>) {
   const res = await fetch(twin.url, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization:
-        'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/cloudformation/aws4_request, Signature=x',
+      authorization: sigv4Header(twin, 'cloudformation'),
     },
     body: new URLSearchParams({ Action: action, Version: '2010-05-15', ...params }),
   });

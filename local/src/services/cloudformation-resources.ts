@@ -134,27 +134,38 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
   const arn = (service: string, resource: string, region: string = ctx.region) =>
     `arn:aws:${service}:${region}:${ctx.accountId}:${resource}`;
 
-  // The providers call the twin's own APIs with the real SDK clients.
-  // TODO(twin-iam): sign with credentials of the stack's RoleARN once the twin can issue them, so IAM applies.
-  const clientConfig = () => {
-    const env = ctx.env();
-    return {
-      endpoint: ctx.url,
-      region: ctx.region,
-      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
-    };
-  };
-  let clients: { ssm: SSMClient; ecr: ECRClient; agentcore: BedrockAgentCoreControlClient } | undefined;
+  // The providers call the twin's own APIs with the real SDK clients, as the admin of the stack's
+  // account (operations run in the account of the request that started them).
+  // TODO(twin-iam): sign with a session of the stack's RoleARN (the bootstrap's execution role).
+  const clients = new Map<
+    string,
+    { ssm: SSMClient; ecr: ECRClient; agentcore: BedrockAgentCoreControlClient }
+  >();
   const sdk = () => {
-    clients ??= {
-      ssm: new SSMClient(clientConfig()),
-      ecr: new ECRClient(clientConfig()),
-      agentcore: new BedrockAgentCoreControlClient(clientConfig()),
-    };
-    return clients;
+    const account = ctx.accountId;
+    let c = clients.get(account);
+    if (!c) {
+      const env = ctx.env({ account });
+      const config = {
+        endpoint: ctx.url,
+        region: ctx.region,
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+        },
+      };
+      c = {
+        ssm: new SSMClient(config),
+        ecr: new ECRClient(config),
+        agentcore: new BedrockAgentCoreControlClient(config),
+      };
+      clients.set(account, c);
+    }
+    return c;
   };
   ctx.onClose(() => {
-    for (const c of Object.values(clients ?? {})) c.destroy();
+    for (const c of clients.values()) for (const client of Object.values(c)) client.destroy();
   });
 
   const providers: Record<string, ResourceProvider> = {

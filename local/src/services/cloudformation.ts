@@ -635,7 +635,6 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
         throw new AwsError('InvalidAction', `The action ${name} is not valid for service ${req.service}`);
       let result: unknown;
       try {
-        console.error('[cfn]', name, JSON.stringify(parseQueryInput(req.body)).slice(0, 300));
         result = await fn(parseQueryInput(req.body), req);
       } catch (e) {
         if (e instanceof TemplateError) throw validation(e.message);
