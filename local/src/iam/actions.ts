@@ -119,12 +119,19 @@ const stackArn = (r: CheckInput) => {
     ? name
     : `arn:aws:cloudformation:${r.region}:${r.account}:stack/${name || '*'}/*`;
 };
+/**
+ * S3's path-style routes match any path no other service claimed; only requests signed for s3 are S3
+ * operations. Others get no checks here and the S3 handler answers UnknownOperationException.
+ */
+const isS3 = (r: CheckInput) => r.req.service === 's3';
 const s3Object =
   (action: string): Checks =>
-  (r) => [{ action, resource: `arn:aws:s3:::${r.req.params.bucket}/${r.req.params.key}` }];
+  (r) =>
+    isS3(r) ? [{ action, resource: `arn:aws:s3:::${r.req.params.bucket}/${r.req.params.key}` }] : [];
 const s3Bucket =
   (action: (r: CheckInput) => string): Checks =>
-  (r) => [{ action: action(r), resource: `arn:aws:s3:::${r.req.params.bucket}` }];
+  (r) =>
+    isS3(r) ? [{ action: action(r), resource: `arn:aws:s3:::${r.req.params.bucket}` }] : [];
 /** GET on a bucket: GetBucketLocation, GetBucketEncryption or ListObjectsV2, by query parameter. */
 const s3BucketAction = (r: CheckInput) =>
   r.req.query.has('location')
