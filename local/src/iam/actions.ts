@@ -124,14 +124,20 @@ const stackArn = (r: CheckInput) => {
  * operations. Others get no checks here and the S3 handler answers UnknownOperationException.
  */
 const isS3 = (r: CheckInput) => r.req.service === 's3';
+/** S3 ARNs carry no account; the twin's buckets belong to the caller's account (aws:ResourceAccount). */
+const owner = (r: CheckInput) => ({ 'aws:ResourceAccount': r.account });
 const s3Object =
   (action: string): Checks =>
   (r) =>
-    isS3(r) ? [{ action, resource: `arn:aws:s3:::${r.req.params.bucket}/${r.req.params.key}` }] : [];
+    isS3(r)
+      ? [{ action, resource: `arn:aws:s3:::${r.req.params.bucket}/${r.req.params.key}`, context: owner(r) }]
+      : [];
 const s3Bucket =
   (action: (r: CheckInput) => string): Checks =>
   (r) =>
-    isS3(r) ? [{ action: action(r), resource: `arn:aws:s3:::${r.req.params.bucket}` }] : [];
+    isS3(r)
+      ? [{ action: action(r), resource: `arn:aws:s3:::${r.req.params.bucket}`, context: owner(r) }]
+      : [];
 /** GET on a bucket: GetBucketLocation, GetBucketEncryption or ListObjectsV2, by query parameter. */
 const s3BucketAction = (r: CheckInput) =>
   r.req.query.has('location')

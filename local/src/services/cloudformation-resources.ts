@@ -27,6 +27,20 @@ import {
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import {
+  AttachRolePolicyCommand,
+  CreateOpenIDConnectProviderCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  DeleteOpenIDConnectProviderCommand,
+  DeletePolicyCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import type { TwinContext } from '../twin';
 import type { CloudWatchApi } from './cloudwatch';
 import type { register as registerCognito } from './cognito';
@@ -139,7 +153,7 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
   // TODO(twin-iam): sign with a session of the stack's RoleARN (the bootstrap's execution role).
   const clients = new Map<
     string,
-    { ssm: SSMClient; ecr: ECRClient; agentcore: BedrockAgentCoreControlClient }
+    { ssm: SSMClient; ecr: ECRClient; agentcore: BedrockAgentCoreControlClient; iam: IAMClient }
   >();
   const sdk = () => {
     const account = ctx.accountId;
@@ -159,6 +173,7 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
         ssm: new SSMClient(config),
         ecr: new ECRClient(config),
         agentcore: new BedrockAgentCoreControlClient(config),
+        iam: new IAMClient(config),
       };
       clients.set(account, c);
     }
@@ -483,28 +498,160 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
       id: String((p.Budget as Props | undefined)?.BudgetName ?? generatedName(c, 100)),
     })),
 
-    // IAM: records until the twin has an IAM API (branch twin-iam); ARNs and ids as IAM reports them.
-    'AWS::IAM::Role': recordOnly(['RoleName', 'Path'], (p, c) => {
-      const name = String(p.RoleName ?? generatedName(c, 64));
-      const path = String(p.Path ?? '/');
-      return {
-        id: name,
-        attributes: { Arn: `arn:aws:iam::${ctx.accountId}:role${path}${name}`, RoleId: `AROA${idFor(name)}` },
-      };
-    }),
-    'AWS::IAM::Policy': recordOnly([], (p, c) => ({
-      id: `${c.stackName.slice(0, 5)}-${String(p.PolicyName ?? c.logicalId).slice(0, 5)}-${idFor(c.logicalId)}`,
-    })),
-    'AWS::IAM::ManagedPolicy': recordOnly(['ManagedPolicyName', 'Path'], (p, c) => {
-      const name = String(p.ManagedPolicyName ?? generatedName(c, 128));
-      const policyArn = `arn:aws:iam::${ctx.accountId}:policy${String(p.Path ?? '/')}${name}`;
-      return { id: policyArn, attributes: { PolicyArn: policyArn, PolicyId: `ANPA${idFor(name)}` } };
-    }),
-    'AWS::IAM::OIDCProvider': recordOnly(['Url'], (p) => {
-      const providerArn = `arn:aws:iam::${ctx.accountId}:oidc-provider/${String(p.Url).replace(/^https:\/\//, '')}`;
-      return { id: providerArn, attributes: { Arn: providerArn } };
-    }),
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-role.html
+    'AWS::IAM::Role': {
+      replaceOn: ['RoleName', 'Path'],
+      async create(p, c) {
+        const name = String(p.RoleName ?? generatedName(c, 64));
+        const out = await sdk().iam.send(
+          new CreateRoleCommand({
+            RoleName: name,
+            Path: String(p.Path ?? '/'),
+            AssumeRolePolicyDocument: JSON.stringify(p.AssumeRolePolicyDocument),
+            ...(p.Description !== undefined && { Description: String(p.Description) }),
+            ...(p.MaxSessionDuration !== undefined && { MaxSessionDuration: Number(p.MaxSessionDuration) }),
+          }),
+        );
+        // A role whose policies fail to attach is removed again, as CloudFormation's handler cleans up.
+        await syncRolePolicies(name, p, {}).catch(async (e: Error) => {
+          await syncRolePolicies(name, {}, p).catch(() => {});
+          await sdk()
+            .iam.send(new DeleteRoleCommand({ RoleName: name }))
+            .catch(() => {});
+          throw e;
+        });
+        return { id: name, attributes: { Arn: out.Role!.Arn, RoleId: out.Role!.RoleId } };
+      },
+      async update(id, p, old, c) {
+        if (!same(p.AssumeRolePolicyDocument, old.AssumeRolePolicyDocument))
+          await sdk().iam.send(
+            new UpdateAssumeRolePolicyCommand({
+              RoleName: id,
+              PolicyDocument: JSON.stringify(p.AssumeRolePolicyDocument),
+            }),
+          );
+        await syncRolePolicies(id, p, old);
+        return c.attributes ?? {};
+      },
+      async delete(id, p) {
+        await syncRolePolicies(id, {}, p);
+        await sdk().iam.send(new DeleteRoleCommand({ RoleName: id }));
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-policy.html
+    'AWS::IAM::Policy': {
+      replaceOn: [],
+      async create(p, c) {
+        await putInline(p, {});
+        return {
+          id: `${c.stackName.slice(0, 5)}-${String(p.PolicyName).slice(0, 5)}-${idFor(c.logicalId).slice(0, 12)}`,
+          attributes: {},
+        };
+      },
+      async update(_id, p, old) {
+        await putInline(p, old);
+        return {};
+      },
+      delete: async (_id, p) => putInline({}, p),
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
+    'AWS::IAM::ManagedPolicy': {
+      replaceOn: ['ManagedPolicyName', 'Path', 'Description'],
+      async create(p, c) {
+        const out = await sdk().iam.send(
+          new CreatePolicyCommand({
+            PolicyName: String(p.ManagedPolicyName ?? generatedName(c, 128)),
+            Path: String(p.Path ?? '/'),
+            PolicyDocument: JSON.stringify(p.PolicyDocument),
+            ...(p.Description !== undefined && { Description: String(p.Description) }),
+          }),
+        );
+        const arn = out.Policy!.Arn!;
+        await attach(arn, list(p.Roles), []);
+        return { id: arn, attributes: { PolicyArn: arn, PolicyId: out.Policy!.PolicyId } };
+      },
+      async update(id, p, old, c) {
+        if (!same(p.PolicyDocument, old.PolicyDocument))
+          throw new Error(
+            `Changing the document of managed policy ${id} needs iam:CreatePolicyVersion, which the twin's IAM does not implement`,
+          );
+        await attach(id, list(p.Roles), list(old.Roles));
+        return c.attributes ?? {};
+      },
+      async delete(id, p) {
+        await attach(id, [], list(p.Roles));
+        await sdk().iam.send(new DeletePolicyCommand({ PolicyArn: id }));
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-oidcprovider.html
+    'AWS::IAM::OIDCProvider': {
+      // The twin's IAM has no UpdateOpenIDConnectProviderThumbprint / client-id calls: every change replaces.
+      replaceOn: [],
+      async create(p) {
+        const out = await sdk().iam.send(
+          new CreateOpenIDConnectProviderCommand({
+            Url: String(p.Url),
+            ClientIDList: list(p.ClientIdList),
+            ThumbprintList: list(p.ThumbprintList),
+          }),
+        );
+        return { id: out.OpenIDConnectProviderArn!, attributes: { Arn: out.OpenIDConnectProviderArn } };
+      },
+      async delete(id) {
+        await sdk().iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: id }));
+      },
+    },
   };
+
+  /** A role's inline `Policies` and `ManagedPolicyArns` brought from `old` to `p`. */
+  async function syncRolePolicies(role: string, p: Props, old: Props) {
+    const inline = (v: Props) =>
+      new Map(list<Props>(v.Policies).map((x) => [String(x.PolicyName), x.PolicyDocument]));
+    const next = inline(p);
+    for (const [name, doc] of next)
+      if (!same(doc, inline(old).get(name)))
+        await sdk().iam.send(
+          new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(doc) }),
+        );
+    for (const name of inline(old).keys())
+      if (!next.has(name))
+        await sdk().iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: name }));
+    const managed = list<string>(p.ManagedPolicyArns);
+    const before = list<string>(old.ManagedPolicyArns);
+    for (const arn of managed.filter((a) => !before.includes(a)))
+      await sdk().iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+    for (const arn of before.filter((a) => !managed.includes(a)))
+      await sdk().iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+  }
+
+  /** AWS::IAM::Policy: the inline policy on each of its roles (Groups and Users are not modelled). */
+  async function putInline(p: Props, old: Props) {
+    if (p.Groups !== undefined || p.Users !== undefined)
+      throw new Error('AWS::IAM::Policy on Groups or Users is not modelled by the twin (roles only)');
+    const roles = list<string>(p.Roles);
+    for (const role of roles)
+      await sdk().iam.send(
+        new PutRolePolicyCommand({
+          RoleName: role,
+          PolicyName: String(p.PolicyName),
+          PolicyDocument: JSON.stringify(p.PolicyDocument),
+        }),
+      );
+    for (const role of list<string>(old.Roles))
+      if (!roles.includes(role) || old.PolicyName !== p.PolicyName)
+        await sdk()
+          .iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: String(old.PolicyName) }))
+          .catch(ignoreMissing);
+  }
+
+  async function attach(policyArn: string, roles: string[], before: string[]) {
+    for (const role of roles.filter((r) => !before.includes(r)))
+      await sdk().iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: policyArn }));
+    for (const role of before.filter((r) => !roles.includes(r)))
+      await sdk()
+        .iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: policyArn }))
+        .catch(ignoreMissing);
+  }
 
   async function runtimeReady(id: string): Promise<Record<string, unknown>> {
     const rt = await waitFor(
@@ -672,6 +819,11 @@ function pick(p: Props, keys: string[]): Props {
   return Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
 }
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const list = <T = string>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+/** Deleting what is already gone is done. */
+const ignoreMissing = (e: Error) => {
+  if (e.name !== 'NoSuchEntityException') throw e;
+};
 /** A stable 17-character upper-case id from a name, like IAM's unique ids. */
 const idFor = (name: string) =>
   Buffer.from(name)

@@ -201,6 +201,19 @@ export function registerS3(router: Router, ctx: TwinContext) {
 
 export type S3Api = ReturnType<typeof registerS3>;
 
+/** An error as S3 sends it: XML `<Error>` with Code and Message (no body for HEAD). */
+export function sendS3Error(
+  res: TwinResponse,
+  err: { code: string; message: string; status: number },
+  head = false,
+) {
+  const body = head
+    ? ''
+    : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error>`;
+  res.writeHead(err.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 class S3Error extends Error {
   constructor(
     readonly code: string,
