@@ -23,7 +23,7 @@ import {
   CreateAgentRuntimeEndpointCommand,
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
-import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   githubWorkflows,
@@ -743,6 +743,47 @@ async function rehearse(): Promise<Row[]> {
       expect(await liveAnswers('dev'), 'live v2 does not block the prompt attack');
       return `record ${sha1.slice(0, 7)} → v${r.outputs.version} (${releaseImage.slice(-12)}), not the PR image tagged ${sha1.slice(0, 7)}; nothing redeployed`;
     });
+
+    await step(
+      'prod: rollback to a release sha across accounts (prod role, image in dev’s registry)',
+      async () => {
+        await assume('prod', {
+          environment: 'prod',
+          eventName: 'workflow_dispatch',
+          workflow: githubWorkflows.rollback,
+        });
+        const r = mustPass(
+          await action('rollback', { environment: 'prod', target: seedSha, reason: 'rehearsal' }),
+          'rollback prod sha',
+        );
+        await restoreDefault('prod');
+        expect(r.outputs.version === '1' && r.outputs.redeployed === 'false', `version ${r.outputs.version}`);
+        expect(
+          r.outputs['image-uri'].startsWith(`${dev.account}.dkr.ecr.`),
+          `image ${r.outputs['image-uri']}`,
+        );
+        // Promote moved prod's tag in the dev account's registry: a cross-account retag under prod's role.
+        const registry = new ECRClient({
+          region: twin.context.region,
+          endpoint: twin.url,
+          maxAttempts: 1,
+          credentials: twin.credentials(dev.account),
+        });
+        const { imageDetails = [] } = await registry.send(
+          new DescribeImagesCommand({
+            repositoryName: sharedResourceNames(dev.app.app).repository,
+            imageIds: [{ imageTag: 'prod' }],
+          }),
+        );
+        const prodTag = imageDetails[0];
+        expect(
+          !!prodTag && r.outputs['image-uri'].endsWith(prodTag.imageDigest ?? 'none'),
+          'the prod tag in the dev registry does not follow the rollback',
+        );
+        expect(await liveAnswers('prod'), 'prod live v1 does not answer');
+        return `record ${seedSha.slice(0, 7)} → prod v${r.outputs.version}; prod tag moved in account ${dev.account}'s registry by prod's deploy role`;
+      },
+    );
 
     const pr = 7;
     await step(`preview: PR #${pr} built (preview repository), created, gated, commented`, async () => {

@@ -408,9 +408,16 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     expect(statements.find((s) => s.Sid === 'ApplyGuardrail')?.Resource).toEqual({
       'Fn::GetAtt': [only(t(), 'AWS::Bedrock::Guardrail').id, 'GuardrailArn'],
     });
-    expect(statements.find((s) => s.Sid === 'PullImage')?.Resource).toBe(
+    // AgentCore pulls as the execution role: the three ECR calls its runtime-permissions page lists;
+    // dev's role also runs previews, whose images live in the preview repository.
+    expect(statements.find((s) => s.Sid === 'PullImage')?.Resource).toEqual([
       'arn:aws:ecr:us-east-1:111111111111:repository/agentcore-gitops',
-    );
+      'arn:aws:ecr:us-east-1:111111111111:repository/agentcore-gitops-preview',
+    ]);
+    expect(statements.find((s) => s.Sid === 'RegistryToken')).toMatchObject({
+      Action: 'ecr:GetAuthorizationToken',
+      Resource: '*',
+    });
     const memoryActions = statements
       .filter((s) => JSON.stringify(s.Resource).includes('Memory'))
       .flatMap((s) => [s.Action].flat());
