@@ -11,16 +11,20 @@ import {
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { githubWorkflows, loadEnvironment, sharedResourceNames } from '../../environments';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig, pushFixture } from './image-fixture';
+import { assumeAsJob, clientFor } from './helpers/iam';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CDK = path.join(ROOT, 'node_modules/aws-cdk/bin/cdk');
-const ACCOUNT = '111111111111';
-const SHARED = 'agentcore-gitops-shared';
-const DEV = 'agentcore-gitops-dev';
-const IMAGE_PARAMETER = '/agentcore_gitops/dev/image';
+const devEnv = loadEnvironment('dev');
+const ACCOUNT = devEnv.account;
+const SHARED = sharedResourceNames(devEnv.app.app).sharedStack;
+const DEV = devEnv.names.stack;
+const IMAGE_PARAMETER = devEnv.names.imageParameter;
 
 /**
  * The real CDK toolkit, unmodified, against the twin: only AWS_ENDPOINT_URL and credentials point it
@@ -115,22 +119,22 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
     expect(diff).toContain('There were no differences');
   }, 180_000);
 
-  // Skipped expectation (first-contact defect, issue 10/11): the stack's runtime execution role grants
-  // ecr:BatchGetImage and GetDownloadUrlForLayer but not ecr:GetAuthorizationToken, so AgentCore (and
-  // the twin) refuse the image: "Access denied while validating ECR URI ... The execution role requires
-  // permissions for ecr:GetAuthorizationToken, ecr:BatchGetImage, and ecr:GetDownloadUrlForLayer".
-  // Un-skip once infra/ grants it; the deployment then rolls back today, with that reason in its events.
-  it.skip('deploys the dev stack with the promoted image, and cdk diff finds no differences', async () => {
+  // Before issue 10's fix the execution role lacked ecr:GetAuthorizationToken and this deployment rolled
+  // back ("Access denied while validating ECR URI"), as AgentCore itself would refuse the image.
+  it('deploys the dev stack with the promoted image, and cdk diff finds no differences', async () => {
     // The pipeline pushes the release image and records it before the environment stack reads it.
-    const image = await pushFixture(twin, { repository: 'agentcore-gitops', tags: ['v1'] });
-    await new SSMClient(clientConfig(twin)).send(
-      new PutParameterCommand({
-        Name: IMAGE_PARAMETER,
-        Value: image.imageUri,
-        Type: 'String',
-        Overwrite: true,
-      }),
-    );
+    const image = await pushFixture(twin, {
+      repository: sharedResourceNames(devEnv.app.app).repository,
+      tags: ['v1'],
+    });
+    // The first deploy of an environment needs both records the stack resolves (docs/infra.md): the
+    // image and the version `live` serves; later deploys read what promote wrote.
+    const ssm = new SSMClient(clientConfig(twin));
+    for (const [Name, Value] of [
+      [IMAGE_PARAMETER, image.imageUri],
+      [devEnv.names.liveVersionParameter, '1'],
+    ])
+      await ssm.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite: true }));
     await step('deploy dev', () => cdk('deploy', '--app', assembly, DEV, '--require-approval', 'never'));
 
     const dev = twin.cloudformation.stack(DEV)!;
@@ -152,12 +156,61 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
     ).rejects.toThrow(/not found|does not exist/i);
   }, 180_000);
 
+  it('no pipeline role can assume a CDK bootstrap role; only the infra role can', async () => {
+    const shared = sharedResourceNames(devEnv.app.app);
+    const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+    const bootstrapRoles = ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map((kind) =>
+      role(`cdk-hnb659fds-${kind}-role-${ACCOUNT}-${twin.context.region}`),
+    );
+    const main = 'refs/heads/main';
+    const job = (workflow: string, context: Record<string, string>) => ({
+      repository: devEnv.app.github.repository,
+      ref: main,
+      workflowPath: `.github/workflows/${workflow}`,
+      ...context,
+    });
+    // Each role as the workflow job that really assumes it (its trust policy must accept that token).
+    const pipeline = [
+      [shared.buildRole, job(githubWorkflows.release, { eventName: 'push' })],
+      [devEnv.names.deployRole, job(githubWorkflows.release, { eventName: 'push', environment: 'dev' })],
+      [shared.sweepRole, job(githubWorkflows.sweep, { eventName: 'schedule' })],
+      [
+        shared.previewRole,
+        job(githubWorkflows.preview, { eventName: 'pull_request', ref: 'refs/pull/7/merge' }),
+      ],
+      [
+        shared.diffRole,
+        job(githubWorkflows.infraDiff, { eventName: 'pull_request', ref: 'refs/pull/7/merge' }),
+      ],
+    ] as const;
+    const chain = async (credentials: Awaited<ReturnType<typeof assumeAsJob>>, target: string) =>
+      new STSClient(clientFor(twin, credentials))
+        .send(new AssumeRoleCommand({ RoleArn: target, RoleSessionName: 'chain' }))
+        .then(
+          () => 'allowed',
+          (e: Error) => e.name,
+        );
+    for (const [name, context] of pipeline) {
+      const credentials = await assumeAsJob(twin, role(name), context);
+      for (const target of bootstrapRoles)
+        expect(`${name} → ${await chain(credentials, target)}`).toBe(`${name} → AccessDenied`);
+    }
+    const infra = await assumeAsJob(
+      twin,
+      role(devEnv.names.infraRole),
+      job(githubWorkflows.infraDeploy, { eventName: 'push', environment: 'dev' }),
+    );
+    for (const target of bootstrapRoles) expect(await chain(infra, target)).toBe('allowed');
+  }, 60_000);
+
   it('destroys the shared stack: its roles go, the retained repository stays', async () => {
-    await step('destroy shared', () => cdk('destroy', '--app', assembly, SHARED, '--force'));
+    await step('destroy shared', () => cdk('destroy', '--app', assembly, SHARED, '--exclusively', '--force'));
     expect(twin.cloudformation.stack(SHARED)).toBeUndefined();
     const ecr = new ECRClient(clientConfig(twin));
-    const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['agentcore-gitops'] }));
-    expect(repos.repositories?.[0]?.repositoryName).toBe('agentcore-gitops');
+    const repos = await ecr.send(
+      new DescribeRepositoriesCommand({ repositoryNames: [sharedResourceNames(devEnv.app.app).repository] }),
+    );
+    expect(repos.repositories?.[0]?.repositoryName).toBe(sharedResourceNames(devEnv.app.app).repository);
     await expect(
       new IAMClient(clientConfig(twin)).send(new GetRoleCommand({ RoleName: 'agentcore-gitops-build' })),
     ).rejects.toThrow(/cannot be found/);

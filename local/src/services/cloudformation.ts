@@ -912,7 +912,19 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
   });
 
   action('DeleteChangeSet', (input) => {
-    const cs = changeSet(String(input.ChangeSetName ?? ''), input.StackName as string);
+    const name = String(input.ChangeSetName ?? '');
+    // CloudFormation accepts deleting a change set that does not exist as long as its stack does (the
+    // CDK toolkit deletes `cdk-deploy-change-set` before every deployment of an existing stack).
+    if (!name.startsWith('arn:') && input.StackName) {
+      const stack = findStack(String(input.StackName));
+      if (!stack || stack.StackStatus === 'DELETE_COMPLETE')
+        throw validation(`Stack [${String(input.StackName)}] does not exist`);
+      const exists = Object.values(state.changeSets).some(
+        (c) => c.ChangeSetName === name && (c.StackName === input.StackName || c.StackId === input.StackName),
+      );
+      if (!exists) return {};
+    }
+    const cs = changeSet(name, input.StackName as string);
     if (cs.ExecutionStatus === 'EXECUTE_IN_PROGRESS')
       throw new AwsError(
         'InvalidChangeSetStatus',
