@@ -23,9 +23,10 @@ import {
   CreateAgentRuntimeEndpointCommand,
   CreateMemoryCommand,
 } from '@aws-sdk/client-bedrock-agentcore-control';
-import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
+  githubWorkflows,
   loadEnvironment,
   previewRuntimeName,
   sharedResourceNames,
@@ -281,12 +282,14 @@ export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
         return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${guardrailId(p.env)}`;
       if (resource?.Type === 'AWS::BedrockAgentCore::Memory' && attribute === 'MemoryArn')
         return `arn:aws:bedrock-agentcore:${stack.region}:${stack.account}:memory/${p.memoryId}`;
+      if (resource?.Type === 'AWS::Cognito::UserPool' && attribute === 'Arn')
+        return `arn:aws:cognito-idp:${stack.region}:${stack.account}:userpool/${p.userPoolId}`;
       return undefined;
     },
   });
   const unresolved = report.skipped.filter((s) => s.includes(' statement '));
   if (unresolved.length)
-    throw new Error(`policy statements the provisioner could not resolve:\n${unresolved.join('\n')}`);
+    throw new Error(`policy statements the provisioner could not resolve: ${unresolved.join('; ')}`);
   return report;
 }
 
@@ -488,15 +491,19 @@ async function rehearse(): Promise<Row[]> {
 
     const assume = async (
       environment: string,
-      job: { environment?: string; eventName?: string; ref?: string },
+      job: { environment?: string; eventName?: string; ref?: string; workflow?: string },
     ) => {
       const target = loadEnvironment(environment);
+      // The token GitHub gives that job: its trigger, ref, GitHub environment and workflow file.
+      const workflow = job.workflow ?? githubWorkflows.release;
       const request = twin.github.tokenRequest({
         repository,
         ref: job.ref ?? 'refs/heads/main',
         sha: sha1,
         eventName: job.eventName ?? 'push',
         environment: job.environment,
+        workflowPath: `.github/workflows/${workflow}`,
+        workflow: workflow.replace(/\.yml$/, ''),
       });
       // The role the workflow job assumes: an environment's deploy role for jobs in a GitHub
       // environment, the preview role for pull requests, the build role for pushes to main.
@@ -707,6 +714,11 @@ async function rehearse(): Promise<Row[]> {
     };
 
     await step('dev: rollback previous → live v1, verified by an invocation', async () => {
+      await assume('dev', {
+        environment: 'dev',
+        eventName: 'workflow_dispatch',
+        workflow: githubWorkflows.rollback,
+      });
       const r = mustPass(
         await action('rollback', { environment: 'dev', target: 'previous', reason: 'rehearsal' }),
         'rollback',
@@ -738,9 +750,54 @@ async function rehearse(): Promise<Row[]> {
       return `record ${sha1.slice(0, 7)} → v${r.outputs.version} (${releaseImage.slice(-12)}), not the PR image tagged ${sha1.slice(0, 7)}; nothing redeployed`;
     });
 
+    await step(
+      'prod: rollback to a release sha across accounts (prod role, image in dev’s registry)',
+      async () => {
+        await assume('prod', {
+          environment: 'prod',
+          eventName: 'workflow_dispatch',
+          workflow: githubWorkflows.rollback,
+        });
+        const r = mustPass(
+          await action('rollback', { environment: 'prod', target: seedSha, reason: 'rehearsal' }),
+          'rollback prod sha',
+        );
+        await restoreDefault('prod');
+        expect(r.outputs.version === '1' && r.outputs.redeployed === 'false', `version ${r.outputs.version}`);
+        expect(
+          r.outputs['image-uri'].startsWith(`${dev.account}.dkr.ecr.`),
+          `image ${r.outputs['image-uri']}`,
+        );
+        // Promote moved prod's tag in the dev account's registry: a cross-account retag under prod's role.
+        const registry = new ECRClient({
+          region: twin.context.region,
+          endpoint: twin.url,
+          maxAttempts: 1,
+          credentials: twin.credentials(dev.account),
+        });
+        const { imageDetails = [] } = await registry.send(
+          new DescribeImagesCommand({
+            repositoryName: sharedResourceNames(dev.app.app).repository,
+            imageIds: [{ imageTag: 'prod' }],
+          }),
+        );
+        const prodTag = imageDetails[0];
+        expect(
+          !!prodTag && r.outputs['image-uri'].endsWith(prodTag.imageDigest ?? 'none'),
+          'the prod tag in the dev registry does not follow the rollback',
+        );
+        expect(await liveAnswers('prod'), 'prod live v1 does not answer');
+        return `record ${seedSha.slice(0, 7)} → prod v${r.outputs.version}; prod tag moved in account ${dev.account}'s registry by prod's deploy role`;
+      },
+    );
+
     const pr = 7;
     await step(`preview: PR #${pr} built (preview repository), created, gated, commented`, async () => {
-      await assume('preview', { eventName: 'pull_request', ref: `refs/pull/${pr}/merge` });
+      await assume('preview', {
+        eventName: 'pull_request',
+        ref: `refs/pull/${pr}/merge`,
+        workflow: githubWorkflows.preview,
+      });
       const build = mustPass(
         await action('build-image', { sha: sha1, 'pull-request': String(pr), environment: 'dev' }),
         'build-image (pr)',

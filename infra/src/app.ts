@@ -34,16 +34,21 @@ export function buildApp(props: AppProps = {}, environments?: Environment[]): Ag
         plan,
       }),
   );
-  const stacks = topology.deployed.map(
-    (environment) =>
-      new EnvironmentStack(app, environment.names.stack, {
-        stackName: environment.names.stack,
-        env: { account: environment.account, region: environment.region },
-        description: `${topology.app.app}: the ${environment.name} environment (runtime, memory, guardrail, Cognito, alarms)`,
-        environment,
-        topology,
-      }),
-  );
+  const stacks = topology.deployed.map((environment) => {
+    const stack = new EnvironmentStack(app, environment.names.stack, {
+      stackName: environment.names.stack,
+      env: { account: environment.account, region: environment.region },
+      description: `${topology.app.app}: the ${environment.name} environment (runtime, memory, guardrail, Cognito, alarms)`,
+      environment,
+      topology,
+    });
+    // It attaches policies to its account's shared roles (by name) and runs images from the registry
+    // account's repository: both shared stacks deploy first (`cdk deploy --all` and a single stack alike).
+    topology.accounts.forEach((plan, i) => {
+      if (plan.account === environment.account || plan.hostsRegistry) stack.addStackDependency(shared[i]);
+    });
+    return stack;
+  });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, topology, shared, environments: stacks };
 }

@@ -34,7 +34,7 @@ import { loadPrices } from '../../environments/prices';
 import { runtimeSpec } from '../../environments/runtime-spec';
 import { modelArns } from './models';
 import { acknowledge, acknowledgeWildcards, type Justified } from './nag';
-import { repositoryArn, type Topology } from './topology';
+import { previewRepositoryArn, repositoryArn, type Topology } from './topology';
 
 export interface EnvironmentStackProps extends StackProps {
   environment: Environment;
@@ -220,11 +220,22 @@ export class EnvironmentStack extends Stack {
           'A cross-region inference profile routes to the same foundation model in any region of its geography; the model id is fixed, only the region is open.',
       },
       {
+        // AgentCore pulls the image as this role: the runtime-permissions page lists these three.
+        // Previews run pull-request images from the preview repository with the same role.
         statement: new iam.PolicyStatement({
           sid: 'PullImage',
           actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-          resources: [repositoryArn(t)],
+          resources: hostsPreviews ? [repositoryArn(t), previewRepositoryArn(t)] : [repositoryArn(t)],
         }),
+      },
+      {
+        statement: new iam.PolicyStatement({
+          sid: 'RegistryToken',
+          actions: ['ecr:GetAuthorizationToken'],
+          resources: ['*'],
+        }),
+        wildcardReason:
+          'ecr:GetAuthorizationToken has no resource-level permissions; the token grants nothing beyond the PullImage statement.',
       },
     ];
     for (const { statement } of statements) role.addToPolicy(statement);

@@ -13,7 +13,6 @@ import {
   metricsNamespace,
   previewTag,
   stackOutputKeys,
-  type Environment,
   type StackOutputKey,
 } from '../../environments';
 import { resourcesFromStackOutputs, runtimeSpec } from '../../environments/runtime-spec';
@@ -408,9 +407,16 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     expect(statements.find((s) => s.Sid === 'ApplyGuardrail')?.Resource).toEqual({
       'Fn::GetAtt': [only(t(), 'AWS::Bedrock::Guardrail').id, 'GuardrailArn'],
     });
-    expect(statements.find((s) => s.Sid === 'PullImage')?.Resource).toBe(
-      'arn:aws:ecr:us-east-1:111111111111:repository/agentcore-gitops',
+    // AgentCore pulls as the execution role: the three ECR calls its runtime-permissions page lists;
+    // dev's role also runs previews, whose images live in the preview repository.
+    const release = 'arn:aws:ecr:us-east-1:111111111111:repository/agentcore-gitops';
+    expect(statements.find((s) => s.Sid === 'PullImage')?.Resource).toEqual(
+      name === 'dev' ? [release, `${release}-preview`] : release,
     );
+    expect(statements.find((s) => s.Sid === 'RegistryToken')).toMatchObject({
+      Action: 'ecr:GetAuthorizationToken',
+      Resource: '*',
+    });
     const memoryActions = statements
       .filter((s) => JSON.stringify(s.Resource).includes('Memory'))
       .flatMap((s) => [s.Action].flat());

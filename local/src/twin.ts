@@ -5,6 +5,7 @@ import { listen } from './core/listen';
 import { AwsError, sendAwsJsonError, sendQueryError, sendRestJsonError } from './core/respond';
 import { parseSigV4, Router, type TwinRequest, type TwinResponse } from './core/router';
 import { StateStore } from './core/state';
+import { sendS3Error } from './services/s3';
 import { Authorizer, ResourcePolicies } from './iam/authorize';
 import { Iam, type Credentials } from './iam/iam';
 import { registerIam } from './iam/api';
@@ -194,6 +195,9 @@ function respondError(headers: TwinRequest['headers'], res: TwinResponse, e: unk
     );
   } else if (String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
     sendQueryError(res, err);
+  } else if (parseSigV4(headers.authorization).service === 's3') {
+    // S3 (restXml) reads an XML <Error>, also for what IAM refuses before the handler runs.
+    sendS3Error(res, err);
   } else {
     sendRestJsonError(res, err);
   }

@@ -15,7 +15,7 @@ import {
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnvironment, sharedResourceNames } from '../../environments';
+import { githubWorkflows, loadEnvironment, sharedResourceNames } from '../../environments';
 import { provisionFromTemplates, synthesizeStacks, type ProvisionReport } from '../src/provision/templates';
 import { startTwin, type Twin } from '../src/twin';
 import { pushFixture } from './image-fixture';
@@ -44,12 +44,14 @@ describe('identities provisioned from the synthesized templates', () => {
         repository,
         eventName: 'pull_request',
         ref: 'refs/pull/7/merge',
+        workflowPath: `.github/workflows/${githubWorkflows.preview}`,
       }),
     deploy: (env: typeof dev) =>
       assumeAsJob(twin, roleArn(env.account, env.names.deployRole), {
         repository,
         environment: env.name,
         ref: 'refs/heads/main',
+        workflowPath: `.github/workflows/${githubWorkflows.release}`,
       }),
   };
 
@@ -83,9 +85,8 @@ describe('identities provisioned from the synthesized templates', () => {
     expect(err.name).toBe('AccessDeniedException');
   });
 
-  // Issue 10 ("preview pushes to the release repository"): the synthesized preview role may push to
-  // `${shared.repository}`. Enable once infra-roles scopes it to `${shared.previewRepository}`.
-  it.skip('the preview role cannot push to the release repository (issue 10: preview role scoped to the release repository)', async () => {
+  // Issue 10 item 8: before the fix the synthesized preview role could push to the release repository.
+  it('the preview role cannot push to the release repository (issue 10 item 8)', async () => {
     const err = await new ECRClient(as(await job.preview()))
       .send(new InitiateLayerUploadCommand({ registryId: dev.account, repositoryName: shared.repository }))
       .catch((e) => e);
@@ -137,9 +138,8 @@ describe('identities provisioned from the synthesized templates', () => {
   });
 
   // AgentCore's runtime-permissions page lists ecr:GetAuthorizationToken (Resource "*") for the
-  // execution role beside BatchGetImage and GetDownloadUrlForLayer; the synthesized execution role
-  // lacks it (issue 10, execution role permissions). Enable once infra-roles adds it.
-  it.skip('the prod runtime’s execution role pulls its image from the dev registry (issue 10: execution role lacks ecr:GetAuthorizationToken)', async () => {
+  // execution role beside BatchGetImage and GetDownloadUrlForLayer; the synthesized role lacked it.
+  it('the prod runtime’s execution role pulls its image from the dev registry (issue 10: it needs ecr:GetAuthorizationToken)', async () => {
     const { imageUri } = await pushFixture(twin, {
       repository: shared.repository,
       tags: [],

@@ -97,7 +97,7 @@ const cfg = () => ({
   region: dev.region,
   endpoint: twin.url,
   maxAttempts: 1,
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  credentials: twin.credentials(),
 });
 const control = () => new BedrockAgentCoreControlClient(cfg());
 /** Run a committed action bundle with its AWS calls going through the recording proxy. */

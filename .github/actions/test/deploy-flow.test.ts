@@ -37,7 +37,7 @@ const cfg = () => ({
   region: 'us-east-1',
   endpoint: twin.url,
   maxAttempts: 1,
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  credentials: twin.credentials(),
 });
 const control = () => new BedrockAgentCoreControlClient(cfg());
 

@@ -42,7 +42,7 @@ describe('deploy waits with delays of seconds', () => {
       region: 'us-east-1',
       endpoint: twin.url,
       maxAttempts: 1,
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      credentials: twin.credentials(),
     };
     control = new BedrockAgentCoreControlClient(cfg);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'twin-timing-'));

@@ -78,13 +78,13 @@ const requestTags = (tags: unknown): Record<string, string | string[]> => {
 };
 
 /** iam:PassRole, checked when a runtime is created or updated with an execution role. */
-const passRole = (roleArn: unknown): Check[] =>
+const passRole = (roleArn: unknown, service = 'bedrock-agentcore.amazonaws.com'): Check[] =>
   typeof roleArn === 'string' && roleArn
     ? [
         {
           action: 'iam:PassRole',
           resource: roleArn,
-          context: { 'iam:PassedToService': 'bedrock-agentcore.amazonaws.com' },
+          context: { 'iam:PassedToService': service },
         },
       ]
     : [];
@@ -112,6 +112,39 @@ const guardrailArn = (r: CheckInput, id: string) =>
   id.startsWith('arn:') ? id : `arn:aws:bedrock:${r.region}:${r.account}:guardrail/${id}`;
 
 const form = (r: CheckInput) => new URLSearchParams(r.req.body.toString('utf8'));
+/** A stack by name or ARN, in the caller's account. */
+const stackArn = (r: CheckInput) => {
+  const name = form(r).get('StackName') ?? '';
+  return name.startsWith('arn:')
+    ? name
+    : `arn:aws:cloudformation:${r.region}:${r.account}:stack/${name || '*'}/*`;
+};
+/**
+ * S3's path-style routes match any path no other service claimed; only requests signed for s3 are S3
+ * operations. Others get no checks here and the S3 handler answers UnknownOperationException.
+ */
+const isS3 = (r: CheckInput) => r.req.service === 's3';
+/** S3 ARNs carry no account; the twin's buckets belong to the caller's account (aws:ResourceAccount). */
+const owner = (r: CheckInput) => ({ 'aws:ResourceAccount': r.account });
+const s3Object =
+  (action: string): Checks =>
+  (r) =>
+    isS3(r)
+      ? [{ action, resource: `arn:aws:s3:::${r.req.params.bucket}/${r.req.params.key}`, context: owner(r) }]
+      : [];
+const s3Bucket =
+  (action: (r: CheckInput) => string): Checks =>
+  (r) =>
+    isS3(r)
+      ? [{ action: action(r), resource: `arn:aws:s3:::${r.req.params.bucket}`, context: owner(r) }]
+      : [];
+/** GET on a bucket: GetBucketLocation, GetBucketEncryption or ListObjectsV2, by query parameter. */
+const s3BucketAction = (r: CheckInput) =>
+  r.req.query.has('location')
+    ? 's3:GetBucketLocation'
+    : r.req.query.has('encryption')
+      ? 's3:GetEncryptionConfiguration'
+      : 's3:ListBucket';
 /** IAM ARNs carry the path given at creation; calls by name only (GetRole...) address the `/` path. */
 const iamArn = (r: CheckInput, kind: string, nameParam: string) =>
   `arn:aws:iam::${r.account}:${kind}${form(r).get('Path') ?? '/'}${form(r).get(nameParam) ?? ''}`;
@@ -164,6 +197,9 @@ export const OPERATIONS: Record<string, Checks> = {
       action: 'ssm:GetParameters',
       resource: parameterArn(r, n),
     })),
+  [`${SSM}.DeleteParameter`]: (r) => [
+    { action: 'ssm:DeleteParameter', resource: parameterArn(r, str(json(r).Name)) },
+  ],
   [`${SSM}.GetParameterHistory`]: (r) => [
     { action: 'ssm:GetParameterHistory', resource: parameterArn(r, str(json(r).Name)) },
   ],
@@ -282,6 +318,46 @@ export const OPERATIONS: Record<string, Checks> = {
   ],
   GetOpenIDConnectProvider: oidcArnParam('GetOpenIDConnectProvider'),
   DeleteOpenIDConnectProvider: oidcArnParam('DeleteOpenIDConnectProvider'),
+
+  // ---- CloudFormation (awsQuery): stack-addressed actions on the stack, listings on * ----
+  ...Object.fromEntries(
+    [
+      'DescribeStacks',
+      'GetTemplate',
+      'CreateChangeSet',
+      'DescribeChangeSet',
+      'ListChangeSets',
+      'ExecuteChangeSet',
+      'DeleteChangeSet',
+      'DeleteStack',
+      'DescribeStackEvents',
+      'DescribeStackResources',
+      'DescribeStackResource',
+      'ListStackResources',
+    ].map((action): [string, Checks] => [
+      action,
+      (r) => [
+        { action: `cloudformation:${action}`, resource: stackArn(r) },
+        // A stack operation with a service role passes it to CloudFormation.
+        ...(action === 'CreateChangeSet' || action === 'DeleteStack'
+          ? passRole(form(r).get('RoleARN'), 'cloudformation.amazonaws.com')
+          : []),
+      ],
+    ]),
+  ),
+  GetTemplateSummary: anyResource('cloudformation:GetTemplateSummary'),
+  ListStacks: anyResource('cloudformation:ListStacks'),
+  ListExports: anyResource('cloudformation:ListExports'),
+  ListImports: anyResource('cloudformation:ListImports'),
+
+  // ---- S3 (restXml, path-style): what the CDK toolkit stages templates and assets with ----
+  'PUT /{bucket}/{key+}': s3Object('s3:PutObject'),
+  'GET /{bucket}/{key+}': s3Object('s3:GetObject'),
+  'HEAD /{bucket}/{key+}': s3Object('s3:GetObject'),
+  'DELETE /{bucket}/{key+}': s3Object('s3:DeleteObject'),
+  'HEAD /{bucket}': s3Bucket(() => 's3:ListBucket'),
+  'GET /{bucket}': s3Bucket(s3BucketAction),
+  'GET /{bucket}/': s3Bucket(s3BucketAction),
 
   // ---- STS (awsQuery) ----
   // GetCallerIdentity needs no permission (AWS: "No permissions are required"); AssumeRole is

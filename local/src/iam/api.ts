@@ -119,7 +119,9 @@ export function registerIam(router: Router, ctx: TwinContext) {
 
   op('PutRolePolicy', (p) => {
     const name = p.get('PolicyName') ?? '';
-    if (!NAME.test(name)) throw new AwsError('ValidationError', `Invalid policy name '${name}'`);
+    // PutRolePolicy's PolicyName is 1-128 characters (role names are 1-64).
+    if (!/^[\w+=,.@-]{1,128}$/.test(name))
+      throw new AwsError('ValidationError', `Invalid policy name '${name}'`);
     role(p.get('RoleName')).inline[name] = parseDocument(p.get('PolicyDocument'), validateIdentityPolicy);
   });
   const inline = (p: URLSearchParams) => {

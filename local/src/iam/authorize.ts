@@ -5,18 +5,36 @@ import type { TwinContext } from '../twin';
 import { OPERATIONS, UNSIGNED } from './actions';
 import { denialMessage, type Identity, type PolicyDocument } from './iam';
 
-/** Services that keep resource-based policies register a lookup by ARN prefix here. */
+/**
+ * Services that keep resource-based policies, or tags that tag-scoped policies test with
+ * `aws:ResourceTag/<key>`, register a lookup by ARN prefix here.
+ */
 export class ResourcePolicies {
   private readonly lookups: { prefix: string; policy: (arn: string) => PolicyDocument | undefined }[] = [];
+  private readonly tagLookups: {
+    prefix: string;
+    tags: (arn: string) => Record<string, string> | undefined;
+  }[] = [];
 
   register(prefix: string, policy: (arn: string) => PolicyDocument | undefined) {
     this.lookups.push({ prefix, policy });
+  }
+
+  registerTags(prefix: string, tags: (arn: string) => Record<string, string> | undefined) {
+    this.tagLookups.push({ prefix, tags });
   }
 
   /** The policy of the resource an ARN names, read in the resource's account. */
   get(arn: string, account: string): PolicyDocument | undefined {
     const lookup = this.lookups.find((l) => arn.startsWith(l.prefix));
     return lookup && inAccount(account, () => lookup.policy(arn));
+  }
+
+  /** The resource's tags as the `aws:ResourceTag/<key>` condition keys IAM evaluates. */
+  tagContext(arn: string, account: string): Record<string, string> {
+    const lookup = this.tagLookups.find((l) => arn.startsWith(l.prefix));
+    const tags = lookup && inAccount(account, () => lookup.tags(arn));
+    return Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
   }
 }
 
@@ -80,7 +98,13 @@ export class Authorizer {
         resource: check.resource,
         resourceAccount,
         resourcePolicy,
-        context: { 'aws:RequestedRegion': this.ctx.region, ...check.context },
+        context: {
+          'aws:RequestedRegion': this.ctx.region,
+          ...(check.resource === '*'
+            ? {}
+            : this.ctx.resourcePolicies.tagContext(check.resource, resourceAccount)),
+          ...check.context,
+        },
       });
       if (!decision.allowed) {
         throw new AwsError(

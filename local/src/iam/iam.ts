@@ -82,6 +82,26 @@ export const READ_ONLY_ACCESS = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
  * is the read subset of the services this project calls (AWS's own lists every service).
  */
 export const AWS_MANAGED: Record<string, PolicyDocument> = {
+  // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCloudFormationReadOnlyAccess.html
+  // (the CDK bootstrap's deploy role attaches it).
+  'arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess': {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'cloudformation:Describe*',
+          'cloudformation:BatchDescribe*',
+          'cloudformation:EstimateTemplateCost',
+          'cloudformation:Get*',
+          'cloudformation:List*',
+          'cloudformation:ValidateTemplate',
+          'cloudformation:Detect*',
+        ],
+        Resource: '*',
+      },
+    ],
+  },
   [ADMINISTRATOR_ACCESS]: {
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -38,7 +39,15 @@ export async function synthesizeStacks(): Promise<SynthesizedStack[]> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'twin-synth-'));
   try {
     const { app } = buildApp({ outdir, context: { 'aws:cdk:version-reporting': false } });
-    return app.synth().stacks.map((s) => ({
+    // In dependency order, as CloudFormation deployments through the toolkit would run.
+    const ordered: CloudFormationStackArtifact[] = [];
+    const visit = (s: CloudFormationStackArtifact) => {
+      if (ordered.includes(s)) return;
+      for (const d of s.dependencies) if (d instanceof CloudFormationStackArtifact) visit(d);
+      ordered.push(s);
+    };
+    app.synth().stacks.forEach(visit);
+    return ordered.map((s) => ({
       name: s.stackName,
       account: s.environment.account,
       region: s.environment.region,

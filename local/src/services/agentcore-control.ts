@@ -128,6 +128,11 @@ export function registerAgentCoreControl(router: Router, ctx: TwinContext, deps:
     clientTokens: {} as Record<string, { hash: string; response: unknown }>,
   }));
   const deletedListeners: ((runtime: RuntimeRecord) => void)[] = [];
+  // Tag-scoped policies (the preview role may only change runtimes tagged as previews) read these.
+  ctx.resourcePolicies.registerTags('arn:aws:bedrock-agentcore:', (arn) => {
+    const id = /:runtime\/([^/]+)/.exec(arn)?.[1];
+    return id ? state.runtimes[id]?.tags : undefined;
+  });
   const faults: ControlFault[] = [];
   const now = () => ctx.clock.now();
   const iso = (ms?: number) => ctx.clock.iso(ms);

@@ -520,6 +520,10 @@ export function registerCloudWatch(router: Router, ctx: TwinContext) {
     setAlarmState: (name: string, value: AlarmState, reason = `Set by the local twin to ${value}`) =>
       setAlarmState(name, value, reason),
     alarm: (name: string) => state.alarms[name],
+    deleteAlarm(name: string) {
+      delete state.alarms[name];
+      ctx.state.save();
+    },
     /** Record a datapoint directly, e.g. for the AWS/ namespaces a real service would publish. */
     putMetric(
       namespace: string,

@@ -280,6 +280,25 @@ export function register(router: Router, ctx: TwinContext) {
       ctx.state.save();
       return { clientId, ...(secret ? { clientSecret: secret } : {}) };
     },
+    /** Change an app client's name and scopes (CloudFormation updates; the id and secret stay). */
+    updateClient(poolId: string, clientId: string, options: Omit<CognitoClientOptions, 'generateSecret'>) {
+      const client = pool(poolId).clients[clientId];
+      if (!client) throw new Error(`Unknown app client '${clientId}' in pool ${poolId}.`);
+      Object.assign(client, { name: options.name, scopes: options.scopes ?? [] });
+      ctx.state.save();
+    },
+    deleteClient(poolId: string, clientId: string) {
+      delete state.pools[poolId]?.clients[clientId];
+      ctx.state.save();
+    },
+    deleteResourceServer(poolId: string, identifier: string) {
+      delete state.pools[poolId]?.resourceServers[identifier];
+      ctx.state.save();
+    },
+    deleteUserPool(poolId: string) {
+      delete state.pools[poolId];
+      ctx.state.save();
+    },
     /** An access token as a user signed in through `clientId` would get (local runs: the memory actor is `sub`). */
     issueUserToken(poolId: string, clientId: string, sub: string): Promise<string> {
       const client = pool(poolId).clients[clientId];

@@ -6,6 +6,7 @@ import { register as registerMemory, type MemoryOptions } from './memory';
 import { register as registerCognito } from './cognito';
 import type { AgentCoreOptions } from '../runtime/options';
 import { registerAgentCoreControl } from './agentcore-control';
+import { registerCloudFormationAndS3 } from './cloudformation-and-s3';
 import { registerCloudWatch } from './cloudwatch';
 import { registerEcr } from './ecr';
 import { registerGithubOidc } from './github-oidc';
@@ -30,7 +31,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
   const github = registerGithubOidc(router, ctx);
   const control = registerAgentCoreControl(router, ctx, { ecr });
   const cloudwatch = registerCloudWatch(router, ctx);
-  return {
+  const apis = {
     ecr,
     github,
     sts: registerSts(router, ctx, { github }),
@@ -42,6 +43,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
     memory: registerMemory(router, ctx),
     cognito: registerCognito(router, ctx),
   };
+  return { ...apis, ...registerCloudFormationAndS3(router, ctx, apis) };
 }
 
 export type ServiceApis = ReturnType<typeof registerServices>;

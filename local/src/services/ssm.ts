@@ -183,6 +183,14 @@ export function registerSsm(router: Router, ctx: TwinContext) {
     };
   });
 
+  op('DeleteParameter', (input) => {
+    const name = String(input.Name ?? '');
+    if (!state.parameters[name]) throw new AwsError('ParameterNotFound', `Parameter ${name} not found.`);
+    delete state.parameters[name];
+    delete state.history[name];
+    return {};
+  });
+
   return {
     /** The current value of a parameter, if set. */
     get: (name: string): string | undefined => state.parameters[name]?.Value,
