@@ -248,7 +248,10 @@ describe('CloudFormation stacks in the twin', () => {
     );
     const failed = s.events.find((e) => e.ResourceStatus === 'CREATE_FAILED')!;
     expect(failed.LogicalResourceId).toBe('Repo');
-    expect(failed.ResourceStatusReason).toMatch(/repositoryName.*Not_Valid/);
+    // ECR's own wording: it names the member and the constraint, not the value.
+    expect(failed.ResourceStatusReason).toMatch(
+      /Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression/,
+    );
     expect(s.events.map((e) => `${e.LogicalResourceId}:${e.ResourceStatus}`)).toEqual([
       'rolls-back:REVIEW_IN_PROGRESS',
       'rolls-back:CREATE_IN_PROGRESS',
