@@ -281,9 +281,9 @@ describe('ConverseStream guardrail stream processing modes', () => {
     const r = await timed('sync', fromTool('Write to help@example.com'));
     expect(r.text).toBe('The faq_lookup tool returned: Write to {EMAIL}.');
     expect(r.firstDeltaMs).toBeGreaterThanOrEqual(2 * SCAN_MS);
-    expect(
-      r.trace?.outputAssessments?.['localguardrail'][0].sensitiveInformationPolicy?.piiEntities,
-    ).toEqual([{ match: 'help@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true }]);
+    expect(r.trace?.outputAssessments?.['localguardrail'][0].sensitiveInformationPolicy?.piiEntities).toEqual(
+      [{ match: 'help@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true }],
+    );
   });
 
   it('async: streams chunks before the scan and does not mask PII, input or output', async () => {
@@ -292,9 +292,9 @@ describe('ConverseStream guardrail stream processing modes', () => {
     expect(r.firstDeltaMs).toBeLessThan(2 * SCAN_MS);
     expect(r.stopReason).toBe('end_turn');
     // Detected, but nothing was done: the trace says so instead of claiming ANONYMIZED.
-    expect(
-      r.trace?.outputAssessments?.['localguardrail'][0].sensitiveInformationPolicy?.piiEntities,
-    ).toEqual([{ match: 'help@example.com', type: 'EMAIL', action: 'NONE', detected: true }]);
+    expect(r.trace?.outputAssessments?.['localguardrail'][0].sensitiveInformationPolicy?.piiEntities).toEqual(
+      [{ match: 'help@example.com', type: 'EMAIL', action: 'NONE', detected: true }],
+    );
     const echoed = await timed('async', {
       messages: [{ role: 'user', content: [{ text: 'say: write to me at ada@example.com' }] }],
     });
