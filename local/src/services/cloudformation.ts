@@ -963,37 +963,27 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     return {
       StackResources: Object.values(s.resources)
         .filter((r) => !input.LogicalResourceId || r.LogicalResourceId === input.LogicalResourceId)
-        .map((r) => ({
-          StackName: s.StackName,
-          StackId: s.StackId,
-          LogicalResourceId: r.LogicalResourceId,
-          PhysicalResourceId: r.PhysicalResourceId,
-          ResourceType: r.ResourceType,
-          Timestamp: r.Timestamp,
-          ResourceStatus: r.ResourceStatus,
-          ResourceStatusReason: r.ResourceStatusReason,
-          DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
-        })),
+        .map((r) => ({ ...resourceView(s, r), Timestamp: r.Timestamp })),
     };
+  });
+
+  /** A stack resource as DescribeStackResource(s) show it (each adds its own timestamp member). */
+  const resourceView = (s: StackRecord, r: StackRecord['resources'][string]) => ({
+    StackName: s.StackName,
+    StackId: s.StackId,
+    LogicalResourceId: r.LogicalResourceId,
+    PhysicalResourceId: r.PhysicalResourceId,
+    ResourceType: r.ResourceType,
+    ResourceStatus: r.ResourceStatus,
+    ResourceStatusReason: r.ResourceStatusReason,
+    DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
   });
 
   action('DescribeStackResource', (input) => {
     const s = stack(String(input.StackName ?? ''));
     const r = s.resources[String(input.LogicalResourceId ?? '')];
     if (!r) throw validation(`Resource ${input.LogicalResourceId} does not exist for stack ${s.StackName}`);
-    return {
-      StackResourceDetail: {
-        StackName: s.StackName,
-        StackId: s.StackId,
-        LogicalResourceId: r.LogicalResourceId,
-        PhysicalResourceId: r.PhysicalResourceId,
-        ResourceType: r.ResourceType,
-        LastUpdatedTimestamp: r.Timestamp,
-        ResourceStatus: r.ResourceStatus,
-        ResourceStatusReason: r.ResourceStatusReason,
-        DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
-      },
-    };
+    return { StackResourceDetail: { ...resourceView(s, r), LastUpdatedTimestamp: r.Timestamp } };
   });
 
   action('ListStackResources', (input) => {
