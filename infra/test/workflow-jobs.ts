@@ -24,6 +24,24 @@ interface WorkflowDoc {
   >;
 }
 
+/** The `with.<input>` values jobs of other workflows pass when they call `file` (a reusable workflow). */
+function callerInputs(workflowsDir: string, file: string, input: string): string[] {
+  const values: string[] = [];
+  for (const caller of fs.readdirSync(workflowsDir).filter((f) => f.endsWith('.yml') && f !== file)) {
+    const doc = parse(fs.readFileSync(path.join(workflowsDir, caller), 'utf8')) as {
+      jobs: Record<string, { uses?: string; with?: Record<string, string> }>;
+    };
+    for (const [name, job] of Object.entries(doc.jobs)) {
+      if (job.uses !== `./.github/workflows/${file}`) continue;
+      const value = job.with?.[input];
+      if (!value || value.includes('${{'))
+        throw new Error(`${caller} ${name}: calls ${file} without a literal ${input}`);
+      values.push(value);
+    }
+  }
+  return [...new Set(values)];
+}
+
 /** Every job in `.github/workflows` whose steps assume a role with the aws-credentials action. */
 export function roleJobs(workflowsDir: string): RoleJob[] {
   const jobs: RoleJob[] = [];
@@ -40,8 +58,12 @@ export function roleJobs(workflowsDir: string): RoleJob[] {
       let environments: (string | undefined)[] = [env];
       const input = env && /^\$\{\{\s*inputs\.(\w+)\s*\}\}$/.exec(env);
       if (input) {
-        const options = doc.on.workflow_dispatch?.inputs?.[input[1]]?.options;
-        if (!options) throw new Error(`${file} ${name}: environment from input ${input[1]} without options`);
+        // A dispatched workflow's choice options, or the values its callers pass (workflow_call).
+        const options =
+          doc.on.workflow_dispatch?.inputs?.[input[1]]?.options ??
+          (doc.on.workflow_call !== undefined ? callerInputs(workflowsDir, file, input[1]) : undefined);
+        if (!options?.length)
+          throw new Error(`${file} ${name}: environment from input ${input[1]} without options or callers`);
         environments = options;
       } else if (env?.includes('${{')) {
         throw new Error(`${file} ${name}: environment expression ${env} is not modelled`);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { REALISTIC_TIMING } from './runtime/options';
+import { provisionStacks } from './provision/stacks';
 import { startTwin } from './twin';
 
 const HELP = `Usage: npm run twin -- [--port 4566] [--state-dir .local/twin]
@@ -10,6 +11,8 @@ environment variables that point the AWS SDK and this repository's tools at it.
   --port N          port to listen on (default 4566; 0 picks a free one)
   --state-dir DIR   keep runtimes, images and memories across restarts (default: in memory)
   --quiet-agents    do not print what the agent processes the twin runs write to stdout/stderr
+  --provision       also create the policy, \`cdk bootstrap\` each account and \`cdk deploy\` every stack
+                    through the real CDK CLI (docs/infra.md's first deploy), then say when they are ready
   --realistic-timing
                     runtimes take seconds to create (30 s), update (20 s) and delete (15 s), and
                     endpoints 10 s to move, as on AWS (default: 50 ms, for a fast dev loop)
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     'state-dir': { type: 'string' },
     'quiet-agents': { type: 'boolean' },
     'realistic-timing': { type: 'boolean' },
+    provision: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -43,7 +47,23 @@ const twin = await startTwin({
   },
 });
 console.log(`local twin listening on ${twin.url}`);
-console.log('point the AWS SDK at it with:');
+if (values.provision) {
+  const started = performance.now();
+  try {
+    const provisioned = await provisionStacks(twin, { log: (line) => console.log(`provision: ${line}`) });
+    provisioned.cleanup();
+    console.log(
+      `provision: stacks ready in ${((performance.now() - started) / 1000).toFixed(1)} s: ${provisioned.stacks.join(', ')}`,
+    );
+  } catch (e) {
+    console.error(`provision failed: ${(e as Error).message}`);
+    await twin.close();
+    process.exit(1);
+  }
+}
+console.log(
+  `point the AWS SDK${values.provision ? ' and the CDK CLI (npx cdk diff --all)' : ''} at it, as the admin of account ${twin.accounts[0]}, with:`,
+);
 for (const [k, v] of Object.entries(twin.env())) console.log(`  export ${k}=${v}`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

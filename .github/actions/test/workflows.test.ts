@@ -46,10 +46,23 @@ interface Step {
 const jobsOf = (content: string) =>
   Object.entries((parse(content) as { jobs: Record<string, { steps?: Step[] }> }).jobs);
 
+/** Whether a local reusable workflow (`./.github/workflows/x.yml`) has a job that assumes a role. */
+function assumesRole(uses: string): boolean {
+  const called = workflows.find((w) => `./.github/workflows/${w.name}` === uses);
+  return (
+    called !== undefined &&
+    jobsOf(called.content).some(([, j]) =>
+      (j.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials'),
+    )
+  );
+}
+
 describe('workflows and action metadata', () => {
-  it('finds the five workflows and every step action', () => {
+  it('finds the seven workflows and every step action', () => {
     expect(workflows.map((w) => w.name).sort()).toEqual([
       'ci.yml',
+      'infra-deploy.yml',
+      'infra-diff.yml',
       'preview.yml',
       'release.yml',
       'rollback.yml',
@@ -190,12 +203,17 @@ describe('workflows and action metadata', () => {
       expect(doc.permissions, `${w.name}: top-level permissions`).toEqual({});
       for (const [name, job] of Object.entries(doc.jobs)) {
         expect(job.permissions, `${w.name} ${name}: explicit permissions`).toBeDefined();
-        const usesRole = (job.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials');
+        // A job calling a reusable workflow grants what the called jobs need (it caps their permissions).
+        const usesRole = job.uses
+          ? assumesRole(job.uses)
+          : (job.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials');
         expect(
           job.permissions?.['id-token'] === 'write',
           `${w.name} ${name}: id-token only where a role is assumed`,
         ).toBe(usesRole);
-        const comments = (job.steps ?? []).some((s) => s.uses === './.github/actions/preview');
+        const comments = (job.steps ?? []).some(
+          (s) => s.uses === './.github/actions/preview' || s.uses === './.github/actions/infra-diff',
+        );
         expect(
           job.permissions?.['pull-requests'] === 'write',
           `${w.name} ${name}: pull-requests write only for the comment`,

@@ -16,8 +16,10 @@ import {
 import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
+  DeleteRepositoryPolicyCommand,
   ECRClient,
   PutImageTagMutabilityCommand,
+  SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import {
   type PutParameterCommandInput,
@@ -179,6 +181,19 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
     }
     return c;
   };
+  /** RepositoryPolicyText (a JSON object in templates, or its text) → SetRepositoryPolicy; removed → DeleteRepositoryPolicy. */
+  const putRepositoryPolicy = async (repositoryName: string, policy: unknown) => {
+    if (policy === undefined) {
+      await sdk()
+        .ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName }))
+        .catch((e: Error) => {
+          if (e.name !== 'RepositoryPolicyNotFoundException') throw e;
+        });
+      return;
+    }
+    const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy);
+    await sdk().ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText }));
+  };
   ctx.onClose(() => {
     for (const c of clients.values()) for (const client of Object.values(c)) client.destroy();
   });
@@ -241,6 +256,7 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
             ...mutabilityInput(p),
           }),
         );
+        await putRepositoryPolicy(name, p.RepositoryPolicyText);
         return { id: name, attributes: repositoryAttributes(name) };
       },
       async update(id, p, old) {
@@ -255,7 +271,9 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
               ...mutabilityInput(p),
             }),
           );
-        // LifecyclePolicy, RepositoryPolicyText and scanning are kept by CloudFormation only (the twin's ECR has no such API).
+        if (!same(p.RepositoryPolicyText, old.RepositoryPolicyText))
+          await putRepositoryPolicy(id, p.RepositoryPolicyText);
+        // LifecyclePolicy and scanning are kept by CloudFormation only (the twin's ECR has no such API).
         return repositoryAttributes(id);
       },
       async delete(id, p) {
