@@ -60,7 +60,8 @@ describe('provisionStacks: bootstrap and deploy every stack through the CDK CLI'
     const diffStarted = performance.now();
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      [CDK, '--no-notices', '--no-color', 'diff', '--all', '--fail'],
+      // Its own output folder: other tests run the CLI at the same time, and it locks the one it synths to.
+      [CDK, '--no-notices', '--no-color', 'diff', '--all', '--fail', '--output', path.join(home, 'cdk.out')],
       {
         cwd: ROOT,
         env: {

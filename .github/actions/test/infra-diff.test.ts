@@ -105,19 +105,24 @@ describe('infra-diff: a changed alarm threshold in dev.yaml', () => {
 /** The real CLI from the repository root (cdk.json), signed as the twin account's admin; output in order. */
 function runCdk(twin: Twin, home: string, args: string[]) {
   return new Promise<{ output: string; exitCode: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, [CDK, '--no-notices', ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH!,
-        HOME: home,
-        ...twin.env(),
-        AWS_CONFIG_FILE: path.join(home, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
-        CDK_DISABLE_CLI_TELEMETRY: 'true',
-        CDK_DISABLE_VERSION_CHECK: 'true',
-        CI: 'true',
+    // Its own output folder: other tests run the CLI at the same time, and it locks the one it synths to.
+    const child = spawn(
+      process.execPath,
+      [CDK, '--no-notices', ...args, '--output', path.join(home, 'cdk.out')],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH!,
+          HOME: home,
+          ...twin.env(),
+          AWS_CONFIG_FILE: path.join(home, 'no-config'),
+          AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
+          CDK_DISABLE_CLI_TELEMETRY: 'true',
+          CDK_DISABLE_VERSION_CHECK: 'true',
+          CI: 'true',
+        },
       },
-    });
+    );
     let output = '';
     child.stdout.on('data', (b: Buffer) => (output += b.toString('utf8')));
     child.stderr.on('data', (b: Buffer) => (output += b.toString('utf8')));
