@@ -12,6 +12,7 @@ import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { cdkEnvironment } from '../src/provision/stacks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubWorkflows, loadEnvironment, sharedResourceNames } from '../../environments';
 import { startTwin, type Twin } from '../src/twin';
@@ -51,16 +52,7 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
 
   /** Runs `cdk <args>` in an empty directory (no cdk.json) with only the twin's environment. */
   async function cdk(...args: string[]) {
-    const env = {
-      PATH: process.env.PATH!,
-      HOME: work,
-      ...twin.env(),
-      AWS_CONFIG_FILE: path.join(work, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'no-credentials'),
-      CDK_DISABLE_CLI_TELEMETRY: 'true',
-      CDK_DISABLE_VERSION_CHECK: 'true',
-      CI: 'true',
-    };
+    const env = cdkEnvironment(twin, work);
     try {
       const { stdout, stderr } = await promisify(execFile)(
         process.execPath,

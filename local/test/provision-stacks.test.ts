@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAllEnvironments } from '../../environments';
-import { provisionStacks, type ProvisionedStacks } from '../src/provision/stacks';
+import { provisionStacks, type ProvisionedStacks, cdkEnvironment } from '../src/provision/stacks';
 import { startTwin, type Twin } from '../src/twin';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,16 +64,7 @@ describe('provisionStacks: bootstrap and deploy every stack through the CDK CLI'
       [CDK, '--no-notices', '--no-color', 'diff', '--all', '--fail', '--output', path.join(home, 'cdk.out')],
       {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH!,
-          HOME: home,
-          ...twin.env(),
-          AWS_CONFIG_FILE: path.join(home, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
-          CDK_DISABLE_CLI_TELEMETRY: 'true',
-          CDK_DISABLE_VERSION_CHECK: 'true',
-          CI: 'true',
-        },
+        env: cdkEnvironment(twin, home),
         maxBuffer: 64 << 20,
       },
     ).catch((e: { stdout?: string; stderr?: string }) => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadAllEnvironments } from '../../../environments';
 import { planTopology } from '../../../infra/src/topology';
-import { provisionStacks, type ProvisionedStacks } from '../../../local/src/provision/stacks';
+import { provisionStacks, type ProvisionedStacks, cdkEnvironment } from '../../../local/src/provision/stacks';
 import { startTwin, type Twin } from '../../../local/src/twin';
 import { diffStacks, renderDiffComment, stackTable } from '../src/steps/infra-diff';
 
@@ -111,16 +111,7 @@ function runCdk(twin: Twin, home: string, args: string[]) {
       [CDK, '--no-notices', ...args, '--output', path.join(home, 'cdk.out')],
       {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH!,
-          HOME: home,
-          ...twin.env(),
-          AWS_CONFIG_FILE: path.join(home, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
-          CDK_DISABLE_CLI_TELEMETRY: 'true',
-          CDK_DISABLE_VERSION_CHECK: 'true',
-          CI: 'true',
-        },
+        env: cdkEnvironment(twin, home),
       },
     );
     let output = '';

@@ -175,19 +175,27 @@ function clientConfig(twin: Twin, account: string) {
   return { endpoint: twin.url, region: twin.context.region, credentials, maxAttempts: 1 };
 }
 
+/**
+ * The environment the real `cdk` CLI runs in against the twin: an account admin's credentials and the
+ * twin's endpoint, a scratch HOME and nothing from the user's AWS config files.
+ */
+export function cdkEnvironment(twin: Twin, home: string, account?: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH!,
+    HOME: home,
+    ...twin.env({ account }),
+    AWS_CONFIG_FILE: path.join(home, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    CDK_DISABLE_VERSION_CHECK: 'true',
+    CI: 'true',
+  };
+}
+
 /** The real `cdk` CLI, signed as an account's admin, with nothing from the user's AWS config. */
 function cdkRunner(twin: Twin, work: string) {
   return async (account: string, args: string[], cwd = work) => {
-    const env = {
-      PATH: process.env.PATH!,
-      HOME: work,
-      ...twin.env({ account }),
-      AWS_CONFIG_FILE: path.join(work, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'no-credentials'),
-      CDK_DISABLE_CLI_TELEMETRY: 'true',
-      CDK_DISABLE_VERSION_CHECK: 'true',
-      CI: 'true',
-    };
+    const env = cdkEnvironment(twin, work, account);
     try {
       const { stdout, stderr } = await promisify(execFile)(
         process.execPath,
