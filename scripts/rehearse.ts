@@ -293,6 +293,23 @@ export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
   return report;
 }
 
+/**
+ * An environment provisioned on version 1 of a seed image pushed (and its repository created) with
+ * `ecr`: what the action tests start from.
+ */
+export async function provisionSeeded(twin: Twin, env: Environment, dir: string, ecr: ECRClient) {
+  const file = path.join(dir, 'seed.mjs');
+  fs.writeFileSync(file, '// seed\n');
+  const seed = await pushLocalImage({
+    repository: sharedResourceNames(env.app.app).repository,
+    tags: ['seed'],
+    bundlePath: file,
+    create: true,
+    ecr,
+  });
+  return { provisioned: await provision(twin, env, seed.imageUri), seedImage: seed.imageUri };
+}
+
 function endpointReady(control: BedrockAgentCoreControlClient, runtimeId: string, endpointName: string) {
   return pollUntil(
     async () => ((await getEndpoint(control, runtimeId, endpointName)).status === 'READY' ? true : undefined),

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvironment, sharedResourceNames } from '../../../environments';
 import { startTwin, type Twin } from '../../../local/src/twin';
 import { pushLocalImage } from '../../../scripts/push-local-image';
-import { provision, runAction, twinOptions, type Provisioned } from '../../../scripts/rehearse';
+import { provisionSeeded, runAction, twinOptions, type Provisioned } from '../../../scripts/rehearse';
 import { containerUri, getEndpoint, getRuntime, listVersions, waitUntilReady } from '../src/lib/runtime';
 import { configOf, deployRuntime } from '../src/steps/deploy-runtime';
 import { promote } from '../src/steps/promote';
@@ -92,17 +92,9 @@ const registryOf = (uri: string) => /^(\d{12})\.dkr\.ecr\./.exec(uri)![1];
 beforeAll(async () => {
   twin = await startTwin(twinOptions([dev]));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-flow-'));
-  const file = path.join(work, 'seed.mjs');
-  fs.writeFileSync(file, '// seed\n');
-  const seed = await pushLocalImage({
-    repository: repo,
-    tags: ['seed'],
-    bundlePath: file,
-    create: true,
-    ecr: new ECRClient(cfg()),
-  });
-  p = await provision(twin, dev, seed.imageUri);
-  images.seed = seed.imageUri;
+  const { provisioned, seedImage } = await provisionSeeded(twin, dev, work, new ECRClient(cfg()));
+  p = provisioned;
+  images.seed = seedImage;
   // Release images are tagged by the build with their sha; these deliberately are not, so only the
   // promotion record can tie a sha to them.
   images.a = await push('release-a');

@@ -17,7 +17,7 @@ import { startTwin, type Twin } from '../../../local/src/twin';
 import { githubProvider, githubTrust, putRole } from '../../../local/test/helpers/iam';
 import {
   githubStandIn,
-  provision,
+  provisionSeeded,
   runAction,
   twinOptions,
   type Provisioned,
@@ -83,17 +83,9 @@ beforeAll(async () => {
   // The dev account is the default, so the in-process reads (twin.ssm, twin.cloudwatch) see its resources.
   twin = await startTwin({ ...twinOptions([dev]), accountId: dev.account });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-twin-'));
-  const file = path.join(work, 'seed.mjs');
-  fs.writeFileSync(file, '// seed\n');
-  const seed = await pushLocalImage({
-    repository: repo,
-    tags: ['seed'],
-    bundlePath: file,
-    create: true,
-    ecr: new ECRClient(cfg()),
-  });
-  p = await provision(twin, dev, seed.imageUri);
-  images = [seed.imageUri, await push('a'.repeat(40)), await push('b'.repeat(40))];
+  const { provisioned, seedImage } = await provisionSeeded(twin, dev, work, new ECRClient(cfg()));
+  p = provisioned;
+  images = [seedImage, await push('a'.repeat(40)), await push('b'.repeat(40))];
 });
 afterAll(async () => {
   await twin?.close();
