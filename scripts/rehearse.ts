@@ -318,7 +318,11 @@ async function rehearse(): Promise<Rehearsal> {
         ok: false,
         note: (e as Error).message.split('\n')[0],
       });
+      if (process.env.REHEARSE_VERBOSE) console.error((e as Error).stack ?? e);
     }
+    // Progress while it runs (the table comes at the end).
+    const row = rows.at(-1)!;
+    console.error(`${row.ok ? 'ok  ' : 'FAIL'} ${(row.ms / 1000).toFixed(1).padStart(6)} s  ${name}`);
   };
   const expect = (cond: boolean, message: string) => {
     if (!cond) throw new Error(message);
