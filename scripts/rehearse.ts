@@ -247,9 +247,10 @@ async function fromStackOutputs(twin: Twin, env: Environment): Promise<Deployed>
 }
 
 /**
- * A pull request's checkout of this repository: environments/ is a copy it may change, infra/ a folder
- * of links (the CLI's output folder, cdk.json's infra/cdk.out, is the checkout's own), everything else a
- * link to this repository.
+ * A pull request's checkout of this repository: environments/ is a copy it may change, scripts/ a copy
+ * (a script started through a link would not see itself as the main module), infra/ a folder of links
+ * (the CLI's output folder, cdk.json's infra/cdk.out, is the checkout's own), everything else a link to
+ * this repository.
  */
 function pullRequestCheckout(dir: string): string {
   const link = (from: string, to: string, skip: string[]) => {
@@ -257,9 +258,10 @@ function pullRequestCheckout(dir: string): string {
     for (const entry of fs.readdirSync(from))
       if (!skip.includes(entry)) fs.symlinkSync(path.join(from, entry), path.join(to, entry));
   };
-  link(root, dir, ['.git', 'environments', 'infra']);
+  link(root, dir, ['.git', 'environments', 'scripts', 'infra']);
   link(path.join(root, 'infra'), path.join(dir, 'infra'), ['cdk.out']);
-  fs.cpSync(path.join(root, 'environments'), path.join(dir, 'environments'), { recursive: true });
+  for (const copied of ['environments', 'scripts'])
+    fs.cpSync(path.join(root, copied), path.join(dir, copied), { recursive: true });
   return dir;
 }
 
@@ -636,9 +638,9 @@ async function rehearse(): Promise<Rehearsal> {
           role: dev.names.infraRole,
         });
         const env = inCheckout();
-        const stacks = (await run('npx', ['tsx', 'scripts/infra-stacks.ts', 'dev'], checkout, env))
-          .trim()
-          .split(' ');
+        const listed = (await run('npx', ['tsx', 'scripts/infra-stacks.ts', 'dev'], checkout, env)).trim();
+        if (!listed) throw new Error('scripts/infra-stacks.ts dev printed no stacks');
+        const stacks = listed.split(' ');
         await run(
           'npx',
           [
