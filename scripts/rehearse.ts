@@ -878,9 +878,10 @@ async function rehearse(): Promise<Rehearsal> {
         }),
         'preview report',
       );
+      const onPr = gh.comments.filter((c) => c.issue === pr);
       expect(
-        gh.comments.length === 1 && gh.comments[0].body.includes('✅ all gates passed'),
-        `comments: ${gh.comments.map((c) => c.body.slice(0, 80)).join(' / ')}`,
+        onPr.length === 1 && onPr[0].body.includes('✅ all gates passed'),
+        `comments on PR #${pr}: ${onPr.map((c) => c.body.slice(0, 80)).join(' / ')}`,
       );
       return `${deployed.outputs['runtime-name']} v${deployed.outputs.version} from the preview repository; one comment, gates ✅`;
     });
