@@ -1,11 +1,15 @@
 /**
- * `npm start [-- --verbose]`: the local twin of the AWS APIs, the agent from source with reload on
- * change, and the chat page.
- * The twin gets what the agent needs (a memory, the twin's guardrail, a Cognito pool with a machine
- * client); the agent runs under `tsx watch` with the twin's environment. Its per-request log and metric
- * lines go to a log file (path printed) unless --verbose. Ports: TWIN_PORT (4566), PORT (8080),
- * CHAT_PORT (3000); a busy one is named with its variable before anything starts. If the agent or the
- * page server dies, everything stops with its error; Ctrl-C stops everything quietly.
+ * `npm start [-- --verbose] [-- --provision]`: the local twin of the AWS APIs, the agent from source with
+ * reload on change, and the chat page.
+ * By default the twin gets what the agent needs in a second (a memory, the twin's guardrail, a Cognito
+ * pool with a machine client). With --provision it is provisioned as AWS is: `cdk bootstrap` and `cdk
+ * deploy` of every stack through the real CDK CLI (local/src/provision/stacks.ts, most of a minute), and
+ * the agent runs with the environment variables of the dev stack's runtime (its memory, guardrail,
+ * models), signed as the dev account's admin.
+ * The agent runs under `tsx watch`. Its per-request log and metric lines go to a log file (path printed)
+ * unless --verbose. Ports: TWIN_PORT (4566), PORT (8080), CHAT_PORT (3000); a busy one is named with its
+ * variable before anything starts. If the agent or the page server dies, everything stops with its
+ * error; Ctrl-C stops everything quietly.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,17 +20,27 @@ import { fileURLToPath } from 'node:url';
 import {
   BedrockAgentCoreControlClient,
   CreateMemoryCommand,
+  GetAgentRuntimeCommand,
   waitUntilMemoryCreated,
 } from '@aws-sdk/client-bedrock-agentcore-control';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { clientSecret, tokenEndpoint } from '../.github/actions/src/lib/cognito';
+import { readStackOutputs } from '../.github/actions/src/lib/stack-outputs';
+import { loadEnvironment } from '../environments';
+import { provisionStacks } from '../local/src/provision/stacks';
 import { DEFAULT_GUARDRAIL } from '../local/src/services/guardrail';
 import { startTwin, type Twin } from '../local/src/twin';
 import { serveChatPage } from '../local/web/serve';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = process.argv.includes('--verbose');
-const unknown = process.argv.slice(2).filter((a) => a !== '--verbose');
+const provision = process.argv.includes('--provision');
+const unknown = process.argv.slice(2).filter((a) => a !== '--verbose' && a !== '--provision');
 if (unknown.length) {
-  console.error(`npm start: unknown argument ${unknown.join(' ')} (usage: npm start [-- --verbose])`);
+  console.error(
+    `npm start: unknown argument ${unknown.join(' ')} (usage: npm start [-- --verbose] [--provision])`,
+  );
   process.exit(2);
 }
 
@@ -94,11 +108,82 @@ function createCognito(twin: Twin) {
   return { poolId, issuer: twin.cognito.issuer(poolId), ...client };
 }
 
-const twin = await startTwin({ port: twinPort });
-// This process talks to the twin too (CreateMemory), with the same credentials and endpoint.
+/** What the agent and the page use: hand-made in a second, or what the dev stack deployed. */
+interface LocalSetup {
+  /** The agent's environment variables besides the twin's endpoint and credentials. */
+  agentEnv: Record<string, string>;
+  memoryId: string;
+  guardrail: string;
+  poolId: string;
+  /** The page's user signs in with this client; the curl example uses the machine client. */
+  userClientId: string;
+  machine: { clientId: string; clientSecret: string };
+  tokenUrl: string;
+}
+
+async function handMade(twin: Twin): Promise<LocalSetup> {
+  const memoryId = await createMemory(twin);
+  const cognito = createCognito(twin);
+  return {
+    agentEnv: {
+      AGENT_ENV: process.env.AGENT_ENV ?? 'local',
+      MEMORY_ID: memoryId,
+      GUARDRAIL_ID: DEFAULT_GUARDRAIL.id,
+      GUARDRAIL_VERSION: DEFAULT_GUARDRAIL.version,
+    },
+    memoryId,
+    guardrail: `${DEFAULT_GUARDRAIL.id} v${DEFAULT_GUARDRAIL.version}`,
+    poolId: cognito.poolId,
+    userClientId: cognito.clientId,
+    machine: { clientId: cognito.clientId, clientSecret: cognito.clientSecret! },
+    tokenUrl: `${cognito.issuer}/oauth2/token`,
+  };
+}
+
+/** Every stack deployed to the twin through the CDK CLI; the agent gets the dev runtime's variables. */
+async function fromStacks(twin: Twin): Promise<LocalSetup> {
+  const started = performance.now();
+  const provisioned = await provisionStacks(twin, { log: (line) => console.log(`provision: ${line}`) });
+  provisioned.cleanup();
+  console.log(
+    `provision: stacks ready in ${((performance.now() - started) / 1000).toFixed(1)} s: ${provisioned.stacks.join(', ')}`,
+  );
+  const dev = loadEnvironment('dev');
+  const config = {
+    region: twin.context.region,
+    endpoint: twin.url,
+    credentials: twin.credentials(dev.account),
+  };
+  const outputs = await readStackOutputs(new SSMClient(config), dev);
+  const runtime = await new BedrockAgentCoreControlClient(config).send(
+    new GetAgentRuntimeCommand({ agentRuntimeId: outputs.RuntimeId }),
+  );
+  const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
+  const secret = await clientSecret(source, new CognitoIdentityProviderClient(config), () => {});
+  return {
+    agentEnv: runtime.environmentVariables ?? {},
+    memoryId: outputs.MemoryId,
+    guardrail: `${outputs.GuardrailId} v${outputs.GuardrailVersion} (${dev.names.stack})`,
+    poolId: outputs.UserPoolId,
+    userClientId: outputs.UserClientId,
+    machine: { clientId: outputs.MachineClientId, clientSecret: secret },
+    tokenUrl: tokenEndpoint(outputs.TokenEndpoint, twin.env()),
+  };
+}
+
+// With --provision the twin's default account is dev's, where the dev stack (and the agent's memory
+// and guardrail) live; the printed credentials and the agent sign as its admin.
+const twin = await startTwin({
+  port: twinPort,
+  ...(provision && { accountId: loadEnvironment('dev').account }),
+});
+// This process talks to the twin too (CreateMemory, the stack outputs), with the same credentials and endpoint.
 Object.assign(process.env, twin.env());
-const memoryId = await createMemory(twin);
-const cognito = createCognito(twin);
+const setup = await (provision ? fromStacks(twin) : handMade(twin)).catch(async (e: Error) => {
+  console.error(`npm start: ${provision ? 'provisioning' : 'setting up'} the twin failed: ${e.message}`);
+  await twin.close();
+  process.exit(1);
+});
 
 // The agent's stdout carries one JSON log line and one metric line per request: a file unless --verbose.
 const logFile = path.join(os.tmpdir(), `agentcore-gitops-agent-${agentPort}.log`);
@@ -111,12 +196,9 @@ const agent = spawn(
     stdio: ['ignore', agentOut, 'inherit'],
     env: {
       ...process.env,
+      ...setup.agentEnv,
       PORT: String(agentPort),
       HOST: '127.0.0.1',
-      AGENT_ENV: process.env.AGENT_ENV ?? 'local',
-      MEMORY_ID: memoryId,
-      GUARDRAIL_ID: DEFAULT_GUARDRAIL.id,
-      GUARDRAIL_VERSION: DEFAULT_GUARDRAIL.version,
     },
   },
 );
@@ -127,7 +209,7 @@ const chat = await serveChatPage({
   host: '127.0.0.1',
   port: chatPort,
   agentUrl,
-  token: await twin.cognito.issueUserToken(cognito.poolId, cognito.clientId, 'local-user'),
+  token: await twin.cognito.issueUserToken(setup.poolId, setup.userClientId, 'local-user'),
 }).catch(async (e: Error) => {
   // Nothing may outlive a failed start: the agent child and the twin go too.
   console.error(`npm start: the chat page could not start: ${e.message}`);
@@ -135,10 +217,10 @@ const chat = await serveChatPage({
   await twin.close();
   process.exit(1);
 });
-const basic = Buffer.from(`${cognito.clientId}:${cognito.clientSecret}`).toString('base64');
+const basic = Buffer.from(`${setup.machine.clientId}:${setup.machine.clientSecret}`).toString('base64');
 console.log(`
-local twin   ${twin.url}   (AWS APIs: Bedrock, AgentCore, Memory ${memoryId}, Cognito ${cognito.poolId})
-agent        ${agentUrl}   (tsx watch agent/src: edits reload it; guardrail ${DEFAULT_GUARDRAIL.id} v${DEFAULT_GUARDRAIL.version})
+local twin   ${twin.url}   (AWS APIs: Bedrock, AgentCore, Memory ${setup.memoryId}, Cognito ${setup.poolId}${provision ? '; every stack deployed' : ''})
+agent        ${agentUrl}   (tsx watch agent/src: edits reload it; guardrail ${setup.guardrail})
 chat page    ${chat.url}    (open it in a browser: streams answers, tool calls and guardrail interventions)
 
 Stream an answer (AG-UI events over SSE):
@@ -148,12 +230,20 @@ Health (HealthyBusy while a stream is open):
   curl ${agentUrl}/ping
 
 A bearer token (client credentials; its sub becomes the memory actor):
-  TOKEN=$(curl -s -X POST ${cognito.issuer}/oauth2/token -H 'authorization: Basic ${basic}' \\
+  TOKEN=$(curl -s -X POST ${setup.tokenUrl} -H 'authorization: Basic ${basic}' \\
     -d 'grant_type=client_credentials&scope=agent/invoke' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   curl -N -X POST ${agentUrl}/invocations -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -H 'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: my-first-local-session-0000000000001' -d '{"prompt":"My name is Ada"}'
 
-${verbose ? 'Agent logs and metrics: printed here (--verbose).' : `Agent logs and metrics: ${logFile}  (npm start -- --verbose prints them here)`}
+${
+  provision
+    ? `Point the AWS SDK and the CDK CLI (npx cdk diff --all) at the twin, as the dev account's admin:\n${Object.entries(
+        twin.env(),
+      )
+        .map(([k, v]) => `  export ${k}=${v}`)
+        .join('\n')}\n\n`
+    : ''
+}${verbose ? 'Agent logs and metrics: printed here (--verbose).' : `Agent logs and metrics: ${logFile}  (npm start -- --verbose prints them here)`}
 Ctrl-C stops the agent, the page and the twin.
 `);
 

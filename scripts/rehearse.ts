@@ -17,31 +17,22 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  BedrockAgentCoreControlClient,
-  CreateAgentRuntimeCommand,
-  CreateAgentRuntimeEndpointCommand,
-  CreateMemoryCommand,
-} from '@aws-sdk/client-bedrock-agentcore-control';
-import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   githubWorkflows,
   loadEnvironment,
   previewRuntimeName,
   sharedResourceNames,
   type Environment,
-  type StackOutputKey,
 } from '../environments';
-import { loadPrices } from '../environments/prices';
-import { resourcesFromStackOutputs, runtimeSpec } from '../environments/runtime-spec';
-import type { StackOutputs } from '../.github/actions/src/lib/stack-outputs';
-import type { GuardrailConfig } from '../local/src/services/guardrail';
-import { provisionFromTemplates, synthesizeStacks } from '../local/src/provision/templates';
-import { startTwin, type Twin, type TwinOptions } from '../local/src/twin';
+import { readStackOutputs } from '../.github/actions/src/lib/stack-outputs';
+import { cdkEnvironment, provisionStacks } from '../local/src/provision/stacks';
+import { startTwin, type Twin } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
-import { clientCredentialsToken } from '../.github/actions/src/lib/cognito';
-import { pollUntil } from '../.github/actions/src/lib/poll';
+import { clientCredentialsToken, clientSecret } from '../.github/actions/src/lib/cognito';
 import { findRuntime, getEndpoint, getRuntime, requireRuntime } from '../.github/actions/src/lib/runtime';
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
@@ -86,6 +77,8 @@ export async function runAction(
   step: string,
   inputs: Record<string, string | undefined>,
   env: Record<string, string | undefined>,
+  /** The job's checkout (GITHUB_WORKSPACE, and the step's working directory); default this repository. */
+  workspace = root,
 ): Promise<ActionRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `action-${step}-`));
   const files = {
@@ -102,10 +95,10 @@ export async function runAction(
       .map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
   );
   const child = spawn(process.execPath, [path.join(dist, `${step}.js`)], {
-    cwd: root,
+    cwd: workspace,
     env: {
       PATH: process.env.PATH,
-      GITHUB_WORKSPACE: root,
+      GITHUB_WORKSPACE: workspace,
       ...env,
       ...fileEnv,
       ...inputEnv,
@@ -128,197 +121,6 @@ export async function runAction(
   };
   fs.rmSync(dir, { recursive: true, force: true });
   return run;
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the CDK stacks would have created, on the twin
-
-/**
- * The id Bedrock would give an environment's guardrail: lowercase letters and digits (the model's
- * GuardrailIdentifier pattern), never the guardrail's name, which has hyphens.
- */
-const guardrailId = (env: Environment) => env.names.guardrail.toLowerCase().replace(/[^a-z0-9]/g, '');
-
-/** Twin options with each environment's guardrail (named and worded as its file says). */
-export function twinOptions(envs: Environment[]): TwinOptions {
-  return {
-    // The registry account (dev's, where previews live too): image URIs are built from it.
-    accountId: (envs.find((e) => e.name === 'dev') ?? envs[0]).account,
-    agentcore: { readyDelayMs: 100 },
-    guardrail: {
-      guardrails: envs.map((e) => ({
-        id: guardrailId(e),
-        version: '1',
-        blockedInputMessage: e.guardrail.blockedInputMessage,
-        blockedOutputMessage: e.guardrail.blockedOutputMessage,
-        promptAttack: true,
-        // The twin's guardrail knows the PII types the environments use.
-        pii: e.guardrail.pii as GuardrailConfig['pii'],
-      })),
-    },
-  };
-}
-
-export interface Provisioned {
-  env: Environment;
-  runtimeId: string;
-  runtimeArn: string;
-  tokenUrl: string;
-  userPoolId: string;
-  clientId: string;
-  clientSecret: string;
-  memoryId: string;
-}
-
-/** The commit provision() records as the release the environments start from. */
-export const seedSha = '5eed'.padEnd(40, '0');
-
-/**
- * Runtime (version 1 on `image`, by digest), `live` endpoint, Cognito pool + machine client, memory,
- * the stack-outputs parameter, the records of an earlier release of `image`, alarms.
- */
-export async function provision(twin: Twin, env: Environment, image: string): Promise<Provisioned> {
-  // What the environment's stack creates lives in its account: sign as that account's admin.
-  const te = twin.env({ account: env.account });
-  const sdk = {
-    region: twin.context.region,
-    endpoint: twin.url,
-    maxAttempts: 1,
-    credentials: { accessKeyId: te.AWS_ACCESS_KEY_ID, secretAccessKey: te.AWS_SECRET_ACCESS_KEY },
-  };
-  const control = new BedrockAgentCoreControlClient(sdk);
-  const poolId = twin.cognito.createUserPool(env.names.userPool);
-  const [server, scope] = env.names.invokeScope.split('/');
-  twin.cognito.createResourceServer(poolId, server, [scope]);
-  const user = twin.cognito.createClient(poolId, { name: 'web', generateSecret: false });
-  const machine = twin.cognito.createClient(poolId, { name: 'smoke', scopes: [env.names.invokeScope] });
-  const memory = await control.send(
-    new CreateMemoryCommand({ name: env.names.memory, eventExpiryDuration: env.memory.expiryDays }),
-  );
-  const outputs: Partial<Record<StackOutputKey, string>> = {
-    ExecutionRoleArn: `arn:aws:iam::${env.account}:role/${env.names.executionRole}`,
-    MemoryId: memory.memory!.id!,
-    GuardrailId: guardrailId(env),
-    GuardrailVersion: '1',
-    DiscoveryUrl: twin.cognito.discoveryUrl(poolId),
-    UserClientId: user.clientId,
-    MachineClientId: machine.clientId,
-  };
-  // The stack's runtime configuration, from the same function the stack and previews use.
-  const spec = runtimeSpec(env, resourcesFromStackOutputs(outputs as StackOutputs, loadPrices()));
-  const created = await control.send(
-    new CreateAgentRuntimeCommand({
-      ...spec,
-      description: `${env.name} runtime`,
-      agentRuntimeName: env.names.runtime,
-      agentRuntimeArtifact: { containerConfiguration: { containerUri: image } },
-    }),
-  );
-  await endpointReady(control, created.agentRuntimeId!, 'DEFAULT');
-  await control.send(
-    new CreateAgentRuntimeEndpointCommand({
-      agentRuntimeId: created.agentRuntimeId,
-      name: env.runtime.liveEndpoint,
-      agentRuntimeVersion: created.agentRuntimeVersion,
-    }),
-  );
-  await endpointReady(control, created.agentRuntimeId!, env.runtime.liveEndpoint);
-  const ssm = new SSMClient(sdk);
-  const put = (Name: string, Value: string) =>
-    ssm.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite: true }));
-  const tokenUrl = `${twin.cognito.issuer(poolId)}/oauth2/token`;
-  // What the stack writes: its outputs, where the actions (previews too) read ids (contract §1).
-  Object.assign(outputs, {
-    RuntimeId: created.agentRuntimeId!,
-    RuntimeArn: created.agentRuntimeArn!,
-    LiveEndpointName: env.runtime.liveEndpoint,
-    UserPoolId: poolId,
-    InvokeScope: env.names.invokeScope,
-    TokenEndpoint: tokenUrl,
-    AlarmTopicArn: `arn:aws:sns:${env.region}:${env.account}:${env.names.alarmTopic}`,
-    AlarmNamePrefix: env.names.alarmPrefix,
-  });
-  await put(env.names.outputsParameter, JSON.stringify(outputs));
-  // The environment as an earlier pipeline run left it: version 1 promoted from `seedSha`.
-  await put(env.names.imageParameter, image);
-  await put(env.names.liveVersionParameter, created.agentRuntimeVersion!);
-  await put(
-    env.names.releaseParameter,
-    JSON.stringify({ sha: seedSha, image, version: created.agentRuntimeVersion }),
-  );
-  for (const name of ['latency-p95', 'system-errors', 'throttles']) {
-    twin.inAccount(env.account, () => {
-      twin.cloudwatch.putAlarm({
-        AlarmName: `${env.names.alarmPrefix}${name}`,
-        Namespace: 'AWS/Bedrock-AgentCore',
-        Threshold: 1,
-      });
-      twin.cloudwatch.setAlarmState(`${env.names.alarmPrefix}${name}`, 'OK');
-    });
-  }
-  return {
-    env,
-    runtimeId: created.agentRuntimeId!,
-    runtimeArn: created.agentRuntimeArn!,
-    tokenUrl,
-    userPoolId: poolId,
-    clientId: machine.clientId,
-    clientSecret: machine.clientSecret!,
-    memoryId: memory.memory!.id!,
-  };
-}
-
-/**
- * The roles, OIDC providers, policies and registry the CDK app synthesizes, created in both accounts
- * through the twin's IAM and ECR APIs (local/src/provision). Attributes of resources provision()
- * made in-process (guardrail, memory) are resolved from them.
- */
-export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
-  const report = await provisionFromTemplates(twin, await synthesizeStacks(), {
-    attribute: (stack, _id, attribute, resource) => {
-      const p = envs.find((e) => e.env.names.stack === stack.name);
-      if (!p) return undefined;
-      if (resource?.Type === 'AWS::Bedrock::Guardrail' && attribute === 'GuardrailArn')
-        return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${guardrailId(p.env)}`;
-      if (resource?.Type === 'AWS::BedrockAgentCore::Memory' && attribute === 'MemoryArn')
-        return `arn:aws:bedrock-agentcore:${stack.region}:${stack.account}:memory/${p.memoryId}`;
-      if (resource?.Type === 'AWS::Cognito::UserPool' && attribute === 'Arn')
-        return `arn:aws:cognito-idp:${stack.region}:${stack.account}:userpool/${p.userPoolId}`;
-      return undefined;
-    },
-  });
-  const unresolved = report.skipped.filter((s) => s.includes(' statement '));
-  if (unresolved.length)
-    throw new Error(`policy statements the provisioner could not resolve: ${unresolved.join('; ')}`);
-  return report;
-}
-
-/**
- * An environment provisioned on version 1 of a seed image pushed (and its repository created) with
- * `ecr`: what the action tests start from.
- */
-export async function provisionSeeded(twin: Twin, env: Environment, dir: string, ecr: ECRClient) {
-  const file = path.join(dir, 'seed.mjs');
-  fs.writeFileSync(file, '// seed\n');
-  const seed = await pushLocalImage({
-    repository: sharedResourceNames(env.app.app).repository,
-    tags: ['seed'],
-    bundlePath: file,
-    create: true,
-    ecr,
-  });
-  return { provisioned: await provision(twin, env, seed.imageUri), seedImage: seed.imageUri };
-}
-
-function endpointReady(control: BedrockAgentCoreControlClient, runtimeId: string, endpointName: string) {
-  return pollUntil(
-    async () => ((await getEndpoint(control, runtimeId, endpointName)).status === 'READY' ? true : undefined),
-    {
-      timeoutMs: 15_000,
-      intervalMs: 50,
-      what: `endpoint ${endpointName} of ${runtimeId} on the twin to be READY`,
-    },
-  );
 }
 
 /** An agent artifact: a tiny ESM file that starts the real bundle, optionally with the environment changed. */
@@ -406,6 +208,81 @@ export async function githubStandIn() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the stacks made, read as the pipeline reads it
+
+/** The commit the first deploy's image is recorded as (what rollbacks go back to). */
+const seedSha = '5eed'.padEnd(40, '0');
+
+/** What the rehearsal's own checks need of a deployed environment. */
+interface Deployed {
+  env: Environment;
+  runtimeArn: string;
+  tokenUrl: string;
+  userPoolId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/**
+ * The environment stack's outputs from its stack-outputs parameter (as the actions read them) and its
+ * machine client's secret from the user pool (as smoke-test reads it), as the account's admin.
+ */
+async function fromStackOutputs(twin: Twin, env: Environment): Promise<Deployed> {
+  const config = {
+    region: twin.context.region,
+    endpoint: twin.url,
+    maxAttempts: 1,
+    credentials: twin.credentials(env.account),
+  };
+  const outputs = await readStackOutputs(new SSMClient(config), env);
+  const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
+  return {
+    env,
+    runtimeArn: outputs.RuntimeArn,
+    tokenUrl: outputs.TokenEndpoint,
+    userPoolId: outputs.UserPoolId,
+    clientId: outputs.MachineClientId,
+    clientSecret: await clientSecret(source, new CognitoIdentityProviderClient(config), () => {}),
+  };
+}
+
+/**
+ * A pull request's checkout of this repository: environments/ is a copy it may change, scripts/ a copy
+ * (a script started through a link would not see itself as the main module), infra/ a folder of links
+ * (the CLI's output folder, cdk.json's infra/cdk.out, is the checkout's own), everything else a link to
+ * this repository.
+ */
+function pullRequestCheckout(dir: string): string {
+  const link = (from: string, to: string, skip: string[]) => {
+    fs.mkdirSync(to, { recursive: true });
+    for (const entry of fs.readdirSync(from))
+      if (!skip.includes(entry)) fs.symlinkSync(path.join(from, entry), path.join(to, entry));
+  };
+  link(root, dir, ['.git', 'environments', 'scripts', 'infra']);
+  link(path.join(root, 'infra'), path.join(dir, 'infra'), ['cdk.out']);
+  for (const copied of ['environments', 'scripts'])
+    fs.cpSync(path.join(root, copied), path.join(dir, copied), { recursive: true });
+  return dir;
+}
+
+/** A workflow `run:` line: the command in the checkout with the job's environment; its stdout, or why it failed. */
+function run(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => ((stdout += d), (output += d)));
+    child.stderr.on('data', (d: Buffer) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${output.slice(-2000)}`)),
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The rehearsal
 
 interface Row {
@@ -415,13 +292,20 @@ interface Row {
   note: string;
 }
 
-async function rehearse(): Promise<Row[]> {
+interface Rehearsal {
+  rows: Row[];
+  /** The provisioning step alone: its time and the per-stack lines of local/src/provision/stacks.ts. */
+  provisioning: { ms: number; log: string[] };
+}
+
+async function rehearse(): Promise<Rehearsal> {
   const rows: Row[] = [];
   const dev = loadEnvironment('dev');
   const prod = loadEnvironment('prod');
   const preview = loadEnvironment('preview');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rehearse-'));
-  const twin = await startTwin(twinOptions([dev, prod]));
+  // An empty twin: two accounts, no stacks, no roles beyond each account's admin.
+  const twin = await startTwin({ accountId: dev.account, agentcore: { readyDelayMs: 100 } });
   const gh = await githubStandIn();
   const repository = dev.app.github.repository;
   const step = async (name: string, fn: () => Promise<string>) => {
@@ -436,7 +320,11 @@ async function rehearse(): Promise<Row[]> {
         ok: false,
         note: (e as Error).message.split('\n')[0],
       });
+      if (process.env.REHEARSE_VERBOSE) console.error((e as Error).stack ?? e);
     }
+    // Progress while it runs (the table comes at the end).
+    const row = rows.at(-1)!;
+    console.error(`${row.ok ? 'ok  ' : 'FAIL'} ${(row.ms / 1000).toFixed(1).padStart(6)} s  ${name}`);
   };
   const expect = (cond: boolean, message: string) => {
     if (!cond) throw new Error(message);
@@ -460,7 +348,9 @@ async function rehearse(): Promise<Row[]> {
   };
   delete jobEnv.AWS_ACCESS_KEY_ID;
   delete jobEnv.AWS_SECRET_ACCESS_KEY;
-  const envs: Record<string, Provisioned> = {};
+  const envs: Record<string, Deployed> = {};
+  const provisioningLog: string[] = [];
+  let provisioningMs = 0;
   const sha1 = 'c0ffee'.padEnd(40, '1');
   const sha2 = 'badbad'.padEnd(40, '2');
   let releaseImage = '';
@@ -471,44 +361,32 @@ async function rehearse(): Promise<Row[]> {
       return `${path.relative(root, outfile)} ${(bytes / 1024).toFixed(0)} KiB`;
     });
     const bundle = path.join(root, 'agent/dist/server.mjs');
-    const seed = agentArtifact(work, 'seed', bundle);
     const bad = agentArtifact(
       work,
       'no-guardrail',
       bundle,
       'delete process.env.GUARDRAIL_ID; delete process.env.GUARDRAIL_VERSION;',
     );
+    // The rehearsal's own look-ups and image pushes sign as the registry (dev) account's admin.
+    Object.assign(process.env, twin.env({ account: dev.account }));
 
-    await step('provision dev + prod (what CDK creates)', async () => {
-      const ecrEnv = { AWS_ENDPOINT_URL: twin.url };
-      Object.assign(process.env, ecrEnv, {
-        AWS_REGION: twin.context.region,
-        AWS_ACCESS_KEY_ID: twin.credentials(dev.account).accessKeyId,
-        AWS_SECRET_ACCESS_KEY: twin.credentials(dev.account).secretAccessKey,
+    let firstImage = '';
+    await step('cdk bootstrap (scoped policy) + cdk deploy of every stack, both accounts', async () => {
+      const started = performance.now();
+      const provisioned = await provisionStacks(twin, {
+        bundle: fs.readFileSync(bundle),
+        log: (line) => provisioningLog.push(line),
       });
-      const seeded = await pushLocalImage({
-        repository: sharedResourceNames(dev.app.app).repository,
-        tags: ['seed'],
-        bundlePath: seed,
-        create: true,
-      });
-      // The shared stack's second repository: pull-request images, apart from the releases.
-      await new ECRClient({ region: twin.context.region, endpoint: twin.url, maxAttempts: 1 }).send(
-        new CreateRepositoryCommand({ repositoryName: sharedResourceNames(dev.app.app).previewRepository }),
-      );
-      for (const env of [dev, prod]) envs[env.name] = await provision(twin, env, seeded.imageUri);
-      return `runtimes ${dev.names.runtime}, ${prod.names.runtime} on version 1 (${seeded.digest.slice(0, 19)}…)`;
-    });
-
-    await step('identities from the synthesized templates (dev + prod accounts)', async () => {
-      const report = await provisionIdentities(twin, Object.values(envs));
-      const roles = report.created.filter((c) => c.includes('AWS::IAM::Role')).length;
-      return `${roles} roles, ${report.created.length} resources; ${report.skipped.length} non-identity resources left to provision()`;
+      provisioned.cleanup();
+      firstImage = provisioned.imageUri;
+      provisioningMs = performance.now() - started;
+      for (const env of [dev, prod]) envs[env.name] = await fromStackOutputs(twin, env);
+      return `${provisioned.stacks.length} stacks through the real CDK CLI; runtimes on v1 (${firstImage.slice(-19)})`;
     });
 
     const assume = async (
       environment: string,
-      job: { environment?: string; eventName?: string; ref?: string; workflow?: string },
+      job: { environment?: string; eventName?: string; ref?: string; workflow?: string; role?: string },
     ) => {
       const target = loadEnvironment(environment);
       // The token GitHub gives that job: its trigger, ref, GitHub environment and workflow file.
@@ -525,11 +403,13 @@ async function rehearse(): Promise<Row[]> {
       // The role the workflow job assumes: an environment's deploy role for jobs in a GitHub
       // environment, the preview role for pull requests, the build role for pushes to main.
       const names = sharedResourceNames(target.app.app);
-      const role = job.environment
-        ? target.names.deployRole
-        : job.eventName === 'pull_request'
-          ? names.previewRole
-          : names.buildRole;
+      const role = job.role
+        ? job.role
+        : job.environment
+          ? target.names.deployRole
+          : job.eventName === 'pull_request'
+            ? names.previewRole
+            : names.buildRole;
       const r = mustPass(
         await action(
           'aws-credentials',
@@ -545,6 +425,19 @@ async function rehearse(): Promise<Row[]> {
       jobEnv = { ...jobEnv, ...r.exported };
       return r;
     };
+
+    // What rollbacks go back to: the first deploy's image recorded as a release, as promote records one.
+    await step(`dev + prod: promote v1 (the first deploy) as release ${seedSha.slice(0, 7)}`, async () => {
+      for (const name of ['dev', 'prod']) {
+        await assume(name, { environment: name });
+        const r = mustPass(
+          await action('promote', { environment: name, version: '1', sha: seedSha }),
+          `promote ${name} v1`,
+        );
+        expect(r.outputs['image-uri'] === firstImage, `${name} v1 runs ${r.outputs['image-uri']}`);
+      }
+      return `${dev.names.releaseParameter} and prod's record {${seedSha.slice(0, 7)}, v1}; live stays v1`;
+    });
 
     await step('build: credentials (OIDC → STS) + build-image', async () => {
       await assume('dev', {});
@@ -648,10 +541,143 @@ async function rehearse(): Promise<Row[]> {
             'watch-alarms',
           );
           expect(r.outputs.outcome === 'ok', `outcome ${r.outputs.outcome}`);
-          return `${r.outputs.outcome}: 3 alarms quiet`;
+          const watched = (JSON.parse(alarmBaseline) as unknown[]).length;
+          return `${r.outputs.outcome}: ${watched} alarms quiet`;
         });
       }
     }
+
+    // An infra change as a pull request makes it: the same checkout with one number changed in dev.yaml.
+    const infraPr = 12;
+    const prSha = '1f4a'.padEnd(40, '3');
+    const checkout = pullRequestCheckout(path.join(work, 'checkout'));
+    const latencyAlarm = `${dev.names.alarmPrefix}latency-p95`;
+    const threshold = { before: dev.alarms.latencyP95Ms, after: dev.alarms.latencyP95Ms + 5000 };
+    const devYaml = path.join(checkout, 'environments/dev.yaml');
+    const yamlText = fs.readFileSync(devYaml, 'utf8');
+    const changed = yamlText.replace(/^(\s+latencyP95Ms:) \d+$/m, `$1 ${threshold.after}`);
+    if (changed === yamlText)
+      throw new Error('environments/dev.yaml has no alarms.latencyP95Ms line to change');
+    fs.writeFileSync(devYaml, changed);
+    // The runner's HOME and CI, no AWS config files; the job's credentials come from aws-credentials.
+    const runner = cdkEnvironment(twin, work);
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete runner[k];
+    const inCheckout = () => ({ ...runner, ...jobEnv }) as Record<string, string>;
+
+    await step(
+      `infra PR #${infraPr}: dev latency alarm ${threshold.before} → ${threshold.after} ms; infra-diff (diff role) comments exactly that`,
+      async () => {
+        // As infra-diff.yml's job: no GitHub environment, the pull request's token, the read-only diff role.
+        await assume('dev', {
+          eventName: 'pull_request',
+          ref: `refs/pull/${infraPr}/merge`,
+          workflow: githubWorkflows.infraDiff,
+          role: sharedResourceNames(dev.app.app).diffRole,
+        });
+        const r = mustPass(
+          await runAction(
+            'infra-diff',
+            { 'pull-request': String(infraPr), sha: prSha, 'github-token': 'ghs_rehearsal' },
+            inCheckout(),
+            checkout,
+          ),
+          'infra-diff',
+        );
+        expect(r.outputs.changed === 'true', `infra-diff says changed=${r.outputs.changed}`);
+        const comments = gh.comments.filter((c) => c.issue === infraPr);
+        expect(comments.length === 1, `${comments.length} comments on PR #${infraPr}`);
+        const body = comments[0].body;
+        // One heading per stack: the dev stack has the alarm (and the dashboard that draws its
+        // threshold) changed; every other stack has no changes or is named as not diffed.
+        const stacks = [...body.matchAll(/^#### `([^`]+)`: (.*)$/gm)].map(([, stack, summary]) => ({
+          stack,
+          summary,
+        }));
+        const others = stacks.filter((x) => x.stack !== dev.names.stack);
+        expect(
+          stacks.find((x) => x.stack === dev.names.stack)?.summary === '2 changed',
+          `dev stack: ${stacks.find((x) => x.stack === dev.names.stack)?.summary ?? 'missing'}`,
+        );
+        expect(
+          others.length > 0 && others.every((x) => /^(no changes|⚠️ not diffed)$/.test(x.summary)),
+          `other stacks: ${others.map((x) => `${x.stack} ${x.summary}`).join('; ')}`,
+        );
+        const rows = body.split('\n').filter((l) => /^\| 🟡 changed \|/.test(l));
+        expect(
+          rows.length === 2 &&
+            rows[0].includes('`AWS::CloudWatch::Alarm`') &&
+            rows[0].includes(`\`Threshold\`: ${threshold.before} → ${threshold.after}`) &&
+            rows[1].includes('`AWS::CloudWatch::Dashboard`'),
+          `changed rows:\n${rows.join('\n')}`,
+        );
+        expect(
+          !/IAM changes|Security group changes/.test(body),
+          'the comment calls out IAM or security groups',
+        );
+        return `one comment: ${dev.names.stack} 2 changed (alarm Threshold ${threshold.before} → ${threshold.after}, dashboard); ${others.map((x) => `${x.stack}: ${x.summary}`).join(', ')}`;
+      },
+    );
+
+    await step(
+      'infra merge: cdk deploy of dev (infra role) → alarm changed; live, image, version untouched',
+      async () => {
+        const control = new BedrockAgentCoreControlClient({
+          region: twin.context.region,
+          endpoint: twin.url,
+          maxAttempts: 1,
+          credentials: twin.credentials(dev.account),
+        });
+        const runtimeBefore = await requireRuntime(control, dev.names.runtime);
+        const liveBefore = (
+          await getEndpoint(control, runtimeBefore.agentRuntimeId!, dev.runtime.liveEndpoint)
+        ).liveVersion;
+        // As infra-deploy.yml's job (called by release.yml from main, GitHub environment dev): the infra role.
+        await assume('dev', {
+          environment: 'dev',
+          workflow: githubWorkflows.infraDeploy,
+          role: dev.names.infraRole,
+        });
+        const env = inCheckout();
+        const listed = (await run('npx', ['tsx', 'scripts/infra-stacks.ts', 'dev'], checkout, env)).trim();
+        if (!listed) throw new Error('scripts/infra-stacks.ts dev printed no stacks');
+        const stacks = listed.split(' ');
+        await run(
+          'npx',
+          [
+            'cdk',
+            'deploy',
+            '--exclusively',
+            '--require-approval',
+            'never',
+            '--progress',
+            'events',
+            ...stacks,
+          ],
+          checkout,
+          env,
+        );
+        const alarm = twin.inAccount(dev.account, () => twin.cloudwatch.alarm(latencyAlarm));
+        expect(alarm?.Threshold === threshold.after, `${latencyAlarm} threshold ${alarm?.Threshold}`);
+        const runtime = await getRuntime(control, runtimeBefore.agentRuntimeId!);
+        const live = await getEndpoint(control, runtime.agentRuntimeId!, dev.runtime.liveEndpoint);
+        const parameter = (n: string) => twin.inAccount(dev.account, () => twin.ssm.get(n));
+        expect(
+          runtime.agentRuntimeVersion === runtimeBefore.agentRuntimeVersion,
+          `the deploy made runtime version ${runtime.agentRuntimeVersion}`,
+        );
+        expect(
+          runtime.agentRuntimeArtifact?.containerConfiguration?.containerUri === releaseImage,
+          `runtime image ${runtime.agentRuntimeArtifact?.containerConfiguration?.containerUri}`,
+        );
+        expect(
+          live.liveVersion === liveBefore && live.liveVersion === '2',
+          `live serves v${live.liveVersion}`,
+        );
+        expect(parameter(dev.names.liveVersionParameter) === '2', 'live-version parameter changed');
+        expect(parameter(dev.names.imageParameter) === releaseImage, 'image parameter changed');
+        return `${stacks.join(' + ')} deployed; ${latencyAlarm} threshold ${threshold.after}; live v${live.liveVersion}, runtime v${runtime.agentRuntimeVersion} on …${releaseImage.slice(-12)}`;
+      },
+    );
 
     /** The endpoint blocks the prompt attack, as a guarded release does (DEFAULT, or `live` by default). */
     const liveAnswers = async (name: string, qualifier = envs[name].env.runtime.liveEndpoint) => {
@@ -832,15 +858,11 @@ async function rehearse(): Promise<Row[]> {
         runtime.requestHeaderConfiguration?.requestHeaderAllowlist?.includes('Authorization') === true,
         'the preview runtime does not pass Authorization to the agent',
       );
-      const p = envs.dev;
       const smoke = mustPass(
         await action('smoke-test', {
           environment: 'preview',
           'runtime-arn': deployed.outputs['runtime-arn'],
           qualifier: 'DEFAULT',
-          'token-url': p.tokenUrl,
-          'client-id': p.clientId,
-          'user-pool-id': p.userPoolId,
         }),
         'preview smoke',
       );
@@ -856,9 +878,10 @@ async function rehearse(): Promise<Row[]> {
         }),
         'preview report',
       );
+      const onPr = gh.comments.filter((c) => c.issue === pr);
       expect(
-        gh.comments.length === 1 && gh.comments[0].body.includes('✅ all gates passed'),
-        `comments: ${gh.comments.map((c) => c.body.slice(0, 80)).join(' / ')}`,
+        onPr.length === 1 && onPr[0].body.includes('✅ all gates passed'),
+        `comments on PR #${pr}: ${onPr.map((c) => c.body.slice(0, 80)).join(' / ')}`,
       );
       return `${deployed.outputs['runtime-name']} v${deployed.outputs.version} from the preview repository; one comment, gates ✅`;
     });
@@ -905,10 +928,10 @@ async function rehearse(): Promise<Row[]> {
     await twin.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
-  return rows;
+  return { rows, provisioning: { ms: provisioningMs, log: provisioningLog } };
 }
 
-function printTable(rows: Row[]) {
+function printTable({ rows, provisioning }: Rehearsal) {
   const w = Math.max(...rows.map((r) => r.step.length));
   console.log(`\n${'step'.padEnd(w)}  ${'time'.padStart(8)}  result`);
   console.log(`${'-'.repeat(w)}  ${'-'.repeat(8)}  ------`);
@@ -921,16 +944,21 @@ function printTable(rows: Row[]) {
   console.log(
     `${'total'.padEnd(w)}  ${`${(total / 1000).toFixed(2)} s`.padStart(8)}  ${rows.filter((r) => !r.ok).length} failed of ${rows.length}`,
   );
+  if (provisioning.log.length) {
+    console.log(`\nprovisioning alone: ${(provisioning.ms / 1000).toFixed(2)} s`);
+    for (const line of provisioning.log) console.log(`  ${line}`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   rehearse()
-    .then((rows) => {
-      printTable(rows);
+    .then((rehearsal) => {
+      printTable(rehearsal);
       // For tools (npm run bench): one JSON object on the last line.
-      if (process.argv.includes('--json')) console.log(JSON.stringify({ steps: rows }));
-      process.exit(rows.every((r) => r.ok) ? 0 : 1);
+      if (process.argv.includes('--json'))
+        console.log(JSON.stringify({ steps: rehearsal.rows, provisioning: rehearsal.provisioning }));
+      process.exit(rehearsal.rows.every((r) => r.ok) ? 0 : 1);
     })
     .catch((e: Error) => {
       console.error(`rehearsal aborted: ${e.stack ?? e.message}`);

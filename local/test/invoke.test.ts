@@ -17,6 +17,7 @@ import {
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientCredentialsToken } from '../../.github/actions/src/lib/cognito';
 import { sigv4Header } from './helpers/iam';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig, pushFixture } from './image-fixture';
@@ -333,6 +334,55 @@ describe('AgentCore data plane on the twin: runs the deployed artifact', () => {
       const otherClient = await call(await issuer.sign({ client_id: 'client-other', sub: 'u' }));
       expect(otherClient.status).toBe(403);
       expect((await otherClient.json()).message).toMatch(/allowedClients/);
+    });
+
+    // The stack writes Cognito's own URLs (environment-stack.ts): the discovery document on the
+    // regional cognito-idp endpoint and the token endpoint on the pool's domain. The twin's AgentCore
+    // reaches its own Cognito for the first, as AgentCore reaches Cognito inside AWS; a client reaches
+    // the second through AWS_ENDPOINT_URL, like the SDK clients (LocalStack serves it the same way).
+    it("accepts a token from the pool's domain endpoint on a runtime whose discoveryUrl is Cognito's", async () => {
+      const poolId = twin.cognito.createUserPool('stack_pool');
+      twin.cognito.createResourceServer(poolId, 'agent', ['invoke']);
+      const machine = twin.cognito.createClient(poolId, { name: 'smoke', scopes: ['agent/invoke'] });
+      const created = await control.send(
+        new CreateAgentRuntimeCommand({
+          agentRuntimeName: 'jwt_cognito_agent',
+          ...config('jwt-cognito', {
+            authorizerConfiguration: {
+              customJWTAuthorizer: {
+                discoveryUrl: `https://cognito-idp.us-east-1.amazonaws.com/${poolId}/.well-known/openid-configuration`,
+                allowedClients: [machine.clientId],
+              },
+            },
+          }),
+        }),
+      );
+      await waitReady(created.agentRuntimeId!);
+      const before = process.env.AWS_ENDPOINT_URL;
+      process.env.AWS_ENDPOINT_URL = twin.url;
+      const token = await clientCredentialsToken({
+        tokenUrl: 'https://agentcore-gitops-dev-111111111111.auth.us-east-1.amazoncognito.com/oauth2/token',
+        clientId: machine.clientId,
+        clientSecret: machine.clientSecret!,
+        scope: 'agent/invoke',
+      }).finally(() => {
+        if (before === undefined) delete process.env.AWS_ENDPOINT_URL;
+        else process.env.AWS_ENDPOINT_URL = before;
+      });
+      const res = await fetch(
+        `${twin.url}/runtimes/${encodeURIComponent(created.agentRuntimeArn!)}/invocations?qualifier=DEFAULT`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream, application/json',
+            [SESSION]: session('jwt-cognito'),
+            authorization: `Bearer ${token}`,
+          },
+          body: '{"q":1}',
+        },
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
     });
 
     it('rejects SigV4 on a JWT runtime', async () => {

@@ -79,4 +79,45 @@ describe('npm start', () => {
     expect(run.output()).not.toMatch(/Error|error:/);
     for (const port of [twin, agent, chat]) expect(await listening(port)).toBe(false);
   }, 90_000);
+
+  it('--provision: deploys every stack through the CDK CLI and runs the agent with the dev runtime’s memory and guardrail', async () => {
+    const [twin, agent, chat] = [await freePort(), await freePort(), await freePort()];
+    const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) }, [
+      '--provision',
+    ]);
+    cleanups.push(() => run.child.kill('SIGKILL'));
+    const deadline = Date.now() + 420_000;
+    while (!run.output().includes('Ctrl-C stops') && Date.now() < deadline) {
+      if (run.child.exitCode !== null) throw new Error(`npm start -- --provision exited:\n${run.output()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(run.output()).toMatch(/provision: stacks ready in [\d.]+ s: .*agentcore-gitops-dev/);
+    // The agent's memory and guardrail are the dev stack's (its outputs), not hand-made ones.
+    const outputs = await fetchStackOutputs(run.output());
+    expect(run.output()).toContain(`Memory ${outputs.MemoryId}, Cognito ${outputs.UserPoolId}`);
+    expect(run.output()).toContain(`guardrail ${outputs.GuardrailId} v${outputs.GuardrailVersion}`);
+    // The machine client gets a token from the pool's domain endpoint (through the twin), as printed.
+    expect(run.output()).toContain(`curl -s -X POST http://127.0.0.1:${twin}/oauth2/token`);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  }, 480_000);
 });
+
+/** The dev stack's outputs parameter, read with the credentials `npm start -- --provision` printed. */
+async function fetchStackOutputs(output: string) {
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const { readStackOutputs } = await import('../../.github/actions/src/lib/stack-outputs');
+  const { loadEnvironment } = await import('../../environments');
+  const exported = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(output)?.[1] ?? '';
+  return readStackOutputs(
+    new SSMClient({
+      region: exported('AWS_REGION'),
+      endpoint: exported('AWS_ENDPOINT_URL'),
+      credentials: {
+        accessKeyId: exported('AWS_ACCESS_KEY_ID'),
+        secretAccessKey: exported('AWS_SECRET_ACCESS_KEY'),
+      },
+    }),
+    loadEnvironment('dev'),
+  );
+}

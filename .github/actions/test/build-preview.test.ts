@@ -14,13 +14,8 @@ import { loadEnvironment, previewRuntimeName, sharedResourceNames } from '../../
 import { startTwin, type Twin } from '../../../local/src/twin';
 import { buildAgent } from '../../../scripts/build-agent';
 import { pushLocalImage } from '../../../scripts/push-local-image';
-import {
-  githubStandIn,
-  provision,
-  runAction,
-  twinOptions,
-  type Provisioned,
-} from '../../../scripts/rehearse';
+import { githubStandIn, runAction } from '../../../scripts/rehearse';
+import { provision, twinOptions, type Provisioned } from './helpers/provision';
 import { invokeAgent } from '../src/lib/agui';
 import { pollUntil } from '../src/lib/poll';
 

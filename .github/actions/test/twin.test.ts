@@ -15,13 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvironment, sharedResourceNames } from '../../../environments';
 import { startTwin, type Twin } from '../../../local/src/twin';
 import { githubProvider, githubTrust, putRole } from '../../../local/test/helpers/iam';
-import {
-  githubStandIn,
-  provisionSeeded,
-  runAction,
-  twinOptions,
-  type Provisioned,
-} from '../../../scripts/rehearse';
+import { githubStandIn, runAction } from '../../../scripts/rehearse';
+import { provisionSeeded, twinOptions, type Provisioned } from './helpers/provision';
 import { pushLocalImage } from '../../../scripts/push-local-image';
 import { upsertComment, PREVIEW_MARKER } from '../src/lib/comment';
 import { containerUri, getEndpoint, getRuntime } from '../src/lib/runtime';

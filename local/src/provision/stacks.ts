@@ -57,10 +57,12 @@ export async function provisionStacks(
 
     const cdk = cdkRunner(twin, work);
     // Synthesized once by the CLI from cdk.json, as `npx cdk diff` will (same context, path metadata),
-    // then every deploy reads that assembly.
-    await timed('synthesized the CDK app (cdk synth)', () =>
+    // then every deploy reads that assembly. Bootstrapping needs no assembly: both run at once.
+    const synthesized = timed('synthesized the CDK app (cdk synth)', () =>
       cdk(twin.context.defaultAccount, ['synth', '--quiet', '--output', assembly], ROOT),
     );
+    // Awaited below; this only keeps a failure while a bootstrap still runs from going unhandled.
+    synthesized.catch(() => {});
     const topology = planTopology(loadAllEnvironments());
     const policy = fs.readFileSync(EXECUTION_POLICY, 'utf8');
 
@@ -89,6 +91,7 @@ export async function provisionStacks(
             ...lookup,
           ]),
         );
+        await synthesized;
         await timed(`deployed ${plan.stackName}`, () =>
           cdk(plan.account, deploy(assembly, [plan.stackName])),
         );

@@ -21,6 +21,9 @@ export class JwtAuthorizer {
     Promise<{ issuer: string; jwks: ReturnType<typeof createRemoteJWKSet> }>
   >();
 
+  /** `reach`: where the service fetches a discovery URL from (the twin's own Cognito for AWS's). */
+  constructor(private readonly reach: (url: string) => string = (url) => url) {}
+
   async verify(token: string, config: CustomJwtAuthorizer): Promise<JWTPayload> {
     const { issuer, jwks } = await this.discover(config.discoveryUrl);
     let payload: JWTPayload;
@@ -61,11 +64,11 @@ export class JwtAuthorizer {
     let found = this.issuers.get(discoveryUrl);
     if (!found) {
       found = (async () => {
-        const res = await fetch(discoveryUrl, { signal: AbortSignal.timeout(5_000) });
+        const res = await fetch(this.reach(discoveryUrl), { signal: AbortSignal.timeout(5_000) });
         if (!res.ok) throw new Error(`GET ${discoveryUrl} answered ${res.status}`);
         const doc = (await res.json()) as { issuer?: string; jwks_uri?: string };
         if (!doc.issuer || !doc.jwks_uri) throw new Error(`${discoveryUrl} has no issuer or jwks_uri`);
-        return { issuer: doc.issuer, jwks: createRemoteJWKSet(new URL(doc.jwks_uri)) };
+        return { issuer: doc.issuer, jwks: createRemoteJWKSet(new URL(this.reach(doc.jwks_uri))) };
       })();
       this.issuers.set(discoveryUrl, found);
       // A failed discovery is retried on the next request rather than remembered.
@@ -79,4 +82,16 @@ export class JwtAuthorizer {
       );
     });
   }
+}
+
+/**
+ * Cognito's regional OIDC endpoints (`https://cognito-idp.<region>.amazonaws.com/<poolId>/...`, the
+ * discoveryUrl the stack gives the runtime) served by the twin's own Cognito under `<twin>/cognito/`,
+ * as AgentCore reaches Cognito inside AWS. Every other URL is fetched as given.
+ */
+export function cognitoOnTwin(twinUrl: () => string): (url: string) => string {
+  return (url) => {
+    const m = /^https:\/\/cognito-idp\.[a-z0-9-]+\.amazonaws\.com\/([^/]+)(\/.*)?$/.exec(url);
+    return m ? `${twinUrl()}/cognito/${m[1]}${m[2] ?? ''}` : url;
+  };
 }

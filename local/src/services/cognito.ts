@@ -187,7 +187,31 @@ export function register(router: Router, ctx: TwinContext) {
     sendJson(res, 200, { keys: [(await keys).publicJwk] });
   });
 
-  router.route('POST', '/cognito/{poolId}/oauth2/token', async (req: TwinRequest, res: TwinResponse) => {
+  /**
+   * The pool whose client made a request to the domain token endpoint: on AWS the domain names the
+   * pool; here one endpoint serves every pool's domain and the client id (unique across pools) finds it.
+   */
+  function poolOfClient(req: TwinRequest): string | undefined {
+    const basic = /^Basic\s+(.+)$/i.exec(String(req.headers.authorization ?? ''));
+    const form = new URLSearchParams(req.body.toString('utf8'));
+    const decoded = basic ? Buffer.from(basic[1], 'base64').toString('utf8') : undefined;
+    const raw = decoded !== undefined ? decoded.split(':')[0] : form.get('client_id');
+    const id = raw ? decodeURIComponent(raw) : undefined;
+    return id ? Object.keys(state.pools).find((p) => state.pools[p].clients[id]) : undefined;
+  }
+
+  // The token endpoint of a user pool domain (https://<prefix>.auth.<region>.amazoncognito.com/oauth2/token,
+  // https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html): clients reach it
+  // through AWS_ENDPOINT_URL (.github/actions/src/lib/cognito.ts tokenEndpoint).
+  router.route('POST', '/oauth2/token', (req: TwinRequest, res: TwinResponse) => {
+    req.params.poolId = poolOfClient(req) ?? '';
+    return issueToken(req, res);
+  });
+  router.route('POST', '/cognito/{poolId}/oauth2/token', (req: TwinRequest, res: TwinResponse) =>
+    issueToken(req, res),
+  );
+
+  async function issueToken(req: TwinRequest, res: TwinResponse) {
     try {
       if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
         throw new OAuthError(
@@ -236,7 +260,7 @@ export function register(router: Router, ctx: TwinContext) {
       });
       res.end(text);
     }
-  });
+  }
 
   return {
     /** The issuer URL of a pool (`discoveryUrl` = issuer + `/.well-known/openid-configuration`). */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AwsError } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
-import { JwtAuthorizer } from '../runtime/jwt-authorizer';
+import { cognitoOnTwin, JwtAuthorizer } from '../runtime/jwt-authorizer';
 import { parseEmf } from '../runtime/emf';
 import { agentCoreDefaults } from '../runtime/options';
 import { StartError, Supervisor, instanceKey, type Instance, type LogLine } from '../runtime/supervisor';
@@ -43,7 +43,7 @@ export function registerRuntimeInvoke(
         for (const v of p.values) deps.cloudwatch.putMetric(p.namespace, p.name, v, p.dimensions, p.time);
     },
   });
-  const authorizer = new JwtAuthorizer();
+  const authorizer = new JwtAuthorizer(cognitoOnTwin(() => ctx.url));
   const ownWorkDir = !ctx.state.dir;
   const workDir = ctx.state.dir
     ? path.join(ctx.state.dir, 'artifacts')

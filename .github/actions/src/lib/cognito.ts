@@ -12,13 +12,27 @@ export interface ClientCredentials {
   scope?: string;
 }
 
+/**
+ * Where the grant goes. A Cognito domain's token endpoint (`https://<prefix>.auth.<region>.amazoncognito.com/oauth2/token`,
+ * the stack's TokenEndpoint) follows AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, else AWS_ENDPOINT_URL,
+ * as the SDK clients do: an emulator answers `/oauth2/token` on its own endpoint and finds the pool by
+ * the client id (LocalStack does the same). Other URLs, and every URL without an override, are used as given.
+ */
+export function tokenEndpoint(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER || env.AWS_ENDPOINT_URL;
+  const parsed = new URL(url);
+  if (!override || !/\.auth(-fips)?\.[a-z0-9-]+\.amazoncognito\.com$/.test(parsed.hostname)) return url;
+  return new URL(`${parsed.pathname}${parsed.search}`, override).href;
+}
+
 export async function clientCredentialsToken(c: ClientCredentials): Promise<string> {
   const body = new URLSearchParams({ grant_type: 'client_credentials' });
   if (c.scope) body.set('scope', c.scope);
   const basic = Buffer.from(
     `${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`,
   ).toString('base64');
-  const response = await fetch(c.tokenUrl, {
+  const url = tokenEndpoint(c.tokenUrl);
+  const response = await fetch(url, {
     method: 'POST',
     headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
     body,
@@ -27,13 +41,12 @@ export async function clientCredentialsToken(c: ClientCredentials): Promise<stri
   const text = await response.text();
   if (!response.ok) {
     throw new Error(
-      `token endpoint ${c.tokenUrl} answered HTTP ${response.status}: ${text.slice(0, 300)}` +
+      `token endpoint ${url} answered HTTP ${response.status}: ${text.slice(0, 300)}` +
         ' (check the client id/secret and that the client allows the client_credentials grant and scope)',
     );
   }
   const token = (JSON.parse(text) as { access_token?: unknown }).access_token;
-  if (typeof token !== 'string' || !token)
-    throw new Error(`token endpoint ${c.tokenUrl} returned no access_token`);
+  if (typeof token !== 'string' || !token) throw new Error(`token endpoint ${url} returned no access_token`);
   return token;
 }
 
