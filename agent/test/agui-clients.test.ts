@@ -9,7 +9,7 @@ import {
   type Tool,
 } from '@ag-ui/client';
 import { ListSessionsCommand, BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { ask, invokeRequest, SESSION_HEADER, startAgent, textOf, types, type TestAgent } from './helpers';
 
@@ -48,7 +48,8 @@ afterAll(async () => {
   await twin?.close();
 });
 
-const lastModelRequest = () => twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request;
+const lastModelRequest = () =>
+  twin.bedrock.calls().findLast((c) => c.operation === 'ConverseStream')!.request;
 /** What the model saw of the conversation: role and text/tool blocks, context and cache points left out. */
 const seen = () =>
   lastModelRequest().messages!.map((m) => ({
@@ -61,8 +62,8 @@ const seen = () =>
 const user = (content: string): Message => ({ id: randomUUID(), role: 'user', content });
 const assistant = (content: string): Message => ({ id: randomUUID(), role: 'assistant', content });
 
-function httpAgent(threadId = `thread-${randomUUID()}`, initialMessages: Message[] = []) {
-  return new HttpAgent({ url: `${agent.url}/invocations`, threadId, initialMessages });
+function httpAgent(threadId = `thread-${randomUUID()}`, initialMessages: Message[] = [], url = agent.url) {
+  return new HttpAgent({ url: `${url}/invocations`, threadId, initialMessages });
 }
 
 /** Run and collect the events the client applied. */
@@ -79,7 +80,11 @@ const lastText = (client: HttpAgent) => {
 
 describe('session ids', () => {
   it('accepts the id `agentcore dev` sends (local-dev-session) and keeps the memory events under it', async () => {
-    const res = await invokeRequest(agent.url, { prompt: 'calculate 3*3' }, { sessionId: 'local-dev-session' });
+    const res = await invokeRequest(
+      agent.url,
+      { prompt: 'calculate 3*3' },
+      { sessionId: 'local-dev-session' },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get(SESSION_HEADER)).toBe('local-dev-session');
     expect(await res.text()).toContain('3*3 = 9');
@@ -91,7 +96,7 @@ describe('session ids', () => {
   it('maps a session id AgentCore Memory would refuse to a stable memory session id', async () => {
     const sessionId = `chat:${randomUUID()}/1`; // ':' and '/' are outside Memory's session id pattern
     await ask(agent.url, 'My name is Ada.', { sessionId });
-    expect(agent.logs.filter((l) => l.sessionId === sessionId && l.level >= 50)).toEqual([]);
+    expect(agent.logs.filter((l) => l.sessionId === sessionId && (l.level as number) >= 50)).toEqual([]);
     // A process that never saw the session rebuilds it from memory under the same mapped id.
     const other = await startAgent(twin, { MEMORY_ID: memoryId });
     try {
@@ -178,7 +183,10 @@ describe('agentcore dev requests', () => {
 
 describe('HttpAgent (@ag-ui/client)', () => {
   it('edit and regenerate: the model sees the client’s conversation, not the server’s', async () => {
-    const client = httpAgent(undefined, [user('My name is Ada.')]);
+    // Without long-term memory, whose records (the name Ada) would rightly reach the model too.
+    const plain = await startAgent(twin);
+    onTestFinished(() => plain.close());
+    const client = httpAgent(undefined, [user('My name is Ada.')], plain.url);
     await run(client);
     client.addMessage(user('What is my name?'));
     await run(client);
@@ -186,7 +194,11 @@ describe('HttpAgent (@ag-ui/client)', () => {
 
     // The user edits the first message and regenerates the last answer.
     const [, firstAnswer, question] = client.messages;
-    client.setMessages([{ ...client.messages[0], content: 'My name is Bea.' } as Message, firstAnswer, question]);
+    client.setMessages([
+      { ...client.messages[0], content: 'My name is Bea.' } as Message,
+      firstAnswer,
+      question,
+    ]);
     await run(client);
     expect(lastText(client)).toBe('Your name is Bea.');
     expect(seen()).toEqual([
@@ -232,12 +244,20 @@ describe('HttpAgent (@ag-ui/client)', () => {
       type: 'RUN_FINISHED',
       outcome: { type: 'success', pendingToolCallIds: [start.toolCallId] },
     });
-    const call = client.messages.at(-1) as { role: string; toolCalls?: { function: { arguments: string } }[] };
+    const call = client.messages.at(-1) as {
+      role: string;
+      toolCalls?: { function: { arguments: string } }[];
+    };
     expect(call.role).toBe('assistant');
     expect(JSON.parse(call.toolCalls![0].function.arguments)).toEqual({ city: 'Tokyo' });
 
     // The client runs the tool and sends its result; the model continues from it (not re-answering).
-    client.addMessage({ id: randomUUID(), role: 'tool', toolCallId: start.toolCallId, content: 'chart shown' });
+    client.addMessage({
+      id: randomUUID(),
+      role: 'tool',
+      toolCallId: start.toolCallId,
+      content: 'chart shown',
+    });
     const second = await run(client, [showChart]);
     expect(lastText(client)).toBe('The show_chart tool returned: chart shown.');
     expect(types(second.events)).not.toContain('TOOL_CALL_START');
@@ -248,7 +268,9 @@ describe('HttpAgent (@ag-ui/client)', () => {
     const third = await run(client, [showChart]);
     expect(types(third.events)).toContain('TOOL_CALL_RESULT');
     expect(lastText(client)).toMatch(/Asia\/Tokyo, GMT\+9/);
-    const tools = lastModelRequest().toolConfig!.tools!.map((t) => t.toolSpec?.name).filter(Boolean);
+    const tools = lastModelRequest()
+      .toolConfig!.tools!.map((t) => t.toolSpec?.name)
+      .filter(Boolean);
     expect(tools).toEqual(['current_time', 'calculator', 'faq_lookup', 'show_chart']);
   });
 
@@ -286,8 +308,17 @@ describe('HttpAgent (@ag-ui/client)', () => {
 
       const second = httpAgent(threadId, [user('calculate 1+1')]);
       const errors: { code?: string; message: string }[] = [];
-      await second.runAgent({}, { onRunErrorEvent: ({ event }) => void errors.push(event) }).catch(() => undefined);
-      expect(errors).toEqual([{ type: 'RUN_ERROR', code: 'SessionBusy', message: expect.stringMatching(/retry/), timestamp: expect.any(Number) }]);
+      await second
+        .runAgent({}, { onRunErrorEvent: ({ event }) => void errors.push(event) })
+        .catch(() => undefined);
+      expect(errors).toEqual([
+        {
+          type: 'RUN_ERROR',
+          code: 'SessionBusy',
+          message: expect.stringMatching(/retry/),
+          timestamp: expect.any(Number),
+        },
+      ]);
 
       await firstRun;
       expect(lastText(first)).toContain('lorem ipsum');
