@@ -1,4 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import path from 'node:path';
 import {
   HttpAgent,
   runHttpRequest,
@@ -17,6 +20,8 @@ import { ask, invokeRequest, SESSION_HEADER, startAgent, textOf, types, type Tes
  * Real AG-UI clients against the real agent on the twin: `@ag-ui/client`'s HttpAgent (what CopilotKit
  * runs on), and the exact requests of AWS's `agentcore dev` CLI.
  */
+
+const root = path.resolve(import.meta.dirname, '../..');
 
 let twin: Twin;
 let agent: TestAgent;
@@ -134,12 +139,53 @@ describe('session ids', () => {
   });
 });
 
-/** The requests `agentcore dev -p <port> "<prompt>"` (@aws/agentcore 0.30.0) sends, byte for byte. */
+/**
+ * The requests `agentcore dev -p <port> "<prompt>"` (@aws/agentcore 0.30.0, dist/cli/index.mjs:
+ * invokeAgentStreaming for HTTP, invokeAguiStreaming for AGUI) sends, byte for byte, to the agent
+ * process started as `npm start` starts it (scripts/dev.ts: same entry point and environment). The CLI
+ * itself cannot be installed here (docs/agent.md, "AWS's AgentCore CLI").
+ */
 describe('agentcore dev requests', () => {
-  const port = () => new URL(agent.url).port;
+  let port: string;
+  let agentProcess: ChildProcess;
+  const lines: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    agentProcess = spawn(path.join(root, 'node_modules/.bin/tsx'), ['agent/src/main.ts'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        ...twin.env(),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        AGENT_ENV: 'local',
+        MEMORY_ID: memoryId,
+        GUARDRAIL_ID: 'localguardrail',
+        GUARDRAIL_VERSION: '1',
+      },
+    });
+    let partial = '';
+    agentProcess.stdout!.on('data', (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) if (line.startsWith('{')) lines.push(JSON.parse(line));
+    });
+    for (let waited = 0; !lines.some((l) => l.msg === 'agent listening'); waited += 100) {
+      if (waited > 45_000 || agentProcess.exitCode !== null)
+        throw new Error('the agent process did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    port = String(lines.find((l) => l.msg === 'agent listening')!.port);
+  }, 60_000);
+  afterAll(async () => {
+    if (!agentProcess || agentProcess.exitCode !== null) return;
+    const exited = once(agentProcess, 'exit');
+    agentProcess.kill('SIGTERM');
+    await exited;
+  });
 
   it('HTTP mode: {"prompt"} with session id local-dev-session streams the answer', async () => {
-    const res = await fetch(`http://localhost:${port()}/invocations`, {
+    const res = await fetch(`http://localhost:${port}/invocations`, {
       method: 'POST',
       headers: {
         'Content-Type': 'application/json',
@@ -169,7 +215,7 @@ describe('agentcore dev requests', () => {
       forwardedProps: {},
     };
     const events = await read(
-      fetch(`http://localhost:${port()}/invocations`, {
+      fetch(`http://localhost:${port}/invocations`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
         body: JSON.stringify(body),
@@ -177,7 +223,7 @@ describe('agentcore dev requests', () => {
     );
     expect(types(events)).not.toContain('RUN_ERROR');
     expect(textOf(events)).toMatch(/Asia\/Tokyo, GMT\+9/);
-    expect(agent.logs.some((l) => l.sessionId === threadId && l.msg === 'invocation')).toBe(true);
+    expect(lines.some((l) => l.sessionId === threadId && l.msg === 'invocation')).toBe(true);
   });
 });
 
