@@ -65,7 +65,6 @@ const seen = () =>
   }));
 
 const user = (content: string): Message => ({ id: randomUUID(), role: 'user', content });
-const assistant = (content: string): Message => ({ id: randomUUID(), role: 'assistant', content });
 
 function httpAgent(threadId = `thread-${randomUUID()}`, initialMessages: Message[] = [], url = agent.url) {
   return new HttpAgent({ url: `${url}/invocations`, threadId, initialMessages });
