@@ -112,8 +112,11 @@ export class Agent {
           session.turns.at(-1)!.push(...messages);
         else session.turns.push(messages);
       }
-      if (kept !== undefined && result.turn.length > 0) memory?.record(ids, 'USER', kept, log);
-      if (result.turn.length > 0 && result.answer && !pending && (kept !== undefined || !invocation.userText))
+      // Memory gets the question as the guardrail let it through, and the answer once there is one:
+      // with its question, or alone when it continues after tool results (the question came earlier).
+      const answered = result.turn.length > 0;
+      if (answered && kept !== undefined) memory?.record(ids, 'USER', kept, log);
+      if (answered && !pending && result.answer && (kept !== undefined || !invocation.userText))
         memory?.record(ids, 'ASSISTANT', result.answer, log);
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
