@@ -1,5 +1,5 @@
 import { EventType, type BaseEvent, type TokenUsage } from '@ag-ui/core';
-import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient, Message } from '@aws-sdk/client-bedrock-runtime';
 import { addUsage, priceOf, type ModelPrice } from '../../cost/model';
 import type { Background } from './background';
 import type { Config } from './config';
@@ -7,8 +7,8 @@ import { applyToInput, maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
 import type { Memory } from './memory';
-import { estimateTokens, userMessage } from './prompt';
-import { toTurns, type Session } from './session';
+import { estimateTokens, withContext } from './prompt';
+import { turnsOf, type Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
 import { TOOLS, toolSpecs } from './tools';
@@ -56,33 +56,39 @@ export class Agent {
     emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
 
     try {
-      // History (for a session new to this process) and long-term records load together, each bounded.
-      const [, memoryContext] = await Promise.all([
-        this.ensureHistory(session, invocation, signal, log),
-        memory?.retrieveContext(ids, invocation.userText, signal, log),
+      // History and long-term records load together, each bounded. The client's conversation, when it
+      // sent one, is the history (an edit, a regenerate or a reset there is what the model sees).
+      const [, retrieved] = await Promise.all([
+        this.useHistory(session, invocation, signal, log),
+        invocation.query ? memory?.retrieveContext(ids, invocation.query, signal, log) : undefined,
       ]);
+      emit({
+        type: EventType.STATE_SNAPSHOT,
+        snapshot: { memory: { records: retrieved?.records ?? [] }, guardrail: null },
+      } as BaseEvent);
 
       // What the guardrail let through is what is kept and reused: the user's text with the PII it
       // anonymised masked. Undefined for a blocked prompt, or when it cannot be known (then nothing of
       // the turn is stored or sent to the background model: it could hold unmasked PII).
       let letThrough: Promise<string | undefined> = Promise.resolve(undefined);
       const onUserGuarded = (trace: unknown, blocked: boolean) => {
-        if (blocked) return;
+        if (blocked || !invocation.userText) return;
         letThrough = this.letThrough(invocation.userText, trace, log);
         // Off the critical path: the first model call has ended.
         void letThrough.then(
           (text) => text !== undefined && background.classify(text, log, onBackgroundUsage),
         );
       };
-      const context = [memoryContext, invocation.context].filter(Boolean).join('\n') || undefined;
+      const context = [retrieved?.context, invocation.context].filter(Boolean).join('\n') || undefined;
       const result = await runLoop({
         runtime: this.deps.runtime,
         config,
         tools: TOOLS,
         toolSpecs: this.specs,
+        clientTools: invocation.clientTools,
         history: session.messages(),
         summary: session.summary,
-        user: userMessage(invocation.userText, context),
+        user: withContext(invocation.current, context),
         emit,
         onFirstToken: () => (firstTokenAt ??= Date.now()),
         onUserGuarded,
@@ -92,14 +98,26 @@ export class Agent {
 
       // A turn is kept (in history and memory) once answered; blocked or failed turns are not, or a
       // rebuilt session would replay them. History keeps the question without its per-turn context.
+      // A run that ended on a client tool call is not kept yet: its client sends it back with the
+      // results (client tools need a client that holds the conversation).
       const kept = await letThrough;
-      if (result.turn.length > 0) {
-        session.turns.push([userMessage(kept ?? invocation.userText), ...result.turn.slice(1)]);
-        if (kept !== undefined) {
-          memory?.record(ids, 'USER', kept, log);
-          memory?.record(ids, 'ASSISTANT', result.answer, log);
-        }
+      const pending = result.pendingToolCallIds.length > 0;
+      if (result.turn.length > 0 && !pending) {
+        const asked = invocation.userText
+          ? withText(invocation.current, kept ?? invocation.userText)
+          : invocation.current;
+        const messages = [asked, ...result.turn.slice(1)];
+        // Tool results continue the turn that made the calls.
+        if (invocation.current.content?.some((b) => b.toolResult) && session.turns.length > 0)
+          session.turns.at(-1)!.push(...messages);
+        else session.turns.push(messages);
       }
+      // Memory gets the question as the guardrail let it through, and the answer once there is one:
+      // with its question, or alone when it continues after tool results (the question came earlier).
+      const answered = result.turn.length > 0;
+      if (answered && kept !== undefined) memory?.record(ids, 'USER', kept, log);
+      if (answered && !pending && result.answer && (kept !== undefined || !invocation.userText))
+        memory?.record(ids, 'ASSISTANT', result.answer, log);
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
       await memory?.flush(session.id);
@@ -125,19 +143,24 @@ export class Agent {
       );
       // Clients can mark an intervention (the answer itself is already the guardrail's message).
       // The smoke gates judge by it: blocked, and each policy's verdict (type and action, no matches).
-      if (result.guardrail.intervened) {
-        const unique = new Map(result.guardrail.verdicts.map((v) => [`${v.type} ${v.action}`, v]));
-        emit({
-          type: EventType.CUSTOM,
-          name: 'guardrail',
-          value: { intervened: true, blocked: result.guardrail.blocked, verdicts: [...unique.values()] },
-        } as BaseEvent);
-      }
+      const unique = new Map(result.guardrail.verdicts.map((v) => [`${v.type} ${v.action}`, v]));
+      const verdict = {
+        intervened: result.guardrail.intervened,
+        blocked: result.guardrail.blocked,
+        verdicts: [...unique.values()],
+      };
+      if (verdict.intervened)
+        emit({ type: EventType.CUSTOM, name: 'guardrail', value: verdict } as BaseEvent);
+      emit({
+        type: EventType.STATE_DELTA,
+        delta: [{ op: 'replace', path: '/guardrail', value: verdict }],
+      } as BaseEvent);
       runOpen = false;
       emit({
         type: EventType.RUN_FINISHED,
         threadId: req.threadId,
         runId: invocation.runId,
+        ...(pending && { outcome: { type: 'success', pendingToolCallIds: result.pendingToolCallIds } }),
         usage: [
           tokenUsage(config.MODEL_ID, result.usage),
           ...(backgroundUsage.length
@@ -185,8 +208,18 @@ export class Agent {
     }
   }
 
-  /** Rebuild a session this process has not seen from memory, else from the client's messages. */
-  private async ensureHistory(session: Session, invocation: Invocation, signal: AbortSignal, log: Logger) {
+  /**
+   * The history the model sees: the client's conversation when it sent one (it replaces this
+   * process's copy, summary included, so a later one-message run continues the client's version);
+   * else this process's turns, rebuilt from memory events for a session it has not seen.
+   */
+  private async useHistory(session: Session, invocation: Invocation, signal: AbortSignal, log: Logger) {
+    if (invocation.history) {
+      session.turns = turnsOf(invocation.history);
+      session.summary = undefined;
+      session.loaded = true;
+      return;
+    }
     if (session.loaded) return;
     const memory = this.deps.memory;
     if (memory) {
@@ -199,8 +232,6 @@ export class Agent {
         log.warn({ err: e }, 'could not rebuild the session from memory; continuing without its history');
       }
     }
-    if (session.turns.length === 0 && invocation.earlier.length > 0)
-      session.turns = toTurns(invocation.earlier);
     session.loaded = true;
   }
 
@@ -229,6 +260,12 @@ export class Agent {
       { requestId: r.requestId, sessionId: r.sessionId },
     );
   }
+}
+
+/** The message with its text blocks replaced by `text` (the user's words as the guardrail let them through). */
+function withText(message: Message, text: string): Message {
+  const blocks = message.content ?? [];
+  return { role: 'user', content: [...blocks.filter((b) => !b.text), { text }] };
 }
 
 /** AG-UI counts every prompt token in inputTokens; Bedrock reports cache reads and writes beside it. */

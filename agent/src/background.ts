@@ -53,7 +53,8 @@ export class Background {
   summarise(session: Session, log: Logger, onUsage?: OnUsage, keepTurns = 2): void {
     if (session.summarising || session.turns.length <= keepTurns) return;
     session.summarising = true;
-    const dropped = session.turns.slice(0, session.turns.length - keepTurns);
+    const turns = session.turns;
+    const dropped = turns.slice(0, turns.length - keepTurns);
     const transcript = [
       ...(session.summary ? [summaryText(session.summary)] : []),
       ...dropped.flat().map(renderMessage),
@@ -63,6 +64,9 @@ export class Background {
         .then(
           (summary) => {
             if (!summary.trim()) throw new Error('empty summary');
+            // A client that sent its own conversation meanwhile replaced the turns this summarises.
+            if (session.turns !== turns)
+              return log.info('session summary dropped: the client sent its conversation');
             // Turns are only ever appended, so the dropped ones are still at the front.
             session.turns.splice(0, dropped.length);
             session.summary = summary.trim();

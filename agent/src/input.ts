@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RunAgentInput } from '@ag-ui/core';
 import { RunAgentInputSchema } from '@ag-ui/core/schemas';
+import type { ContentBlock, Message, Tool as ToolSpec } from '@aws-sdk/client-bedrock-runtime';
 import { decodeJwt, type JWTPayload } from 'jose';
 import { z } from 'zod';
 
@@ -18,8 +19,12 @@ export class HttpError extends Error {
   }
 }
 
-/** AgentCore's rule for runtime session ids; printable ASCII so they are safe in memory ids and logs. */
-const SESSION_ID = /^[\x21-\x7e]{33,256}$/;
+/**
+ * A session id this container accepts: any non-empty printable ASCII up to 256 characters. AgentCore
+ * checks its own rule (33–256) before the container sees an id; local clients send shorter ones
+ * (`agentcore dev` sends `local-dev-session`). Memory ids have stricter rules: see memory.ts.
+ */
+const SESSION_ID = /^[\x20-\x7e]{1,256}$/;
 const isSessionId = (id: string) => SESSION_ID.test(id);
 
 const PromptBody = z.looseObject({
@@ -28,24 +33,37 @@ const PromptBody = z.looseObject({
   }),
 });
 
-export interface Turn {
-  role: 'user' | 'assistant';
-  text: string;
-}
-
 /** What one invocation asks for, whichever body shape it came in. */
 export interface Invocation {
   threadId?: string;
   runId: string;
+  /** The body's `sessionId` (the official SDK server reads it when the header is absent). */
+  bodySessionId?: string;
+  /**
+   * The user's new text: what memory records, the guardrail masks and the background model tags.
+   * Empty when the run continues after tool results the client sent.
+   */
   userText: string;
+  /** The newest user text of the conversation: the long-term memory search query. */
+  query: string;
+  /** The message this run answers: tool results first (as Bedrock requires), then the new text. */
+  current: Message;
   /** Client-supplied context (AG-UI `context`), placed in the current user message. */
   context?: string;
-  /** Earlier user/assistant messages the client sent (used only when the server has no history). */
-  earlier: Turn[];
+  /**
+   * The conversation before `current` when the client sent it (it is authoritative then); undefined
+   * when the client sent only the newest message, so the server's own history fills in.
+   */
+  history?: Message[];
+  /** Tools the client declared (AG-UI frontend tools): offered to the model, executed by the client. */
+  clientTools: ToolSpec[];
 }
 
+/** Bedrock's tool name rule. */
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
 /** Validate the body: a plain `{ "prompt": "..." }` or an AG-UI RunAgentInput. */
-export function parseInvocation(body: unknown): Invocation {
+export function parseInvocation(body: unknown, serverToolNames: string[] = []): Invocation {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(
       400,
@@ -53,10 +71,19 @@ export function parseInvocation(body: unknown): Invocation {
       'The body must be a JSON object: {"prompt":"..."} or an AG-UI RunAgentInput',
     );
   }
+  const bodySessionId = sessionIdOf(body);
   if ('prompt' in body) {
     const parsed = PromptBody.safeParse(body);
     if (!parsed.success) throw new HttpError(400, 'ValidationError', z.prettifyError(parsed.error));
-    return { runId: randomUUID(), userText: parsed.data.prompt, earlier: [] };
+    const text = parsed.data.prompt;
+    return {
+      runId: randomUUID(),
+      bodySessionId,
+      userText: text,
+      query: text,
+      current: { role: 'user', content: [{ text }] },
+      clientTools: [],
+    };
   }
   const parsed = RunAgentInputSchema.safeParse(body);
   if (!parsed.success) {
@@ -66,26 +93,164 @@ export function parseInvocation(body: unknown): Invocation {
       `The body is not a valid AG-UI RunAgentInput (or {"prompt":"..."}):\n${z.prettifyError(parsed.error)}`,
     );
   }
-  return fromRunAgentInput(parsed.data as RunAgentInput);
+  return { ...fromRunAgentInput(parsed.data as RunAgentInput, serverToolNames), bodySessionId };
 }
 
-function fromRunAgentInput(input: RunAgentInput): Invocation {
-  const messages = input.messages;
-  const lastUser = messages.findLastIndex((m) => m.role === 'user');
-  if (lastUser < 0)
-    throw new HttpError(400, 'ValidationError', 'RunAgentInput.messages has no user message to answer');
-  const userText = textOf(messages[lastUser].content, `messages[${lastUser}]`);
-  if (!userText.trim())
-    throw new HttpError(400, 'ValidationError', `messages[${lastUser}] (the last user message) is empty`);
-  const earlier = messages.slice(0, lastUser).flatMap((m): Turn[] => {
-    if (m.role !== 'user' && m.role !== 'assistant') return [];
-    const text = typeof m.content === 'string' ? m.content : m.content ? textOf(m.content, 'message') : '';
-    return text.trim() ? [{ role: m.role, text }] : [];
-  });
+function sessionIdOf(body: object): string | undefined {
+  if (!('sessionId' in body) || body.sessionId === undefined) return undefined;
+  const id = body.sessionId;
+  if (typeof id !== 'string' || !isSessionId(id)) {
+    throw new HttpError(
+      400,
+      'InvalidSessionId',
+      `"sessionId" must be 1 to 256 printable ASCII characters (got ${typeof id === 'string' ? `${id.length} characters` : typeof id})`,
+    );
+  }
+  return id;
+}
+
+function fromRunAgentInput(input: RunAgentInput, serverToolNames: string[]): Invocation {
+  const conversation = toConversation(input.messages);
+  const current = conversation.at(-1);
+  if (!current || current.role !== 'user') {
+    throw new HttpError(
+      400,
+      'ValidationError',
+      current
+        ? 'RunAgentInput.messages ends with an assistant message: there is nothing to answer (send the user message or the tool results to continue from)'
+        : 'RunAgentInput.messages has no user message to answer',
+    );
+  }
+  const userText = textsOf(current).join('\n');
+  const query = conversation.findLast((m) => m.role === 'user' && textsOf(m).length > 0);
   const context = input.context.length
     ? `<client_context>\n${input.context.map((c) => `${c.description}: ${c.value}`).join('\n')}\n</client_context>`
     : undefined;
-  return { threadId: input.threadId, runId: input.runId, userText, context, earlier };
+  return {
+    threadId: input.threadId,
+    runId: input.runId,
+    userText,
+    query: query ? textsOf(query).join('\n') : '',
+    current,
+    context,
+    // A one-message run (a client that holds no history) lets the server's history fill in.
+    history: conversation.length > 1 ? conversation.slice(0, -1) : undefined,
+    clientTools: clientToolSpecs(input.tools, serverToolNames),
+  };
+}
+
+const textsOf = (m: Message) => (m.content ?? []).flatMap((b) => (b.text === undefined ? [] : [b.text]));
+
+function clientToolSpecs(tools: RunAgentInput['tools'], serverToolNames: string[]): ToolSpec[] {
+  return tools.map((tool, i) => {
+    if (!TOOL_NAME.test(tool.name)) {
+      throw new HttpError(
+        400,
+        'ValidationError',
+        `tools[${i}].name "${tool.name}" must be 1 to 64 letters, digits, _ or - (Bedrock's tool name rule)`,
+      );
+    }
+    if (serverToolNames.includes(tool.name)) {
+      throw new HttpError(
+        400,
+        'ValidationError',
+        `tools[${i}].name "${tool.name}" is a tool this agent runs itself; give the client tool another name`,
+      );
+    }
+    const schema = (tool.parameters as Record<string, unknown> | undefined) ?? {};
+    return {
+      toolSpec: {
+        name: tool.name,
+        description: tool.description || tool.name,
+        inputSchema: { json: { type: 'object', properties: {}, ...schema } as never },
+      },
+    };
+  });
+}
+
+/**
+ * AG-UI messages → the Bedrock conversation they stand for, in the shape Converse accepts: roles
+ * alternate (consecutive messages of one role are merged, losing nothing), it starts with a user
+ * message, every toolUse is answered by a toolResult in the next message (a call the client left
+ * unanswered gets an error result saying so), tool results come first in their message, and a result
+ * without its call becomes text. System, developer, reasoning and activity messages are not part of it.
+ */
+export function toConversation(messages: RunAgentInput['messages']): Message[] {
+  const out: Message[] = [];
+  const push = (role: 'user' | 'assistant', content: ContentBlock[]) => {
+    if (content.length === 0) return;
+    const last = out.at(-1);
+    if (last?.role === role) last.content = [...(last.content ?? []), ...content];
+    else out.push({ role, content });
+  };
+  messages.forEach((m, i) => {
+    if (m.role === 'user') {
+      const text = textOf(m.content, `messages[${i}]`);
+      if (text.trim()) push('user', [{ text }]);
+    } else if (m.role === 'assistant') {
+      const text = typeof m.content === 'string' ? m.content : '';
+      push('assistant', [
+        ...(text.trim() ? [{ text }] : []),
+        ...(m.toolCalls ?? []).map((call) => ({
+          toolUse: {
+            toolUseId: call.id,
+            name: call.function.name,
+            input: argsOf(call.function.arguments) as never,
+          },
+        })),
+      ]);
+    } else if (m.role === 'tool') {
+      push('user', [
+        {
+          toolResult: {
+            toolUseId: m.toolCallId,
+            content: [{ text: textOf(m.content, `messages[${i}]`) || '(empty result)' }],
+            status: m.error ? 'error' : 'success',
+          },
+        },
+      ]);
+    }
+  });
+  while (out[0]?.role === 'assistant') out.shift();
+  return out.map((message, i) => (message.role === 'user' ? pairResults(out[i - 1], message) : message));
+}
+
+/** A user message made to answer exactly the calls of the assistant message before it. */
+function pairResults(previous: Message | undefined, message: Message): Message {
+  const calls = (previous?.content ?? []).flatMap((b) => (b.toolUse ? [b.toolUse.toolUseId!] : []));
+  const results: ContentBlock[] = [];
+  const rest: ContentBlock[] = [];
+  for (const block of message.content ?? []) {
+    if (!block.toolResult) rest.push(block);
+    else if (calls.includes(block.toolResult.toolUseId!)) results.push(block);
+    else {
+      const text = (block.toolResult.content ?? []).map((c) => c.text ?? '').join(' ');
+      rest.push({ text: `(result of an earlier tool call ${block.toolResult.toolUseId}: ${text})` });
+    }
+  }
+  const answered = new Set(results.map((b) => b.toolResult!.toolUseId));
+  for (const id of calls) {
+    if (answered.has(id)) continue;
+    results.push({
+      toolResult: {
+        toolUseId: id,
+        content: [{ text: 'The client sent no result for this call: the user went on without it.' }],
+        status: 'error',
+      },
+    });
+  }
+  return { role: 'user', content: [...results, ...rest] };
+}
+
+function argsOf(json: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(json || '{}');
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 function textOf(content: unknown, where: string): string {
@@ -102,20 +267,30 @@ function textOf(content: unknown, where: string): string {
   return parts.map((p) => p.text ?? '').join('');
 }
 
-/** The session id: the AgentCore header, else a valid threadId, else a new one. */
-export function sessionIdFor(header: string | undefined, threadId: string | undefined): string {
+/**
+ * The session: the AgentCore header; without it the AG-UI threadId, then the body's `sessionId`, then a
+ * new one. A threadId that is not a usable id (over 256 characters, not ASCII) is hashed to one, so
+ * the thread still keeps its session.
+ */
+export function sessionIdFor(
+  header: string | undefined,
+  threadId: string | undefined,
+  bodySessionId?: string,
+): string {
   if (header !== undefined) {
     if (!isSessionId(header)) {
       throw new HttpError(
         400,
         'InvalidSessionId',
-        `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id must be 33 to 256 printable ASCII characters without spaces (got ${header.length} characters)`,
+        `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id must be 1 to 256 printable ASCII characters (got ${header.length} characters)`,
       );
     }
     return header;
   }
-  if (threadId && isSessionId(threadId)) return threadId;
-  return randomUUID();
+  if (threadId) {
+    return isSessionId(threadId) ? threadId : `thread-${createHash('sha256').update(threadId).digest('hex')}`;
+  }
+  return bodySessionId ?? randomUUID();
 }
 
 /**

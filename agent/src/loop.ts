@@ -35,6 +35,8 @@ export interface LoopInput {
   config: Config;
   tools: Tool[];
   toolSpecs: ToolSpec[];
+  /** Tools the client declared: offered to the model; a call to one ends the run for the client to run. */
+  clientTools?: ToolSpec[];
   history: Message[];
   summary?: string;
   user: Message;
@@ -57,6 +59,8 @@ export interface LoopResult {
   usage: Usage;
   toolCalls: number;
   stopReason?: StopReason | string;
+  /** Calls of client tools the run ended on, for the client to execute (their ids, in order). */
+  pendingToolCallIds: string[];
   guardrail: {
     intervened: boolean;
     blocked: boolean;
@@ -79,12 +83,14 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const guardrail: LoopResult['guardrail'] = { intervened: false, blocked: false, verdicts: [] };
   let toolCalls = 0;
 
-  const finish = (turn: Message[], stopReason?: string): LoopResult => ({
+  const clientTools = new Set((input.clientTools ?? []).map((t) => t.toolSpec?.name));
+  const finish = (turn: Message[], stopReason?: string, pendingToolCallIds: string[] = []): LoopResult => ({
     answer: answer.join('\n'),
     turn,
     usage,
     toolCalls,
     stopReason,
+    pendingToolCallIds,
     guardrail,
   });
 
@@ -129,22 +135,35 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     }
 
     toolCalls += step.toolUses.length;
+    const pending = step.toolUses.filter((use) => clientTools.has(use.name));
     const results = await Promise.all(
-      step.toolUses.map(async (use) => {
-        const outcome = await invokeTool(input, use.name, use.input, log);
-        log.info({ tool: use.name, toolCallId: use.id, status: outcome.status }, 'tool call');
-        emit({
-          type: EventType.TOOL_CALL_RESULT,
-          messageId: randomUUID(),
-          toolCallId: use.id,
-          content: outcome.text,
-          role: 'tool',
-        } as BaseEvent);
-        return {
-          toolResult: { toolUseId: use.id, content: [{ text: outcome.text }], status: outcome.status },
-        };
-      }),
+      step.toolUses
+        .filter((use) => !clientTools.has(use.name))
+        .map(async (use) => {
+          const outcome = await invokeTool(input, use.name, use.input, log);
+          log.info({ tool: use.name, toolCallId: use.id, status: outcome.status }, 'tool call');
+          emit({
+            type: EventType.TOOL_CALL_RESULT,
+            messageId: randomUUID(),
+            toolCallId: use.id,
+            content: outcome.text,
+            role: 'tool',
+          } as BaseEvent);
+          return {
+            toolResult: { toolUseId: use.id, content: [{ text: outcome.text }], status: outcome.status },
+          };
+        }),
     );
+    // Client tools run in the client: the run ends here (AG-UI's frontend tool pattern) and the next
+    // run brings their results, beside these server results, in the conversation it sends.
+    if (pending.length > 0) {
+      if (results.length > 0) current.push({ role: 'user', content: results });
+      return finish(
+        current,
+        step.stopReason,
+        pending.map((use) => use.id),
+      );
+    }
     current.push({ role: 'user', content: results });
     input.signal.throwIfAborted();
   }
@@ -190,6 +209,7 @@ async function streamStep(input: LoopInput, current: Message[], usage: Usage): P
     modelId: config.MODEL_ID,
     instructions: INSTRUCTIONS,
     tools: input.toolSpecs,
+    clientTools: input.clientTools,
     history: input.history,
     summary: input.summary,
     current,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   BedrockAgentCoreClient,
   CreateEventCommand,
@@ -7,8 +8,7 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore';
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import { fillNamespace, type Config } from './config';
-import type { Turn } from './input';
-import { toTurns } from './session';
+import { toTurns, type Turn } from './session';
 import type { Logger } from './telemetry/logger';
 
 export interface SessionIds {
@@ -17,10 +17,33 @@ export interface SessionIds {
 }
 
 const RECORD_KINDS = [
-  { key: 'MEMORY_SEMANTIC_NAMESPACE', title: 'Facts the user shared before' },
-  { key: 'MEMORY_PREFERENCE_NAMESPACE', title: 'User preferences' },
-  { key: 'MEMORY_SUMMARY_NAMESPACE', title: 'Summary of this session so far' },
+  { key: 'MEMORY_SEMANTIC_NAMESPACE', kind: 'facts', title: 'Facts the user shared before' },
+  { key: 'MEMORY_PREFERENCE_NAMESPACE', kind: 'preferences', title: 'User preferences' },
+  { key: 'MEMORY_SUMMARY_NAMESPACE', kind: 'summary', title: 'Summary of this session so far' },
 ] as const;
+
+/** A long-term record used for a run (also shown to AG-UI clients as state). */
+export interface UsedRecord {
+  kind: (typeof RECORD_KINDS)[number]['kind'];
+  text: string;
+}
+
+// AgentCore Memory's own id rules (API_CreateEvent), stricter than the runtime's session ids and the
+// JWT subjects this agent accepts.
+const MEMORY_ACTOR_ID = /^(?=.{1,255}$)[a-zA-Z0-9][a-zA-Z0-9\-_/]*(?::[a-zA-Z0-9\-_/]+)*[a-zA-Z0-9\-_/]*$/;
+const MEMORY_SESSION_ID = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$/;
+const digest = (id: string) => createHash('sha256').update(id).digest('hex');
+
+/**
+ * The ids Memory is called with: each id as it is when Memory accepts it, else a stable digest of it
+ * (`a-`/`s-` + SHA-256 hex), so one session always maps to one Memory session and survives restarts.
+ */
+export function memoryIds(ids: SessionIds): SessionIds {
+  return {
+    actorId: MEMORY_ACTOR_ID.test(ids.actorId) ? ids.actorId : `a-${digest(ids.actorId)}`,
+    sessionId: MEMORY_SESSION_ID.test(ids.sessionId) ? ids.sessionId : `s-${digest(ids.sessionId)}`,
+  };
+}
 
 /**
  * AgentCore Memory: short-term events (every turn) and long-term records (facts, preferences, summaries).
@@ -39,7 +62,8 @@ export class Memory {
   ) {}
 
   /** Write one conversational turn. Returns at once; `flush` awaits it. */
-  record(ids: SessionIds, role: 'USER' | 'ASSISTANT', text: string, log = this.log): void {
+  record(session: SessionIds, role: 'USER' | 'ASSISTANT', text: string, log = this.log): void {
+    const ids = memoryIds(session);
     // Strictly increasing timestamps (ms precision on the wire) keep the order for ListEvents.
     const eventTimestamp = new Date((this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1)));
     const write = this.client
@@ -56,12 +80,13 @@ export class Memory {
         (out) => log.debug({ eventId: out.event?.eventId, role }, 'memory event written'),
         (e: Error) => log.error({ err: e, role }, 'memory event write failed'),
       );
-    const set = this.pending.get(ids.sessionId) ?? new Set();
-    this.pending.set(ids.sessionId, set);
+    const key = session.sessionId;
+    const set = this.pending.get(key) ?? new Set();
+    this.pending.set(key, set);
     set.add(write);
     void write.finally(() => {
       set.delete(write);
-      if (set.size === 0 && this.pending.get(ids.sessionId) === set) this.pending.delete(ids.sessionId);
+      if (set.size === 0 && this.pending.get(key) === set) this.pending.delete(key);
     });
   }
 
@@ -72,7 +97,8 @@ export class Memory {
   }
 
   /** Rebuild a session's conversation from its events (text turns, roles alternating). */
-  async loadHistory(ids: SessionIds, signal: AbortSignal): Promise<Message[][]> {
+  async loadHistory(session: SessionIds, signal: AbortSignal): Promise<Message[][]> {
+    const ids = memoryIds(session);
     const events: Event[] = [];
     let nextToken: string | undefined;
     do {
@@ -97,7 +123,13 @@ export class Memory {
    * Long-term records relevant to the query from every namespace, in parallel, within the budget.
    * Whatever has not arrived by then is left out (and logged).
    */
-  async retrieveContext(ids: SessionIds, query: string, signal: AbortSignal, log = this.log) {
+  async retrieveContext(
+    session: SessionIds,
+    query: string,
+    signal: AbortSignal,
+    log = this.log,
+  ): Promise<{ context?: string; records: UsedRecord[] }> {
+    const ids = memoryIds(session);
     const started = Date.now();
     const budget = AbortSignal.any([signal, AbortSignal.timeout(this.config.MEMORY_RETRIEVE_BUDGET_MS)]);
     const results = await Promise.allSettled(
@@ -114,14 +146,14 @@ export class Memory {
         const texts = (out.memoryRecordSummaries ?? []).flatMap((r) =>
           r.content?.text ? [r.content.text] : [],
         );
-        return { title: kind.title, texts };
+        return { kind: kind.kind, title: kind.title, texts };
       }),
     );
     const sections: string[] = [];
-    let records = 0;
+    const records: UsedRecord[] = [];
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
-        records += r.value.texts.length;
+        records.push(...r.value.texts.map((text) => ({ kind: r.value.kind, text })));
         if (r.value.texts.length)
           sections.push(`${r.value.title}:\n${r.value.texts.map((t) => `- ${t}`).join('\n')}`);
       } else {
@@ -138,9 +170,12 @@ export class Memory {
         );
       }
     });
-    log.debug({ records, ms: Date.now() - started }, 'memory retrieved');
-    if (sections.length === 0) return undefined;
-    return `<memory>\nContext from long-term memory (may be outdated; what the user says now wins):\n${sections.join('\n')}\n</memory>`;
+    log.debug({ records: records.length, ms: Date.now() - started }, 'memory retrieved');
+    if (sections.length === 0) return { records };
+    return {
+      context: `<memory>\nContext from long-term memory (may be outdated; what the user says now wins):\n${sections.join('\n')}\n</memory>`,
+      records,
+    };
   }
 }
 

@@ -12,6 +12,8 @@ export interface PromptParts {
   modelId: string;
   instructions: string;
   tools: Tool[];
+  /** Tools the client declared (AG-UI frontend tools), after the cache point: they vary per client. */
+  clientTools?: Tool[];
   /** Earlier turns, exactly as sent before (byte-stable). */
   history: Message[];
   /** Summary of turns no longer in `history`. */
@@ -31,7 +33,7 @@ export function buildRequest(p: PromptParts): ConverseStreamCommandInput {
   const system: SystemContentBlock[] = [{ text: p.instructions }, CACHE_POINT];
   return {
     modelId: p.modelId,
-    toolConfig: { tools: [...p.tools, CACHE_POINT] },
+    toolConfig: { tools: [...p.tools, CACHE_POINT, ...(p.clientTools ?? [])] },
     system,
     messages: [...withCachePoint(withSummary(p.history, p.summary)), ...p.current],
     inferenceConfig: { maxTokens: p.maxTokens },
@@ -67,6 +69,17 @@ function withCachePoint(history: Message[]): Message[] {
 /** The user message of a turn: per-turn context (memory, client context) first, the question last. */
 export function userMessage(text: string, context?: string): Message {
   return { role: 'user', content: context ? [{ text: context }, { text }] : [{ text }] };
+}
+
+/**
+ * The message a run answers with its per-turn context: tool results stay first (Bedrock's models
+ * require them to open the message that answers the calls), then the context, then the user's text.
+ */
+export function withContext(current: Message, context?: string): Message {
+  if (!context) return current;
+  const blocks = current.content ?? [];
+  const results = blocks.filter((b) => b.toolResult);
+  return { role: 'user', content: [...results, { text: context }, ...blocks.filter((b) => !b.toolResult)] };
 }
 
 /** Rough token count (4 bytes a token), used only to decide when to summarise. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { BaseEvent } from '@ag-ui/core';
+import { EventType, type BaseEvent } from '@ag-ui/core';
 import { AGUI_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
 import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
@@ -21,6 +21,7 @@ import {
 } from './input';
 import { Memory } from './memory';
 import { Sessions } from './session';
+import { TOOLS } from './tools';
 import { createLogger, type Logger } from './telemetry/logger';
 import { Metrics } from './telemetry/metrics';
 
@@ -46,6 +47,8 @@ class ShutdownError extends Error {
 }
 
 const STREAM_TYPES = ['text/event-stream', AGUI_MEDIA_TYPE];
+/** Names a client tool may not take: the agent runs these itself. */
+const TOOL_NAMES = TOOLS.map((t) => t.name);
 
 const sendError = (res: Response, status: number, code: string, message: string) =>
   res.status(status).json({ error: { code, message } });
@@ -117,22 +120,14 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
     (req, res) => {
       const startedAt = Date.now();
       const requestId = req.header(REQUEST_ID_HEADER) || randomUUID();
-      const invocation = parseInvocation(req.body);
-      const sessionId = sessionIdFor(req.header(SESSION_HEADER), invocation.threadId);
+      const invocation = parseInvocation(req.body, TOOL_NAMES);
+      const sessionId = sessionIdFor(
+        req.header(SESSION_HEADER),
+        invocation.threadId,
+        invocation.bodySessionId,
+      );
       const actorId = actorIdFor(req.header('authorization'), config.DEFAULT_ACTOR_ID);
       const session = sessions.get(sessionId, actorId);
-      if (session.busy) {
-        return sendError(
-          res,
-          409,
-          'SessionBusy',
-          'Another invocation is streaming on this session; retry when it has finished',
-        );
-      }
-      session.busy = true;
-      health.begin();
-      const runLog = log.child({ sessionId, requestId, actorId });
-      runLog.info({ runId: invocation.runId, chars: invocation.userText.length }, 'invocation');
 
       // SSE unless the client prefers AG-UI protobuf by name (a bare */* gets SSE, which curl can show).
       const encoder = new EventEncoder(
@@ -143,6 +138,22 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
       res.setHeader('Cache-Control', 'no-cache, no-transform');
       res.setHeader('X-Accel-Buffering', 'no');
       res.setHeader(SESSION_HEADER, sessionId);
+      if (session.busy) {
+        // One run at a time per session. Refused as a stream of one RUN_ERROR (an AG-UI client shows it;
+        // HttpAgent throws on a non-2xx status before reading any event), not as HTTP 409.
+        log.warn({ sessionId, requestId, actorId }, 'session busy: refusing a second invocation');
+        const refusal = {
+          type: EventType.RUN_ERROR,
+          code: 'SessionBusy',
+          message: 'Another invocation is streaming on this session; retry when it has finished',
+          timestamp: Date.now(),
+        } as BaseEvent;
+        return res.end(encoder.encodeBinary(refusal));
+      }
+      session.busy = true;
+      health.begin();
+      const runLog = log.child({ sessionId, requestId, actorId });
+      runLog.info({ runId: invocation.runId, chars: invocation.userText.length }, 'invocation');
       res.flushHeaders();
 
       const controller = new AbortController();

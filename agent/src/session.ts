@@ -1,5 +1,4 @@
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
-import type { Turn } from './input';
 
 /** A conversation as this process knows it: finished turns, exactly as they were sent to the model. */
 export class Session {
@@ -43,6 +42,29 @@ export class Sessions {
     }
     return session;
   }
+}
+
+/** One text message of a conversation as memory events hold it. */
+export interface Turn {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+/** A tool-result message continues the turn whose assistant message made the calls. */
+const continuesTurn = (m: Message) => (m.content ?? []).some((b) => b.toolResult);
+
+/**
+ * A conversation (alternating roles, starting with a user message) → turns: each starts at a user
+ * message that is not the continuation of a tool call, so a summary never separates a call from its
+ * result.
+ */
+export function turnsOf(messages: Message[]): Message[][] {
+  const turns: Message[][] = [];
+  for (const m of messages) {
+    if (m.role === 'user' && !continuesTurn(m)) turns.push([m]);
+    else if (turns.length) turns.at(-1)!.push(m);
+  }
+  return turns;
 }
 
 /**

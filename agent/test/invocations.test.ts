@@ -71,6 +71,7 @@ describe('POST /invocations', () => {
     const events = await ask(agent.url, 'What time is it in Tokyo?');
     expect(types(events)).toEqual([
       'RUN_STARTED',
+      'STATE_SNAPSHOT',
       'TOOL_CALL_START',
       ...types(events).filter((t) => t === 'TOOL_CALL_ARGS'),
       'TOOL_CALL_END',
@@ -78,6 +79,7 @@ describe('POST /invocations', () => {
       'TEXT_MESSAGE_START',
       ...types(events).filter((t) => t === 'TEXT_MESSAGE_CONTENT'),
       'TEXT_MESSAGE_END',
+      'STATE_DELTA',
       'RUN_FINISHED',
     ]);
     const start = events.find((e) => e.type === 'TOOL_CALL_START') as unknown as {
@@ -223,17 +225,22 @@ describe('POST /invocations', () => {
     });
   });
 
-  it('answers 409 SessionBusy to a second invocation on a streaming session', async () => {
+  it('refuses a second invocation on a streaming session with a RUN_ERROR SessionBusy stream', async () => {
     await slowly(async () => {
       const sessionId = newSessionId('busy');
       const first = await invokeRequest(agent.url, { prompt: LONG }, { sessionId });
       const firstFrames = new SseReader(first);
       await firstFrames.until((e) => e.type === 'TEXT_MESSAGE_CONTENT');
-      const second = await invokeRequest(agent.url, { prompt: 'calculate 1+1' }, { sessionId });
-      expect(second.status).toBe(409);
-      expect(await second.json()).toEqual({
-        error: { code: 'SessionBusy', message: expect.stringContaining('retry') },
-      });
+      // 200 with one RUN_ERROR event: AG-UI clients (HttpAgent) throw on a non-2xx status unread.
+      const second = await invoke(agent.url, { prompt: 'calculate 1+1' }, { sessionId });
+      expect(second).toEqual([
+        {
+          type: 'RUN_ERROR',
+          code: 'SessionBusy',
+          message: expect.stringContaining('retry'),
+          timestamp: expect.any(Number),
+        },
+      ]);
       const other = await invokeRequest(
         agent.url,
         { prompt: 'calculate 1+1' },
@@ -278,8 +285,8 @@ describe('POST /invocations', () => {
     const throttled = await startAgent(twin, { MODEL_MAX_ATTEMPTS: '2' });
     try {
       const events = await ask(throttled.url, 'hello [twin-fault:throttlingException]');
-      expect(types(events)).toEqual(['RUN_STARTED', 'RUN_ERROR']);
-      expect(events[1]).toMatchObject({
+      expect(types(events)).toEqual(['RUN_STARTED', 'STATE_SNAPSHOT', 'RUN_ERROR']);
+      expect(events[2]).toMatchObject({
         code: 'ModelThrottled',
         message: expect.stringContaining('after 2 attempts'),
       });
@@ -296,6 +303,7 @@ describe('POST /invocations', () => {
     );
     expect(types(events)).toEqual([
       'RUN_STARTED',
+      'STATE_SNAPSHOT',
       'TEXT_MESSAGE_START',
       'TEXT_MESSAGE_CONTENT',
       'TEXT_MESSAGE_END',
@@ -347,8 +355,8 @@ describe('bad input', () => {
       'UnsupportedContent',
     ],
     [
-      'a short session id',
-      () => invokeRequest(agent.url, { prompt: 'hi' }, { sessionId: 'too-short' }),
+      'a non-ASCII session id',
+      () => invokeRequest(agent.url, { prompt: 'hi' }, { sessionId: 'session-\u00e9t\u00e9' }),
       400,
       'InvalidSessionId',
     ],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scriptedTurn } from '../src/model/scripted';
-import { calculatorTrigger, faqTrigger, timeTrigger } from '../src/model/triggers';
+import { calculatorTrigger, explicitCallTrigger, faqTrigger, timeTrigger } from '../src/model/triggers';
 import type { ConverseRequest } from '../src/model/types';
 
 const ask = (text: string, tools: string[] = []): ConverseRequest => ({
@@ -24,6 +24,23 @@ describe('scripted model triggers', () => {
     expect(calculatorTrigger('What is 10 / 4?')).toEqual({ expression: '10 / 4' });
     expect(calculatorTrigger('what is the capital of France?')).toBeUndefined();
     expect(calculatorTrigger('what is 42?')).toBeUndefined();
+  });
+
+  it('any declared tool by name: "call <tool> with <JSON object>"', () => {
+    expect(explicitCallTrigger('call show_chart with {"city":"Tokyo"}')).toEqual({
+      name: 'show_chart',
+      input: { city: 'Tokyo' },
+    });
+    expect(explicitCallTrigger('Call confirm')).toEqual({ name: 'confirm', input: {} });
+    expect(explicitCallTrigger('call me Ada')).toBeUndefined();
+    expect(explicitCallTrigger('call show_chart with [1]')).toBeUndefined();
+    // Only a tool the request declares is called; otherwise the prompt is just text.
+    expect(scriptedTurn(ask('call show_chart with {"city":"Oslo"}', ['show_chart']))).toMatchObject({
+      kind: 'toolUse',
+      name: 'show_chart',
+      input: { city: 'Oslo' },
+    });
+    expect(scriptedTurn(ask('call show_chart', []))).toMatchObject({ kind: 'text' });
   });
 
   it('faq_lookup on "faq" and "how do I"', () => {

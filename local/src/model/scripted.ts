@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { calculatorTrigger, faqTrigger, timeTrigger } from './triggers';
+import { calculatorTrigger, explicitCallTrigger, faqTrigger, timeTrigger } from './triggers';
 import type { ContentBlock, ConverseRequest, Message, ModelTurn } from './types';
 
 const textOf = (blocks: ContentBlock[]) =>
@@ -39,7 +39,8 @@ const FACTS: { question: RegExp; fact: RegExp; answer: (v: string) => string; un
 /**
  * The twin's deterministic model. Rules, first match wins (docs/twin.md, "Model side"):
  * 1. the last user message carries toolResult blocks → a sentence containing the result text;
- * 2. a tool trigger in the prompt whose tool is in toolConfig → a toolUse (current_time, calculator, faq_lookup);
+ * 2. a tool trigger in the prompt whose tool is in toolConfig → a toolUse ("call <tool> with {json}" for
+ *    any tool, e.g. a client's frontend tool; then current_time, calculator, faq_lookup);
  * 3. "repeat after me: X" / "say: X" → exactly X;
  * 4. a question about a remembered fact (name, home, work, preference) → answered from the context;
  * 5. anything else → a fixed sentence quoting the prompt.
@@ -66,7 +67,9 @@ export function scriptedTurn(req: ConverseRequest): ModelTurn {
   const tools = new Set((req.toolConfig?.tools ?? []).map((t) => t.toolSpec?.name).filter(Boolean));
   const call = (name: string, input: Record<string, unknown> | undefined) =>
     tools.has(name) && input ? toolUse(messages, name, input) : undefined;
+  const explicit = explicitCallTrigger(prompt);
   const tool =
+    (explicit && call(explicit.name, explicit.input)) ??
     call('current_time', timeTrigger(prompt)) ??
     call('calculator', calculatorTrigger(prompt)) ??
     call('faq_lookup', faqTrigger(prompt));

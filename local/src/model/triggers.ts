@@ -61,3 +61,23 @@ export function faqTrigger(prompt: string): { query: string } | undefined {
   if (!/\bfaq\b|\bhow (?:do|can) i\b/i.test(prompt)) return undefined;
   return { query: prompt.replace(/^\s*faq\s*:?\s*/i, '').trim() };
 }
+
+/**
+ * "call show_chart with {\"city\":\"Tokyo\"}" → { name: "show_chart", input: { city: "Tokyo" } }: any
+ * tool by name with a JSON object input ("call <tool>" alone → {}). How a test has the model call a
+ * tool the client declared (AG-UI frontend tools), which no topic trigger knows.
+ */
+export function explicitCallTrigger(
+  prompt: string,
+): { name: string; input: Record<string, unknown> } | undefined {
+  const match = /^call\s+([a-zA-Z0-9_-]{1,64})(?:\s+with\s+(\{[\s\S]*\}))?\s*$/i.exec(prompt.trim());
+  if (!match) return undefined;
+  try {
+    const input: unknown = match[2] ? JSON.parse(match[2]) : {};
+    return input && typeof input === 'object' && !Array.isArray(input)
+      ? { name: match[1], input: input as Record<string, unknown> }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

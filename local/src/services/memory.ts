@@ -88,6 +88,8 @@ const STRATEGY_KINDS: Record<string, { type: StrategyType; namespace: string }> 
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 const ACTOR = /^[a-zA-Z0-9][a-zA-Z0-9\-_/]*(?::[a-zA-Z0-9\-_/]+)*[a-zA-Z0-9\-_/]*$/;
+/** CreateEvent's sessionId: 1 to 100 characters, `[a-zA-Z0-9][a-zA-Z0-9-_]*` (API_CreateEvent). */
+const SESSION = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$/;
 const ROLES = ['USER', 'ASSISTANT', 'TOOL', 'OTHER'];
 
 // Both AgentCore planes' ValidationException require `reason` (service models); these are field checks.
@@ -265,6 +267,11 @@ export function register(router: Router, ctx: TwinContext) {
       );
     }
     if (input.sessionId === undefined) throw mustNotBeNull('sessionId');
+    if (typeof input.sessionId !== 'string' || !SESSION.test(input.sessionId)) {
+      throw invalid(
+        `1 validation error detected: Value '${String(input.sessionId)}' at 'sessionId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9][a-zA-Z0-9-_]* and length 1 to 100`,
+      );
+    }
     if (input.eventTimestamp === undefined) throw mustNotBeNull('eventTimestamp');
     if (typeof input.eventTimestamp !== 'number') {
       throw invalid(
