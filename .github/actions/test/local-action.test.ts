@@ -62,7 +62,7 @@ async function tokenFile(name: string, args: string[]): Promise<string> {
  */
 function dotenv(name: string, values: Record<string, string>, inputs: Record<string, string>): string {
   const example = parseEnv(fs.readFileSync(path.join(root, '.env.example'), 'utf8'));
-  const merged: Record<string, string> = { ...example, ...values };
+  const merged = { ...example, ...values } as Record<string, string>;
   for (const k of Object.keys(merged)) if (k.startsWith('INPUT_')) delete merged[k];
   for (const [k, v] of Object.entries(inputs)) merged[`INPUT_${k.toUpperCase()}`] = v;
   const file = path.join(work, `${name}.env`);
