@@ -8,10 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { runAction } from '../rehearse';
+import { parseFileCommands, runAction } from '../rehearse';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -113,8 +114,16 @@ export async function runWorkflowJob(
     );
     let result: StepResult;
     if (step.run !== undefined) {
-      const r = await bash(step.run, { ...env, ...stepEnv });
-      result = { step: label(step), ok: r.code === 0, log: r.log, outputs: {} };
+      // The runner's file commands: outputs and exported variables of a run step.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workflow-job-'));
+      const files = { GITHUB_OUTPUT: path.join(dir, 'output'), GITHUB_ENV: path.join(dir, 'env') };
+      for (const f of Object.values(files)) fs.writeFileSync(f, '');
+      const r = await bash(step.run, { ...env, ...stepEnv, ...files });
+      const read = (f: string) => parseFileCommands(fs.readFileSync(f, 'utf8'));
+      const outputs = read(files.GITHUB_OUTPUT);
+      env = { ...env, ...read(files.GITHUB_ENV) };
+      fs.rmSync(dir, { recursive: true, force: true });
+      result = { step: label(step), ok: r.code === 0, log: r.log, outputs };
     } else if (step.uses?.startsWith('./.github/actions/')) {
       const action = step.uses.slice('./.github/actions/'.length);
       const given = Object.fromEntries(

@@ -32,7 +32,7 @@ export const run = action(async () => {
   const outputs = await stackOutputs(env);
   const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
   const credentials = {
-    tokenUrl: outputs.TokenEndpoint,
+    tokenUrl: core.getInput('token-url') || outputs.TokenEndpoint,
     clientId: outputs.MachineClientId,
     clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
     scope: core.getInput('scope') || outputs.InvokeScope,
