@@ -107,7 +107,12 @@ export const rehearsalPipeline: PipelineStep[] = [
   {
     id: 'rollback',
     action: 'rollback',
-    inputs: { environment: 'dev', target: 'previous', reason: 'rehearsal: roll back what was just promoted' },
+    // By version: `previous` needs a release promoted before this one, and a fresh twin records only this one.
+    inputs: {
+      environment: 'dev',
+      target: out('promote', 'previous-live-version'),
+      reason: 'rehearsal: roll back what was just promoted',
+    },
   },
   { id: 'restore', action: 'deploy-runtime', inputs: { environment: 'dev', 'restore-default': 'true' } },
   {
