@@ -4,6 +4,8 @@
  * its token commands (`npm run twin:token`), and each `uses: ./.github/actions/<step>` with the
  * committed bundle — so what GitHub's runners will do is known to work before a push.
  * Not run here: checkout, setup-node and `npm ci` (this checkout and its node_modules are used).
+ * The smoke steps need the twin to answer Cognito's public discovery URL, which the stack gives the
+ * runtime's JWT authorizer, for its own pools (local/src/services/runtime-invoke.ts).
  */
 import fs from 'node:fs';
 import net from 'node:net';
