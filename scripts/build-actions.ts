@@ -8,14 +8,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type BuildOptions, type OutputFile } from 'esbuild';
+import { build, type BuildOptions, type OutputFile, type Plugin } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const actionsDir = path.join(root, '.github/actions');
 export const entriesDir = path.join(actionsDir, 'src/entries');
 export const distDir = path.join(actionsDir, 'dist');
 
-/** One entry per step: src/entries/<step>.ts → dist/<step>.js, used by <step>/action.yml. */
+/** One entry per step: src/entries/<step>.ts (exports run()) → dist/<step>.js, used by <step>/action.yml. */
 export function actionSteps(): string[] {
   return fs
     .readdirSync(entriesDir)
@@ -28,11 +28,33 @@ export function actionSteps(): string[] {
 const banner =
   "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);";
 
-/** How the steps are bundled (every entry, one ESM file each). */
+/**
+ * Each bundle's index, as actions/typescript-action's src/index.ts: import the entry's `run()` and
+ * call it. Generated here rather than kept as ten identical files; the entries themselves only export
+ * `run()`, which is what `npx @github/local-action` imports.
+ */
+const INDEX = 'action-index';
+const indexPlugin: Plugin = {
+  name: INDEX,
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^${INDEX}:`) }, (args) => ({
+      path: args.path.slice(INDEX.length + 1),
+      namespace: INDEX,
+    }));
+    b.onLoad({ filter: /.*/, namespace: INDEX }, (args) => ({
+      contents: `import { run } from './${args.path}';\nawait run();\n`,
+      resolveDir: entriesDir,
+      loader: 'ts',
+    }));
+  },
+};
+
+/** How the steps are bundled (every entry behind its index, one ESM file each). */
 const actionsBundle = () =>
   ({
     absWorkingDir: root,
-    entryPoints: Object.fromEntries(actionSteps().map((s) => [s, path.join(entriesDir, `${s}.ts`)])),
+    entryPoints: Object.fromEntries(actionSteps().map((s) => [s, `${INDEX}:${s}`])),
+    plugins: [indexPlugin],
     outdir: distDir,
     bundle: true,
     platform: 'node',

@@ -46,14 +46,18 @@ interface Step {
 const jobsOf = (content: string) =>
   Object.entries((parse(content) as { jobs: Record<string, { steps?: Step[] }> }).jobs);
 
+/**
+ * Whether a step assumes a role with the job's GitHub OIDC token (which needs `id-token: write`). A
+ * step given a token file (ci.yml's actions job, whose token the twin issues) needs no permission.
+ */
+const assumesRoleWithOidc = (s: Step) =>
+  s.uses === './.github/actions/aws-credentials' && !s.with?.['web-identity-token-file'];
+
 /** Whether a local reusable workflow (`./.github/workflows/x.yml`) has a job that assumes a role. */
 function assumesRole(uses: string): boolean {
   const called = workflows.find((w) => `./.github/workflows/${w.name}` === uses);
   return (
-    called !== undefined &&
-    jobsOf(called.content).some(([, j]) =>
-      (j.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials'),
-    )
+    called !== undefined && jobsOf(called.content).some(([, j]) => (j.steps ?? []).some(assumesRoleWithOidc))
   );
 }
 
@@ -204,9 +208,7 @@ describe('workflows and action metadata', () => {
       for (const [name, job] of Object.entries(doc.jobs)) {
         expect(job.permissions, `${w.name} ${name}: explicit permissions`).toBeDefined();
         // A job calling a reusable workflow grants what the called jobs need (it caps their permissions).
-        const usesRole = job.uses
-          ? assumesRole(job.uses)
-          : (job.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials');
+        const usesRole = job.uses ? assumesRole(job.uses) : (job.steps ?? []).some(assumesRoleWithOidc);
         expect(
           job.permissions?.['id-token'] === 'write',
           `${w.name} ${name}: id-token only where a role is assumed`,

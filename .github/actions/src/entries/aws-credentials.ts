@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import * as core from '@actions/core';
 import { STSClient } from '@aws-sdk/client-sts';
-import { environmentInput, listInput, numberInput, requiredInput, run, setOutputs } from '../lib/action';
+import { environmentInput, listInput, numberInput, requiredInput, action, setOutputs } from '../lib/action';
 import { assumeRole, sessionName } from '../steps/aws-credentials';
 
 /** The web identity token: a file or variable for local runs, else the runner's OIDC token. */
@@ -23,7 +23,7 @@ async function webIdentityToken(audience: string): Promise<string> {
   return core.getIDToken(audience);
 }
 
-run(async () => {
+export const run = action(async () => {
   const roleArn = requiredInput('role-to-assume');
   const region =
     core.getInput('aws-region') || (core.getInput('environment') ? environmentInput().region : '');

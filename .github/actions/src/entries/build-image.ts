@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import * as core from '@actions/core';
 import { exec } from '@actions/exec';
-import { ecrClient, environmentInput, requiredInput, run, setOutputs, writeSummaryRow } from '../lib/action';
+import {
+  ecrClient,
+  environmentInput,
+  requiredInput,
+  action,
+  setOutputs,
+  writeSummaryRow,
+} from '../lib/action';
 import { pushPackedImage } from '../lib/ecr-push';
 import { packImage } from '../lib/image-format';
 import { imageTags } from '../lib/tags';
@@ -13,7 +20,7 @@ import {
   type BuiltImage,
 } from '../steps/build-image';
 
-run(async () => {
+export const run = action(async () => {
   requiredInput('sha');
   const inputs = buildImageInputs(
     core.getInput,

@@ -3,7 +3,7 @@ import {
   booleanInput,
   controlClient,
   environmentInput,
-  run,
+  action,
   setOutputs,
   stackOutputs,
   waitOptions,
@@ -11,7 +11,7 @@ import {
 } from '../lib/action';
 import { deployRuntime, restoreDefault } from '../steps/deploy-runtime';
 
-run(async () => {
+export const run = action(async () => {
   const env = environmentInput();
   const restore = booleanInput('restore-default');
   const imageUri = core.getInput('image-uri');

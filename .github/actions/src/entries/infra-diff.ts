@@ -4,11 +4,11 @@ import * as github from '@actions/github';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { loadAllEnvironments } from '../../../../environments';
 import { planTopology } from '../../../../infra/src/topology';
-import { environmentsDir, requiredInput, run, setOutputs, writeSummary } from '../lib/action';
+import { environmentsDir, requiredInput, action, setOutputs, writeSummary } from '../lib/action';
 import { upsertComment } from '../lib/comment';
 import { diffStacks, INFRA_DIFF_MARKER, renderDiffComment } from '../steps/infra-diff';
 
-run(async () => {
+export const run = action(async () => {
   const topology = planTopology(loadAllEnvironments(environmentsDir()));
   const accounts = topology.accounts.map((plan) => ({
     account: plan.account,

@@ -8,7 +8,7 @@ import {
   environmentInput,
   pricesInput,
   requiredInput,
-  run,
+  action,
   setOutputs,
   ssmClient,
   waitOptions,
@@ -40,7 +40,7 @@ async function reusedResources(env: Environment): Promise<RuntimeResources> {
 
 const OPERATIONS = ['deploy', 'report', 'delete'] as const;
 
-run(async () => {
+export const run = action(async () => {
   const operation = requiredInput('operation') as (typeof OPERATIONS)[number];
   if (!OPERATIONS.includes(operation)) {
     throw new Error(`input "operation" must be one of ${OPERATIONS.join(', ')}, got "${operation}"`);

@@ -4,14 +4,14 @@ import {
   environmentInput,
   promotionTarget,
   requiredInput,
-  run,
+  action,
   setOutputs,
   writeSummary,
 } from '../lib/action';
 import { promote } from '../steps/promote';
 import { alarmStates } from '../steps/watch-alarms';
 
-run(async () => {
+export const run = action(async () => {
   const env = environmentInput();
   const version = requiredInput('version');
   const sha = requiredInput('sha');

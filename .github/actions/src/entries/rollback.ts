@@ -3,13 +3,13 @@ import {
   environmentInput,
   promotionTarget,
   requiredInput,
-  run,
+  action,
   setOutputs,
   writeSummaryRow,
 } from '../lib/action';
 import { parseRollbackTarget, rollback } from '../steps/rollback';
 
-run(async () => {
+export const run = action(async () => {
   // Validate everything before the first AWS call.
   const target = parseRollbackTarget(requiredInput('target'));
   const reason = requiredInput('reason');

@@ -6,7 +6,7 @@ import {
   environmentInput,
   numberInput,
   pricesInput,
-  run,
+  action,
   setOutputs,
   stackOutputs,
   writeSummary,
@@ -25,14 +25,14 @@ function costSummary(report: SmokeReport): string {
   }
 }
 
-run(async () => {
+export const run = action(async () => {
   const env = environmentInput();
   // Pool, machine client and token endpoint come from the stack that made them (for previews, the
   // stack of the environment they reuse); the client's secret is read from the pool and masked.
   const outputs = await stackOutputs(env);
   const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
   const credentials = {
-    tokenUrl: outputs.TokenEndpoint,
+    tokenUrl: core.getInput('token-url') || outputs.TokenEndpoint,
     clientId: outputs.MachineClientId,
     clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
     scope: core.getInput('scope') || outputs.InvokeScope,

@@ -1,10 +1,17 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { sharedResourceNames } from '../../../../environments';
-import { controlClient, environmentInput, requiredInput, run, setOutputs, writeSummary } from '../lib/action';
+import {
+  controlClient,
+  environmentInput,
+  requiredInput,
+  action,
+  setOutputs,
+  writeSummary,
+} from '../lib/action';
 import { sweepPreviews } from '../steps/sweep-previews';
 
-run(async () => {
+export const run = action(async () => {
   const env = environmentInput(core.getInput('environment') || 'preview');
   if (!env.preview)
     throw new Error(`${env.file} has no preview: section (ttlHours); pass the preview environment`);

@@ -6,7 +6,7 @@ import {
   numberInput,
   promotionTarget,
   requiredInput,
-  run,
+  action,
   setOutputs,
   writeSummary,
 } from '../lib/action';
@@ -36,7 +36,7 @@ function baselineInput(): AlarmSnapshot[] {
   return parsed.data;
 }
 
-run(async () => {
+export const run = action(async () => {
   const env = environmentInput();
   const baseline = baselineInput();
   const rollbackVersion = core.getInput('rollback-to-version');

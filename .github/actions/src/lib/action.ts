@@ -10,11 +10,17 @@ import { loadPrices, type PricesFile } from '../../../../environments/prices';
 import type { WaitOptions } from './runtime';
 import { readStackOutputs, type StackOutputs } from './stack-outputs';
 
-/** Run an action's main function; any error fails the step with its message. */
-export function run(main: () => Promise<void>): void {
-  main().catch((e: unknown) => {
-    core.setFailed(e instanceof Error ? e.message : String(e));
-  });
+/**
+ * An action's `run()`, as in actions/typescript-action: it never rejects; any error fails the step
+ * with its message. Each entry exports `export const run = action(...)` and does nothing on import,
+ * so GitHub's local runner (`npx @github/local-action`) can import it and call `run()`; the bundle
+ * dist/<step>.js is an index that calls it (scripts/build-actions.ts).
+ */
+export function action(main: () => Promise<void>): () => Promise<void> {
+  return () =>
+    main().catch((e: unknown) => {
+      core.setFailed(e instanceof Error ? e.message : String(e));
+    });
 }
 
 /** A required input: the runner does not enforce `required: true`, so check here. */
