@@ -1,6 +1,10 @@
 import { ListRetrievedTracesCommand, StartTraceRetrievalCommand, XRayClient } from '@aws-sdk/client-xray';
 import type { BaseEvent } from '@ag-ui/core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main as traceCommand } from '../../scripts/trace';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { ask, newSessionId, startAgent, textOf, type TestAgent } from './helpers';
 
@@ -231,6 +235,30 @@ describe('agent traces (GenAI semantic conventions, AgentCore session grouping)'
     await new Promise((r) => setTimeout(r, 500));
     expect(agent.logs.filter((l) => String(l.msg).startsWith('trace export failed'))).toHaveLength(1);
     expect(agent.logs.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it("renders a session's traces as span trees with timings (npm run trace)", async () => {
+    const agent = await traced();
+    const sessionId = newSessionId('render');
+    const first = await ask(agent.url, 'calculate 6*7', { sessionId });
+    await ask(agent.url, 'What time is it in Tokyo?', { sessionId });
+    await spansOf(traceIdOf(first)!, (d) => named(d, 'execute_tool calculator').length > 0);
+    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trace-')), 'agent.log');
+    fs.writeFileSync(log, agent.logs.map((l) => JSON.stringify(l)).join('\n'));
+
+    // AWS_ENDPOINT_URL (set by startAgent) points the command's X-Ray client at the twin.
+    const out = await traceCommand([sessionId, '--log', log]);
+    expect(out.match(/^trace [0-9a-f]{32} {2}session /gm)).toHaveLength(2);
+    expect(out).toMatch(/^invoke_agent agentcore-gitops-agent +\+ +0 ms +\d+ ms/m);
+    expect(out).toMatch(/^├─ chat us\.anthropic\.claude-sonnet-4-6 .*first token \d+ ms .*tokens in \d+/m);
+    expect(out).toMatch(/─ execute_tool calculator /);
+    expect(out).toMatch(/─ execute_tool current_time /);
+    expect(out).toMatch(
+      /where the time went: first token \d+ ms, model \d+ ms in 2 call\(s\), tools \d+ ms, memory \d+ ms/,
+    );
+    // One answer by its trace id.
+    const one = await traceCommand([traceIdOf(first)!]);
+    expect(one.match(/^trace /gm)).toHaveLength(1);
   });
 
   it('is off without AGENT_OBSERVABILITY_ENABLED or an endpoint: no trace id, answers unchanged', async () => {
