@@ -73,5 +73,9 @@ export function agentEnvironment(
     AGENT_ENV: env.name,
     METRICS_NAMESPACE: metricsNamespace,
     MODEL_PRICES: modelPricesVariable(resources.prices, env.models),
+    // Traces: AgentCore's switch (as ADOT reads it). The agent exports to the X-Ray OTLP endpoint of
+    // its region, SigV4-signed as the execution role; the console groups them by service and session.
+    AGENT_OBSERVABILITY_ENABLED: 'true',
+    OTEL_SERVICE_NAME: `agent-${env.name}`,
   };
 }

@@ -199,6 +199,8 @@ const agent = spawn(
       ...setup.agentEnv,
       PORT: String(agentPort),
       HOST: '127.0.0.1',
+      // Spans go to the twin's X-Ray OTLP endpoint (AWS_ENDPOINT_URL), as they go to X-Ray on AgentCore.
+      AGENT_OBSERVABILITY_ENABLED: 'true',
     },
   },
 );
@@ -234,6 +236,9 @@ A bearer token (client credentials; its sub becomes the memory actor):
     -d 'grant_type=client_credentials&scope=agent/invoke' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   curl -N -X POST ${agentUrl}/invocations -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -H 'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: my-first-local-session-0000000000001' -d '{"prompt":"My name is Ada"}'
+
+A session's traces (span tree, timings; RUN_FINISHED's metadata.traceId names one answer's):
+  npm run trace -- my-first-local-session-0000000000001
 
 ${
   provision

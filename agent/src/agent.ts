@@ -11,6 +11,18 @@ import { estimateTokens, withContext } from './prompt';
 import { turnsOf, type Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
+import {
+  failed,
+  GEN_AI,
+  messagesAttribute,
+  PROVIDER,
+  SpanKind,
+  traceIdOf,
+  usageAttributes,
+  type Span,
+  type Tracing,
+} from './telemetry/tracing';
+import type { Context } from '@opentelemetry/api';
 import { TOOLS, toolSpecs } from './tools';
 
 export interface AgentDeps {
@@ -19,6 +31,7 @@ export interface AgentDeps {
   memory?: Memory;
   background: Background;
   metrics: Metrics;
+  tracing: Tracing;
 }
 
 export interface RunRequest {
@@ -30,7 +43,12 @@ export interface RunRequest {
   emit: (event: BaseEvent) => void;
   signal: AbortSignal;
   log: Logger;
+  /** The caller's trace context (AgentCore's traceparent/baggage); the run's spans continue it. */
+  traceContext?: Context;
 }
+
+/** The agent's name in its spans (gen_ai.agent.name). */
+const AGENT_NAME = 'agentcore-gitops-agent';
 
 /** Runs one invocation as an AG-UI event sequence: RUN_STARTED … RUN_FINISHED | RUN_ERROR. */
 export class Agent {
@@ -43,9 +61,35 @@ export class Agent {
     this.price = prices && priceOf(prices, deps.config.MODEL_ID);
   }
 
+  /** One `invoke_agent` span per run, the session id on all its spans, its trace id in the logs and RUN_FINISHED. */
   async run(req: RunRequest): Promise<void> {
-    const { config, memory, background } = this.deps;
+    const { tracing, config } = this.deps;
+    const parent = tracing.withSession(req.traceContext ?? tracing.extract({}), req.session.id);
+    const span = tracing.startSpan(
+      `invoke_agent ${AGENT_NAME}`,
+      SpanKind.INTERNAL,
+      {
+        [GEN_AI.operation]: 'invoke_agent',
+        [GEN_AI.provider]: PROVIDER,
+        [GEN_AI.agentName]: AGENT_NAME,
+        [GEN_AI.conversationId]: req.session.id,
+        [GEN_AI.requestModel]: config.MODEL_ID,
+      },
+      parent,
+    );
+    const traceId = traceIdOf(span);
+    const log = traceId ? req.log.child({ traceId }) : req.log;
+    try {
+      await tracing.within(span, () => this.answer({ ...req, log }, span, traceId), parent);
+    } finally {
+      span.end();
+    }
+  }
+
+  private async answer(req: RunRequest, span: Span, traceId: string | undefined): Promise<void> {
+    const { config, memory, background, tracing } = this.deps;
     const { invocation, session, emit, log, signal } = req;
+    const metadata = traceId ? { traceId } : undefined;
     const ids = { actorId: session.actorId, sessionId: session.id };
     let firstTokenAt: number | undefined;
     // Background calls run off the critical path: those finished by RUN_FINISHED count in its usage;
@@ -94,6 +138,7 @@ export class Agent {
         onUserGuarded,
         signal,
         log,
+        tracing,
       });
 
       // A turn is kept (in history and memory) once answered; blocked or failed turns are not, or a
@@ -101,6 +146,18 @@ export class Agent {
       // A run that ended on a client tool call is not kept yet: its client sends it back with the
       // results (client tools need a client that holds the conversation).
       const kept = await letThrough;
+      span.setAttributes({
+        ...usageAttributes(result.usage),
+        [GEN_AI.finishReasons]: result.stopReason ? [result.stopReason] : [],
+        'aws.bedrock.guardrail.intervened': result.guardrail.intervened,
+        'aws.bedrock.guardrail.blocked': result.guardrail.blocked,
+        'app.tool_calls': result.toolCalls,
+      });
+      // Content only when opted in, and only as the guardrail let it through (unknown masking: none).
+      if (tracing.captureContent && kept !== undefined) {
+        span.setAttribute(GEN_AI.inputMessages, messagesAttribute('user', kept));
+        span.setAttribute(GEN_AI.outputMessages, messagesAttribute('assistant', result.answer));
+      }
       const pending = result.pendingToolCallIds.length > 0;
       if (result.turn.length > 0 && !pending) {
         const asked = invocation.userText
@@ -149,8 +206,11 @@ export class Agent {
         blocked: result.guardrail.blocked,
         verdicts: [...unique.values()],
       };
-      if (verdict.intervened)
+      if (verdict.intervened) {
+        for (const v of verdict.verdicts)
+          span.addEvent('guardrail.verdict', { type: v.type ?? 'unknown', action: v.action });
         emit({ type: EventType.CUSTOM, name: 'guardrail', value: verdict } as BaseEvent);
+      }
       emit({
         type: EventType.STATE_DELTA,
         delta: [{ op: 'replace', path: '/guardrail', value: verdict }],
@@ -161,6 +221,7 @@ export class Agent {
         threadId: req.threadId,
         runId: invocation.runId,
         ...(pending && { outcome: { type: 'success', pendingToolCallIds: result.pendingToolCallIds } }),
+        metadata,
         usage: [
           tokenUsage(config.MODEL_ID, result.usage),
           ...(backgroundUsage.length
@@ -170,6 +231,8 @@ export class Agent {
       } as BaseEvent);
     } catch (e) {
       const { code, message } = describeError(e, signal);
+      failed(span, e);
+      span.setAttribute('app.error_code', code);
       if (code === 'Aborted') log.warn({ code }, 'run aborted');
       else log.error({ err: e, code }, 'run failed');
       this.deps.metrics.emit(
@@ -180,7 +243,7 @@ export class Agent {
         { ModelId: config.MODEL_ID },
         { requestId: req.requestId, sessionId: session.id, errorCode: code },
       );
-      emit({ type: EventType.RUN_ERROR, code, message } as BaseEvent);
+      emit({ type: EventType.RUN_ERROR, code, message, metadata } as BaseEvent);
     }
   }
 
@@ -194,10 +257,12 @@ export class Agent {
     const masked = maskedInput(text, trace);
     if (masked !== undefined) return masked;
     try {
-      return await applyToInput(
-        runtime,
-        { id: config.GUARDRAIL_ID, version: config.GUARDRAIL_VERSION ?? 'DRAFT' },
-        text,
+      const guardrail = { id: config.GUARDRAIL_ID, version: config.GUARDRAIL_VERSION ?? 'DRAFT' };
+      return await this.deps.tracing.inSpan(
+        `apply_guardrail ${guardrail.id}`,
+        SpanKind.CLIENT,
+        { 'aws.bedrock.guardrail.id': guardrail.id, 'aws.bedrock.guardrail.version': guardrail.version },
+        () => applyToInput(runtime, guardrail, text),
       );
     } catch (e) {
       log.warn(

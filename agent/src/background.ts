@@ -5,6 +5,7 @@ import { summaryText } from './prompt';
 import type { Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
+import { GEN_AI, PROVIDER, SpanKind, Tracing, usageAttributes } from './telemetry/tracing';
 
 const TOPICS = ['time', 'math', 'faq', 'smalltalk', 'personal', 'other'] as const;
 type Topic = (typeof TOPICS)[number];
@@ -30,12 +31,13 @@ export class Background {
     private readonly modelId: string,
     private readonly metrics: Metrics,
     private readonly price?: ModelPrice,
+    private readonly tracing = new Tracing(),
   ) {}
 
   /** Tag a user message with a topic, for logs and the UserMessages metric. */
   classify(text: string, log: Logger, onUsage?: OnUsage): void {
     this.track(
-      this.complete(CLASSIFY_PROMPT, text.slice(0, 4000), 10, onUsage).then(
+      this.complete('classify', CLASSIFY_PROMPT, text.slice(0, 4000), 10, onUsage).then(
         (reply) => {
           const topic = parseTopic(reply);
           log.info({ topic }, 'user message classified');
@@ -60,7 +62,7 @@ export class Background {
       ...dropped.flat().map(renderMessage),
     ].join('\n');
     this.track(
-      this.complete(SUMMARY_PROMPT, transcript, 400, onUsage)
+      this.complete('summarise', SUMMARY_PROMPT, transcript, 400, onUsage)
         .then(
           (summary) => {
             if (!summary.trim()) throw new Error('empty summary');
@@ -92,19 +94,41 @@ export class Background {
     void task.finally(() => this.tasks.delete(task));
   }
 
+  /** One background model call: a `chat` span under the run that asked, marked as background work. */
   private async complete(
+    task: string,
     system: string,
     text: string,
     maxTokens: number,
     onUsage?: OnUsage,
   ): Promise<string> {
-    const out = await this.client.send(
-      new ConverseCommand({
-        modelId: this.modelId,
-        system: [{ text: system }],
-        messages: [{ role: 'user', content: [{ text }] }],
-        inferenceConfig: { maxTokens, temperature: 0 },
-      }),
+    const out = await this.tracing.inSpan(
+      `chat ${this.modelId}`,
+      SpanKind.CLIENT,
+      {
+        [GEN_AI.operation]: 'chat',
+        [GEN_AI.provider]: PROVIDER,
+        [GEN_AI.requestModel]: this.modelId,
+        [GEN_AI.requestMaxTokens]: maxTokens,
+        [GEN_AI.requestTemperature]: 0,
+        'app.background_task': task,
+      },
+      async (span) => {
+        const out = await this.client.send(
+          new ConverseCommand({
+            modelId: this.modelId,
+            system: [{ text: system }],
+            messages: [{ role: 'user', content: [{ text }] }],
+            inferenceConfig: { maxTokens, temperature: 0 },
+          }),
+        );
+        span.setAttributes({
+          ...usageAttributes(usageOf(out.usage)),
+          [GEN_AI.responseModel]: this.modelId,
+          [GEN_AI.finishReasons]: out.stopReason ? [out.stopReason] : [],
+        });
+        return out;
+      },
     );
     const usage = usageOf(out.usage);
     this.metrics.emit(usageMetrics(usage, this.price), { ModelId: this.modelId });

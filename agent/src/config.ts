@@ -18,6 +18,14 @@ const int = (min: number, max: number, fallback: number) =>
       .default(fallback),
   );
 
+const flag = (fallback: boolean) =>
+  env(
+    z
+      .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be true or false' })
+      .transform((v) => v.toLowerCase() === 'true')
+      .default(fallback),
+  );
+
 const namespaceTemplate = (fallback: string) =>
   env(
     z
@@ -98,6 +106,14 @@ const configSchema = z.object({
   MEMORY_LOAD_BUDGET_MS: int(1, 30_000, 2000),
   HISTORY_TOKEN_BUDGET: int(100, 1_000_000, 8000),
   SHUTDOWN_DEADLINE_MS: int(0, 600_000, 25_000),
+  // Traces (OpenTelemetry, the variables ADOT reads): AgentCore's switch, or any OTLP/HTTP traces URL.
+  AGENT_OBSERVABILITY_ENABLED: flag(false),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env(
+    z.url({ error: 'must be a URL like https://xray.us-east-1.amazonaws.com/v1/traces' }).optional(),
+  ),
+  OTEL_SDK_DISABLED: flag(false),
+  // Prompts and answers in span attributes (after the guardrail's masking) only when opted in.
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -15,6 +15,15 @@ import { hasAction, verdicts } from './guardrail';
 import { INSTRUCTIONS } from './instructions';
 import { buildRequest } from './prompt';
 import type { Logger } from './telemetry/logger';
+import {
+  ERROR_TYPE,
+  GEN_AI,
+  PROVIDER,
+  SpanKind,
+  Tracing,
+  usageAttributes,
+  type Span,
+} from './telemetry/tracing';
 import { runTool, type Tool, type ToolOutcome } from './tools';
 
 /** Token counts in Bedrock's accounting (cache reads and writes beside inputTokens), all present. */
@@ -49,7 +58,11 @@ export interface LoopInput {
   onUserGuarded?: (trace: unknown, blocked: boolean) => void;
   signal: AbortSignal;
   log: Logger;
+  /** A `chat <model>` span per model call, `execute_tool <name>` per tool call (none when absent). */
+  tracing?: Tracing;
 }
+
+const NO_TRACING = new Tracing();
 
 export interface LoopResult {
   /** Everything the user saw from the assistant in this turn. */
@@ -95,7 +108,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   });
 
   for (let round = 0; ; round++) {
-    const step = await streamStep(input, current, usage);
+    const step = await chatSpan(input, (span) => streamStep(input, current, usage, span));
     const blocked = guardrailBlocked(step);
     if (round === 0) input.onUserGuarded?.(step.trace, blocked);
     guardrail.verdicts.push(...verdicts(step.trace));
@@ -140,7 +153,21 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       step.toolUses
         .filter((use) => !clientTools.has(use.name))
         .map(async (use) => {
-          const outcome = await invokeTool(input, use.name, use.input, log);
+          const outcome = await (input.tracing ?? NO_TRACING).inSpan(
+            `execute_tool ${use.name}`,
+            SpanKind.INTERNAL,
+            {
+              [GEN_AI.operation]: 'execute_tool',
+              [GEN_AI.toolName]: use.name,
+              [GEN_AI.toolCallId]: use.id,
+              [GEN_AI.toolType]: 'function',
+            },
+            async (span) => {
+              const out = await invokeTool(input, use.name, use.input, log);
+              if (out.status === 'error') span.setAttribute(ERROR_TYPE, 'tool_error');
+              return out;
+            },
+          );
           log.info({ tool: use.name, toolCallId: use.id, status: outcome.status }, 'tool call');
           emit({
             type: EventType.TOOL_CALL_RESULT,
@@ -167,6 +194,38 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     current.push({ role: 'user', content: results });
     input.signal.throwIfAborted();
   }
+}
+
+/** One model call as a GenAI `chat` client span: model, token usage, finish reason, time to first token. */
+function chatSpan(input: LoopInput, fn: (span: Span) => Promise<StepResult>): Promise<StepResult> {
+  const { config } = input;
+  return (input.tracing ?? NO_TRACING).inSpan(
+    `chat ${config.MODEL_ID}`,
+    SpanKind.CLIENT,
+    {
+      [GEN_AI.operation]: 'chat',
+      [GEN_AI.provider]: PROVIDER,
+      [GEN_AI.requestModel]: config.MODEL_ID,
+      [GEN_AI.requestMaxTokens]: config.MAX_OUTPUT_TOKENS,
+      ...(config.GUARDRAIL_ID && { 'aws.bedrock.guardrail.id': config.GUARDRAIL_ID }),
+    },
+    async (span) => {
+      const step = await fn(span);
+      span.setAttributes({
+        [GEN_AI.responseModel]: config.MODEL_ID,
+        [GEN_AI.finishReasons]: step.stopReason ? [step.stopReason] : [],
+        [GEN_AI.toolCallId]: step.toolUses.map((t) => t.id),
+        'aws.bedrock.guardrail.action': step.guardrailBlocked
+          ? 'BLOCKED'
+          : step.anonymised
+            ? 'ANONYMIZED'
+            : step.stopReason === 'guardrail_intervened'
+              ? 'INTERVENED'
+              : 'NONE',
+      });
+      return step;
+    },
+  );
 }
 
 async function invokeTool(input: LoopInput, name: string, args: unknown, log: Logger): Promise<ToolOutcome> {
@@ -203,7 +262,21 @@ type OpenBlock =
   | { kind: 'text'; messageId: string; text: string; ended: boolean }
   | { kind: 'tool'; id: string; name: string; json: string; ended: boolean };
 
-async function streamStep(input: LoopInput, current: Message[], usage: Usage): Promise<StepResult> {
+async function streamStep(
+  input: LoopInput,
+  current: Message[],
+  usage: Usage,
+  span: Span,
+): Promise<StepResult> {
+  const started = performance.now();
+  let firstChunk = false;
+  const onFirstToken = () => {
+    if (!firstChunk) {
+      firstChunk = true;
+      span.setAttribute(GEN_AI.timeToFirstChunk, (performance.now() - started) / 1000);
+    }
+    input.onFirstToken();
+  };
   const { config, emit } = input;
   const request = buildRequest({
     modelId: config.MODEL_ID,
@@ -251,7 +324,7 @@ async function streamStep(input: LoopInput, current: Message[], usage: Usage): P
       if (event.contentBlockStart?.start?.toolUse) {
         const index = event.contentBlockStart.contentBlockIndex ?? blocks.size;
         const { toolUseId = randomUUID(), name = 'unknown' } = event.contentBlockStart.start.toolUse;
-        input.onFirstToken();
+        onFirstToken();
         closeAll(); // one open message or tool call at a time keeps every AG-UI client happy
         blocks.set(index, { kind: 'tool', id: toolUseId, name, json: '', ended: false });
         emit({
@@ -268,7 +341,7 @@ async function streamStep(input: LoopInput, current: Message[], usage: Usage): P
           let block = blocks.get(index);
           if (!block) {
             // Bedrock sends no contentBlockStart for text: the first delta opens the message.
-            input.onFirstToken();
+            onFirstToken();
             closeAll();
             block = {
               kind: 'text',
@@ -308,7 +381,9 @@ async function streamStep(input: LoopInput, current: Message[], usage: Usage): P
       } else if (event.messageStop) {
         result.stopReason = event.messageStop.stopReason;
       } else if (event.metadata) {
-        Object.assign(usage, addUsage(usage, usageOf(event.metadata.usage)));
+        const callUsage = usageOf(event.metadata.usage);
+        Object.assign(usage, addUsage(usage, callUsage));
+        span.setAttributes(usageAttributes(callUsage));
         const trace = event.metadata.trace?.guardrail;
         if (trace) {
           result.trace = trace;

@@ -10,6 +10,7 @@ import type { Message } from '@aws-sdk/client-bedrock-runtime';
 import { fillNamespace, type Config } from './config';
 import { toTurns, type Turn } from './session';
 import type { Logger } from './telemetry/logger';
+import { GEN_AI, SpanKind, Tracing } from './telemetry/tracing';
 
 export interface SessionIds {
   actorId: string;
@@ -59,6 +60,7 @@ export class Memory {
     private readonly memoryId: string,
     private readonly config: Config,
     private readonly log: Logger,
+    private readonly tracing = new Tracing(),
   ) {}
 
   /** Write one conversational turn. Returns at once; `flush` awaits it. */
@@ -66,15 +68,21 @@ export class Memory {
     const ids = memoryIds(session);
     // Strictly increasing timestamps (ms precision on the wire) keep the order for ListEvents.
     const eventTimestamp = new Date((this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1)));
-    const write = this.client
-      .send(
-        new CreateEventCommand({
-          memoryId: this.memoryId,
-          actorId: ids.actorId,
-          sessionId: ids.sessionId,
-          eventTimestamp,
-          payload: [{ conversational: { role, content: { text } } }],
-        }),
+    const write = this.tracing
+      .inSpan(
+        'memory create_event',
+        SpanKind.CLIENT,
+        { 'aws.bedrock_agentcore.memory.id': this.memoryId, 'aws.bedrock_agentcore.memory.role': role },
+        () =>
+          this.client.send(
+            new CreateEventCommand({
+              memoryId: this.memoryId,
+              actorId: ids.actorId,
+              sessionId: ids.sessionId,
+              eventTimestamp,
+              payload: [{ conversational: { role, content: { text } } }],
+            }),
+          ),
       )
       .then(
         (out) => log.debug({ eventId: out.event?.eventId, role }, 'memory event written'),
@@ -97,8 +105,21 @@ export class Memory {
   }
 
   /** Rebuild a session's conversation from its events (text turns, roles alternating). */
-  async loadHistory(session: SessionIds, signal: AbortSignal): Promise<Message[][]> {
+  loadHistory(session: SessionIds, signal: AbortSignal): Promise<Message[][]> {
     const ids = memoryIds(session);
+    return this.tracing.inSpan(
+      'memory list_events',
+      SpanKind.CLIENT,
+      { 'aws.bedrock_agentcore.memory.id': this.memoryId },
+      async (span) => {
+        const turns = await this.listHistory(ids, signal);
+        span.setAttribute('app.memory.turns', turns.length);
+        return turns;
+      },
+    );
+  }
+
+  private async listHistory(ids: SessionIds, signal: AbortSignal): Promise<Message[][]> {
     const events: Event[] = [];
     let nextToken: string | undefined;
     do {
@@ -123,13 +144,22 @@ export class Memory {
    * Long-term records relevant to the query from every namespace, in parallel, within the budget.
    * Whatever has not arrived by then is left out (and logged).
    */
-  async retrieveContext(
+  retrieveContext(
     session: SessionIds,
     query: string,
     signal: AbortSignal,
     log = this.log,
   ): Promise<{ context?: string; records: UsedRecord[] }> {
     const ids = memoryIds(session);
+    return this.tracing.inSpan(
+      `retrieval ${this.memoryId}`,
+      SpanKind.CLIENT,
+      { [GEN_AI.operation]: 'retrieval', [GEN_AI.dataSourceId]: this.memoryId },
+      () => this.retrieve(ids, query, signal, log),
+    );
+  }
+
+  private async retrieve(ids: SessionIds, query: string, signal: AbortSignal, log: Logger) {
     const started = Date.now();
     const budget = AbortSignal.any([signal, AbortSignal.timeout(this.config.MEMORY_RETRIEVE_BUDGET_MS)]);
     const results = await Promise.allSettled(

@@ -24,6 +24,7 @@ import { Sessions } from './session';
 import { TOOLS } from './tools';
 import { createLogger, type Logger } from './telemetry/logger';
 import { Metrics } from './telemetry/metrics';
+import { Tracing } from './telemetry/tracing';
 
 export interface AgentServerOptions {
   logger?: Logger;
@@ -33,6 +34,8 @@ export interface AgentServerOptions {
 export interface AgentServer {
   readonly app: express.Express;
   readonly health: Health;
+  /** Its tracing: `tracing.ready` resolves once spans are exported. */
+  readonly tracing: Tracing;
   /** Listen on HOST:PORT (PORT 0 picks a free port); resolves with the base URL. */
   listen(): Promise<string>;
   /**
@@ -56,13 +59,20 @@ const sendError = (res: Response, status: number, code: string, message: string)
 export function createAgentServer(config: Config, options: AgentServerOptions = {}): AgentServer {
   const log = options.logger ?? createLogger(config.LOG_LEVEL, config.AGENT_ENV);
   const metrics = options.metrics ?? new Metrics(config.METRICS_NAMESPACE, config.AGENT_ENV);
+  const tracing = new Tracing({ captureContent: config.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT });
   // Endpoints come from the standard AWS_ENDPOINT_URL* variables; throttling is retried with backoff.
   const runtime = new BedrockRuntimeClient({
     region: config.AWS_REGION,
     maxAttempts: config.MODEL_MAX_ATTEMPTS,
   });
   const memory = config.MEMORY_ID
-    ? new Memory(new BedrockAgentCoreClient({ region: config.AWS_REGION }), config.MEMORY_ID, config, log)
+    ? new Memory(
+        new BedrockAgentCoreClient({ region: config.AWS_REGION }),
+        config.MEMORY_ID,
+        config,
+        log,
+        tracing,
+      )
     : undefined;
   if (!memory) log.info('MEMORY_ID is not set: memory is off (no events written, no records retrieved)');
   if (!config.MODEL_PRICES) {
@@ -75,8 +85,9 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
     config.BACKGROUND_MODEL_ID,
     metrics,
     config.MODEL_PRICES && priceOf(config.MODEL_PRICES, config.BACKGROUND_MODEL_ID),
+    tracing,
   );
-  const agent = new Agent({ config, runtime, memory, background, metrics });
+  const agent = new Agent({ config, runtime, memory, background, metrics, tracing });
   const sessions = new Sessions();
   const health = new Health();
   const runs = new Map<Promise<void>, AbortController>();
@@ -177,6 +188,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
           emit,
           signal: controller.signal,
           log: runLog,
+          traceContext: tracing.extract(req.headers),
         })
         .catch((e) => runLog.error({ err: e }, 'run crashed'))
         .finally(() => {
@@ -229,6 +241,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
   return {
     app,
     health,
+    tracing,
     listen: () =>
       new Promise((resolve, reject) => {
         const s = app.listen(config.PORT, config.HOST, (error?: Error) => {
@@ -239,6 +252,8 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
             'agent listening',
           );
           resolve(`http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`);
+          // After listening: the SDK loads while the first request can already be served.
+          void tracing.start(config, log);
         });
         server = s;
       }),
@@ -256,6 +271,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
       }
       clearTimeout(timer);
       await Promise.all([memory?.flush(), background.idle()]);
+      await tracing.shutdown();
       await new Promise<void>((resolve) => {
         if (!server) return resolve();
         server.close(() => resolve());

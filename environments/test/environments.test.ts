@@ -149,6 +149,11 @@ describe('environments', () => {
       const vars = agentEnvironment(env, { guardrailId: 'g', guardrailVersion: '1', prices });
       expect(vars).toMatchObject({ MODEL_ID: env.models.primary, AGENT_ENV: env.name, GUARDRAIL_ID: 'g' });
       expect(vars).not.toHaveProperty('MEMORY_ID');
+      // Traces on, named per environment (AgentCore Observability groups agents by service.name).
+      expect(vars).toMatchObject({
+        AGENT_OBSERVABILITY_ENABLED: 'true',
+        OTEL_SERVICE_NAME: `agent-${env.name}`,
+      });
       expect(parseModelPrices(vars.MODEL_PRICES)).toEqual(
         Object.fromEntries(
           [env.models.primary, env.models.background].map((m) => [m, priceOf(prices.models, m)]),

@@ -229,6 +229,17 @@ export class EnvironmentStack extends Stack {
         }),
       },
       {
+        // The agent exports its spans to the X-Ray OTLP endpoint (https://xray.<region>.amazonaws.com/v1/traces),
+        // which authorises xray:PutSpans; PutSpansForIndexing lets Transaction Search index them.
+        statement: new iam.PolicyStatement({
+          sid: 'ExportTraces',
+          actions: ['xray:PutSpans', 'xray:PutSpansForIndexing'],
+          resources: ['*'],
+        }),
+        wildcardReason:
+          'X-Ray defines no resource types: xray:PutSpans and xray:PutSpansForIndexing take only "*".',
+      },
+      {
         statement: new iam.PolicyStatement({
           sid: 'RegistryToken',
           actions: ['ecr:GetAuthorizationToken'],

@@ -84,6 +84,14 @@ const ssmArn = (env: Environment, name: string) =>
  * registry account also the release repository every environment runs images from and the preview
  * repository pull requests push to.
  */
+/** The smoke step reads its requests' traces from Transaction Search (links and latency breakdowns). */
+const readTraces = allow(
+  'ReadSmokeTraces',
+  ['xray:StartTraceRetrieval', 'xray:ListRetrievedTraces'],
+  ['*'],
+  'X-Ray defines no resource types: trace retrieval takes only "*"; it reads spans, changes nothing.',
+);
+
 export class SharedStack extends Stack {
   readonly roles: Record<string, iam.Role> = {};
   readonly repository?: ecr.Repository;
@@ -186,6 +194,7 @@ export class SharedStack extends Stack {
           tagged,
         ),
         passExecutionRole(host),
+        readTraces,
       ],
     });
   }
@@ -294,6 +303,7 @@ export class SharedStack extends Stack {
           ['ssm:GetParameter', 'ssm:GetParameterHistory'],
           [names.releaseParameter, names.liveVersionParameter].map((p) => ssmArn(env, p)),
         ),
+        readTraces,
         allow(
           'WatchAlarms',
           ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],

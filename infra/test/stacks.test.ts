@@ -179,6 +179,8 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
         'AGENT_ENV',
         'METRICS_NAMESPACE',
         'MODEL_PRICES',
+        'AGENT_OBSERVABILITY_ENABLED',
+        'OTEL_SERVICE_NAME',
       ].sort(),
     );
     const guardrail = only(t(), 'AWS::Bedrock::Guardrail').id;
@@ -196,6 +198,9 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
       AGENT_ENV: name,
       METRICS_NAMESPACE: 'AgentCoreGitops',
       MODEL_PRICES: modelPricesVariable(loadPrices(), env().models),
+      // Spans to the region's X-Ray OTLP endpoint (the execution role may xray:PutSpans).
+      AGENT_OBSERVABILITY_ENABLED: 'true',
+      OTEL_SERVICE_NAME: `agent-${name}`,
     });
   });
 
@@ -413,6 +418,11 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     expect(statements.find((s) => s.Sid === 'PullImage')?.Resource).toEqual(
       name === 'dev' ? [release, `${release}-preview`] : release,
     );
+    // Spans go to the X-Ray OTLP endpoint as this role (agent/src/telemetry/otlp-exporter.ts).
+    expect(statements.find((s) => s.Sid === 'ExportTraces')).toMatchObject({
+      Action: ['xray:PutSpans', 'xray:PutSpansForIndexing'],
+      Resource: '*',
+    });
     expect(statements.find((s) => s.Sid === 'RegistryToken')).toMatchObject({
       Action: 'ecr:GetAuthorizationToken',
       Resource: '*',

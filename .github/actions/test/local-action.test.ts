@@ -22,7 +22,7 @@ import {
   provisionSeeded,
   twinOptions,
   type Provisioned,
-} from '../../../scripts/rehearse';
+} from './helpers/provision';
 import { getEndpoint } from '../src/lib/runtime';
 import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 

@@ -224,6 +224,12 @@ export const OPERATIONS: Record<string, Checks> = {
     { action: 'cloudwatch:DescribeAlarmHistory', resource: alarmArn(r, str(json(r).AlarmName) || '*') },
   ],
 
+  // ---- X-Ray (restJson1) and its OTLP traces endpoint: no resource types, so `*` ----
+  // The OTLP endpoint authorises xray:PutSpans (CloudWatch OTLP endpoint getting-started IAM policy).
+  'POST /v1/traces': anyResource('xray:PutSpans'),
+  'POST /StartTraceRetrieval': anyResource('xray:StartTraceRetrieval'),
+  'POST /ListRetrievedTraces': anyResource('xray:ListRetrievedTraces'),
+
   // ---- Cognito (awsJson1_1) ----
   'AWSCognitoIdentityProviderService.DescribeUserPoolClient': (r) => [
     {

@@ -142,6 +142,11 @@ export const AWS_MANAGED: Record<string, PolicyDocument> = {
 /** The bootstrap admin's access key: `AKIA` + `TWIN` + the account id, 20 characters like AWS's. */
 export const adminAccessKey = (account: string) => `AKIATWIN${account}`;
 const adminSecret = (account: string) => `twin-admin-secret-${account}`;
+/** The bootstrap admin's key of an account: fixed, so tools in another process can act as it (`npm run trace`). */
+export const adminCredentials = (account: string): Credentials => ({
+  accessKeyId: adminAccessKey(account),
+  secretAccessKey: adminSecret(account),
+});
 
 export type Decision =
   { allowed: true } | { allowed: false; reason: 'identity' | 'resource' | 'identity-deny' | 'resource-deny' };
@@ -182,7 +187,7 @@ export class Iam {
       throw new Error(
         `The twin has no account ${account}; start it with accounts: [...] including it (it has ${this.accounts.join(', ')})`,
       );
-    return { accessKeyId: adminAccessKey(account), secretAccessKey: adminSecret(account) };
+    return adminCredentials(account);
   }
 
   /** The identity an access key id stands for; undefined when the twin never issued it (or it expired). */

@@ -13,6 +13,7 @@ import { registerGithubOidc } from './github-oidc';
 import { registerRuntimeInvoke } from './runtime-invoke';
 import { registerSsm } from './ssm';
 import { registerSts } from './sts';
+import { registerXray } from './xray';
 
 /**
  * Every AWS API the project calls, one module each. A module registers its routes and returns the
@@ -42,6 +43,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
     bedrock: registerBedrockRuntime(router, ctx, guardrails, cloudwatch),
     memory: registerMemory(router, ctx),
     cognito: registerCognito(router, ctx),
+    xray: registerXray(router, ctx),
   };
   return { ...apis, ...registerCloudFormationAndS3(router, ctx, apis) };
 }

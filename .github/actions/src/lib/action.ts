@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { XRayClient } from '@aws-sdk/client-xray';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, type Environment } from '../../../../environments';
@@ -112,6 +113,7 @@ export const ecrClient = (env: Environment) => new ECRClient(sdkConfig(env));
 export const ssmClient = (env: Environment) => new SSMClient(sdkConfig(env));
 export const cloudwatchClient = (env: Environment) => new CloudWatchClient(sdkConfig(env));
 export const cognitoClient = (env: Environment) => new CognitoIdentityProviderClient(sdkConfig(env));
+export const xrayClient = (env: Environment) => new XRayClient(sdkConfig(env));
 
 /** The data-plane base URL: the standard endpoint variables, else the public regional endpoint. */
 export function dataPlaneUrl(env: Environment): string {

@@ -23,6 +23,8 @@ export interface InvokeResult {
   guardrail?: GuardrailReport;
   /** RUN_FINISHED `usage`: tokens per model (AG-UI counts cache tokens inside inputTokens); empty without it. */
   usage: TokenUsage[];
+  /** The answer's trace (RUN_FINISHED / RUN_ERROR `metadata.traceId`); undefined when tracing is off. */
+  traceId?: string;
 }
 
 /**
@@ -114,14 +116,17 @@ export function summarise(events: readonly BaseEvent[]): Omit<InvokeResult, 'tot
   let runError: InvokeResult['runError'];
   let guardrail: GuardrailReport | undefined;
   let usage: TokenUsage[] = [];
+  let traceId: string | undefined;
   for (const event of events) {
     const e = event as BaseEvent & Record<string, unknown>;
+    const trace = (e.metadata as { traceId?: unknown } | undefined)?.traceId;
+    if (typeof trace === 'string') traceId = trace;
     if (isTextDelta(event)) answer += String(e.delta);
     if (event.type === EventType.RUN_ERROR) runError = { message: String(e.message), code: e.code as string };
     if (event.type === EventType.RUN_FINISHED && Array.isArray(e.usage)) usage = e.usage as TokenUsage[];
     if (event.type === EventType.CUSTOM && e.name === 'guardrail') guardrail = guardrailReport(e.value);
   }
-  return { answer, events: [...events], runError, guardrail, usage };
+  return { answer, events: [...events], runError, guardrail, usage, ...(traceId && { traceId }) };
 }
 
 /** The event's value when it has the agent's shape; anything else is no verdict (gates then fail). */

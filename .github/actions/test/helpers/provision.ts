@@ -26,6 +26,7 @@ import { pushLocalImage } from '../../../../scripts/push-local-image';
 import type { StackOutputs } from '../../src/lib/stack-outputs';
 import { pollUntil } from '../../src/lib/poll';
 import { getEndpoint } from '../../src/lib/runtime';
+import { provisionFromTemplates, synthesizeStacks } from '../../../../local/src/provision/templates';
 
 /**
  * The id Bedrock would give an environment's guardrail: lowercase letters and digits (the model's
@@ -188,4 +189,29 @@ function endpointReady(control: BedrockAgentCoreControlClient, runtimeId: string
       what: `endpoint ${endpointName} of ${runtimeId} on the twin to be READY`,
     },
   );
+}
+
+/**
+ * The roles, OIDC providers, policies and registry the CDK app synthesizes, created in both accounts
+ * through the twin's IAM and ECR APIs (local/src/provision). Attributes of resources provision()
+ * made in-process (guardrail, memory) are resolved from them.
+ */
+export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
+  const report = await provisionFromTemplates(twin, await synthesizeStacks(), {
+    attribute: (stack, _id, attribute, resource) => {
+      const p = envs.find((e) => e.env.names.stack === stack.name);
+      if (!p) return undefined;
+      if (resource?.Type === 'AWS::Bedrock::Guardrail' && attribute === 'GuardrailArn')
+        return `arn:aws:bedrock:${stack.region}:${stack.account}:guardrail/${guardrailId(p.env)}`;
+      if (resource?.Type === 'AWS::BedrockAgentCore::Memory' && attribute === 'MemoryArn')
+        return `arn:aws:bedrock-agentcore:${stack.region}:${stack.account}:memory/${p.memoryId}`;
+      if (resource?.Type === 'AWS::Cognito::UserPool' && attribute === 'Arn')
+        return `arn:aws:cognito-idp:${stack.region}:${stack.account}:userpool/${p.userPoolId}`;
+      return undefined;
+    },
+  });
+  const unresolved = report.skipped.filter((s) => s.includes(' statement '));
+  if (unresolved.length)
+    throw new Error(`policy statements the provisioner could not resolve: ${unresolved.join('; ')}`);
+  return report;
 }
