@@ -189,7 +189,7 @@ describe('the actions under @github/local-action, against the twin (issue 15)', 
     expect(rollback.summary).toContain('<h3>Rollback dev</h3>');
     expect(rollback.summary).toContain('local-action test');
     expect(await live()).toBe('1');
-  }, 300_000);
+  }, 600_000);
 
   it('a failing action fails: local-action exits 0, so its ::error:: line and missing outputs tell', async () => {
     const release = await tokenFile('release-fail', ['--event', 'push', '--environment', 'dev']);
@@ -205,5 +205,5 @@ describe('the actions under @github/local-action, against the twin (issue 15)', 
     expect(r.outputs).toEqual({});
     expect(r.summary).toBe('');
     expect(await live()).toBe('1');
-  }, 120_000);
+  }, 300_000);
 });
