@@ -54,6 +54,7 @@ export class Agent {
     let runOpen = true;
     const onBackgroundUsage = (u: Usage) => void (runOpen && backgroundUsage.push(u));
     emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
+    const releaseBackground = background.holdForAnswer();
 
     try {
       // History (for a session new to this process) and long-term records load together, each bounded.
@@ -84,7 +85,10 @@ export class Agent {
         summary: session.summary,
         user: userMessage(invocation.userText, context),
         emit,
-        onFirstToken: () => (firstTokenAt ??= Date.now()),
+        onFirstToken: () => {
+          firstTokenAt ??= Date.now();
+          releaseBackground();
+        },
         onUserGuarded,
         signal,
         log,
@@ -158,6 +162,8 @@ export class Agent {
         { requestId: req.requestId, sessionId: session.id, errorCode: code },
       );
       emit({ type: EventType.RUN_ERROR, code, message } as BaseEvent);
+    } finally {
+      releaseBackground();
     }
   }
 
