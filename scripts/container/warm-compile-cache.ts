@@ -2,13 +2,13 @@
  * Run by agent/Dockerfile with NODE_COMPILE_CACHE set: start the agent bundle once, stop it with
  * SIGTERM as soon as it logs "agent listening" (every module is loaded by then), and exit with its
  * exit code; node writes the compile cache as the agent exits.
- * Usage: NODE_COMPILE_CACHE=<dir> node warm-compile-cache.mjs <bundle>
+ * Usage: NODE_COMPILE_CACHE=<dir> node warm-compile-cache.ts <bundle>
  */
 import { spawn } from 'node:child_process';
 
 const bundle = process.argv[2];
 if (!bundle || !process.env.NODE_COMPILE_CACHE) {
-  console.error('usage: NODE_COMPILE_CACHE=<dir> node warm-compile-cache.mjs <bundle>');
+  console.error('usage: NODE_COMPILE_CACHE=<dir> node warm-compile-cache.ts <bundle>');
   process.exit(2);
 }
 const child = spawn(process.execPath, [bundle], {
@@ -16,7 +16,7 @@ const child = spawn(process.execPath, [bundle], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let out = '';
-child.stdout.on('data', (chunk) => {
+child.stdout.on('data', (chunk: Buffer) => {
   out += chunk;
   if (out.includes('"msg":"agent listening"')) child.kill('SIGTERM');
 });
