@@ -112,7 +112,7 @@ export async function spawnTwin(firstTokenDelayMs: number) {
   );
   const twin = await Promise.race([
     ready,
-    sleep(30_000).then(() => Promise.reject(new Error('the twin process did not start within 30 s'))),
+    sleep(120_000).then(() => Promise.reject(new Error('the twin process did not start within 120 s'))),
   ]);
   return {
     ...twin,

@@ -106,10 +106,32 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
   });
 
   it('runs node as arm64 and as a non-root user', async () => {
-    const uid = await run('podman', ['exec', container!, 'id', '-u']);
-    expect(Number(uid.stdout.trim())).not.toBe(0);
-    const arch = await run('podman', ['exec', container!, 'node', '-p', 'process.arch']);
-    expect(arch.stdout.trim()).toBe('arm64');
+    const out = await run('podman', [
+      'exec',
+      container!,
+      'node',
+      '-p',
+      'process.arch + " " + process.getuid()',
+    ]);
+    const [arch, uid] = out.stdout.trim().split(' ');
+    expect(arch).toBe('arm64');
+    expect(Number(uid)).not.toBe(0);
+  });
+
+  it('holds only what node needs: no shell, npm or Perl; at most 110 MB, our layers at most 5 MB', async () => {
+    for (const tool of ['/bin/sh', '/usr/local/bin/npm', '/usr/bin/perl', '/usr/bin/apt-get']) {
+      const probe = await run('podman', ['exec', container!, tool, '--version'], { check: false });
+      expect(probe.code, `${tool} should not exist in the image`).not.toBe(0);
+    }
+    expect(built.bytes).toBeLessThanOrEqual(110e6);
+    const { stdout } = await run('podman', ['history', '--human=false', '--format', '{{.Size}}', IMAGE]);
+    const layers = stdout
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((a, b) => b - a);
+    // The largest layer is the runtime root file system; the rest is ours (bundle, compile cache).
+    expect(layers.slice(1).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5e6);
   });
 
   it('answers /ping as AgentCore expects', async () => {
