@@ -11,7 +11,9 @@
  * Options: --quick (few samples, nothing written)  --only=overhead,cold,cache,pipeline
  *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --no-write
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +21,15 @@ import { build } from 'esbuild';
 import { format, resolveConfig } from 'prettier';
 import { buildAgent } from './build-agent';
 import { measureCache } from './bench/cache';
-import { coldRatios, measureColdStarts, type ColdTarget } from './bench/cold-start';
+import {
+  BARE_HTTP_SERVER,
+  coldRatios,
+  measureColdStarts,
+  measureExit,
+  type ColdTarget,
+} from './bench/cold-start';
+import { imageFigures } from './bench/image';
+import { imageNodeForHost } from './container/stand-in';
 import { fileSize, measureActionStarts, measureRehearsal, measureSynth } from './bench/pipeline';
 import { spawnServer, spawnTwin, waitHealthy } from './bench/processes';
 import { renderMarkdown, type BenchResults } from './bench/report';
@@ -49,7 +59,7 @@ const only = new Set(
   args
     .find((a) => a.startsWith('--only='))
     ?.slice(7)
-    .split(',') ?? ['overhead', 'cold', 'cache', 'pipeline'],
+    .split(',') ?? ['overhead', 'cold', 'image', 'cache', 'pipeline'],
 );
 const settings = {
   modelFirstTokenMs: option('first-token-ms', 200),
@@ -61,6 +71,7 @@ const settings = {
 const write = !quick && !flag('no-write');
 
 const MODEL_ID = 'us.anthropic.claude-sonnet-4-6';
+const execFileAsync = promisify(execFile);
 
 async function bundleOfficialServer(): Promise<string> {
   const outfile = path.join(root, '.local/bench/official-server.mjs');
@@ -102,18 +113,30 @@ async function main() {
   const official = await bundleOfficialServer();
   const twin = await spawnTwin(settings.modelFirstTokenMs);
   const env = { ...twin.env, MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };
+  // As in production: long-term memory (3 retrievals before the model, 2 writes after) and the guardrail.
+  const production = {
+    ...env,
+    MEMORY_ID: twin.memoryId,
+    GUARDRAIL_ID: 'localguardrail',
+    GUARDRAIL_VERSION: '1',
+  };
   const targets: ColdTarget[] = [
     { name: 'ours', command: process.execPath, args: [ours.outfile], env },
     { name: 'official', command: process.execPath, args: [official], env },
+  ];
+  const overheadTargets = [
+    targets[0],
+    { name: 'oursProduction', command: process.execPath, args: [ours.outfile], env: production },
+    targets[1],
   ];
 
   try {
     if (only.has('overhead')) {
       log('overhead on the first token (servers warm)');
-      const servers = await Promise.all(targets.map((t) => spawnServer(t.command, t.args, t.env)));
+      const servers = await Promise.all(overheadTargets.map((t) => spawnServer(t.command, t.args, t.env)));
       try {
         await Promise.all(servers.map((s) => waitHealthy(s)));
-        const named = servers.map((s, i) => ({ name: targets[i].name, url: s.url }));
+        const named = servers.map((s, i) => ({ name: overheadTargets[i].name, url: s.url }));
         const common = { modelFirstTokenMs: settings.modelFirstTokenMs, prompt: settings.prompt, log };
         const c1 = await measureOverhead(named, {
           ...common,
@@ -127,23 +150,69 @@ async function main() {
           rounds: settings.rounds20,
           budgetMs: 180_000,
         });
-        results.firstTokenOverhead = {
-          concurrency1: { ours: c1.ours, official: c1.official, ratio: ratios(c1.ours, c1.official) },
-          concurrency20: { ours: c20.ours, official: c20.official, ratio: ratios(c20.ours, c20.official) },
-        };
+        const figures = (c: typeof c1) => ({
+          ours: c.ours,
+          oursProduction: c.oursProduction,
+          official: c.official,
+          ratio: ratios(c.ours, c.official),
+          ratioProduction: ratios(c.oursProduction, c.official),
+        });
+        results.firstTokenOverhead = { concurrency1: figures(c1), concurrency20: figures(c20) };
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
       }
     }
 
     if (only.has('cold')) {
-      log(`cold start (${settings.coldStarts} starts each, interleaved)`);
-      const cold = await measureColdStarts(targets, settings.coldStarts, settings.prompt, log);
-      results.coldStart = {
-        ours: cold.ours,
-        official: cold.official,
-        ratio: coldRatios(cold.ours, cold.official),
-      };
+      // The Node the image runs (this machine's build of it, from npm) with the compile cache the
+      // image bakes in, and the Node of this machine (20); the floors: an empty script, a bare server.
+      const imageNode = await imageNodeForHost(path.join(root, 'agent/Dockerfile'), log);
+      const compileCache = path.join(root, '.local/bench/compile-cache');
+      await rm(compileCache, { recursive: true, force: true });
+      await execFileAsync(
+        imageNode.path,
+        [path.join(root, 'scripts/container/warm-compile-cache.ts'), ours.outfile],
+        {
+          env: { ...process.env, NODE_COMPILE_CACHE: compileCache },
+        },
+      );
+      results.coldStart = [];
+      for (const node of [
+        { label: `Node ${imageNode.version} (the image's)`, path: imageNode.path, cache: compileCache },
+        { label: `Node ${process.version.slice(1)} (this machine's)`, path: process.execPath },
+      ]) {
+        log(`cold start on ${node.label} (${settings.coldStarts} starts each, interleaved)`);
+        const cold = await measureColdStarts(
+          [
+            {
+              name: 'ours',
+              command: node.path,
+              args: [ours.outfile],
+              env: { ...env, ...(node.cache && { NODE_COMPILE_CACHE: node.cache }) },
+            },
+            { name: 'official', command: node.path, args: [official], env },
+            { name: 'bare', command: node.path, args: BARE_HTTP_SERVER, env: {}, pingOnly: true },
+          ],
+          settings.coldStarts,
+          settings.prompt,
+          log,
+        );
+        results.coldStart.push({
+          node: node.label,
+          ours: cold.ours,
+          official: cold.official,
+          ratio: coldRatios(cold.ours, cold.official),
+          floor: {
+            emptyScriptExitMs: await measureExit(node.path, ['-e', ''], settings.coldStarts),
+            bareHttpHealthyMs: cold.bare.healthyMedianMs,
+          },
+        });
+      }
+    }
+
+    if (only.has('image')) {
+      log('agent image (podman, when built: scripts/container/build-agent-image.ts)');
+      results.image = await imageFigures('localhost/agentcore-gitops/agent:dev');
     }
 
     if (only.has('cache')) {

@@ -98,6 +98,7 @@ export class Agent {
     let runOpen = true;
     const onBackgroundUsage = (u: Usage) => void (runOpen && backgroundUsage.push(u));
     emit({ type: EventType.RUN_STARTED, threadId: req.threadId, runId: invocation.runId } as BaseEvent);
+    const releaseBackground = background.holdForAnswer();
 
     try {
       // History and long-term records load together, each bounded. The client's conversation, when it
@@ -134,7 +135,10 @@ export class Agent {
         summary: session.summary,
         user: withContext(invocation.current, context),
         emit,
-        onFirstToken: () => (firstTokenAt ??= Date.now()),
+        onFirstToken: () => {
+          firstTokenAt ??= Date.now();
+          releaseBackground();
+        },
         onUserGuarded,
         signal,
         log,
@@ -244,6 +248,8 @@ export class Agent {
         { requestId: req.requestId, sessionId: session.id, errorCode: code },
       );
       emit({ type: EventType.RUN_ERROR, code, message, metadata } as BaseEvent);
+    } finally {
+      releaseBackground();
     }
   }
 

@@ -18,13 +18,20 @@ const SUMMARY_PROMPT = `Summarise the conversation below for the assistant that 
 /** Told the tokens of each finished background call (the run that started it adds them to its usage). */
 export type OnUsage = (usage: Usage) => void;
 
+/** How long a background call waits for answers to reach their first token before it starts anyway. */
+const MAX_HOLD_MS = 1000;
+
 /**
  * The cheap background model: classifies each user message and summarises long sessions.
  * Work here runs beside the answer, never before its first token; `idle` awaits it at shutdown.
  * Every call's tokens (and cost, when priced) are published as metrics with the model's own ModelId.
+ * A call starts only while no answer is waiting for its first token (or after MAX_HOLD_MS), so its
+ * request and reply never compete with one for the CPU.
  */
 export class Background {
   private readonly tasks = new Set<Promise<unknown>>();
+  private awaitingFirstToken = 0;
+  private resumers: (() => void)[] = [];
 
   constructor(
     private readonly client: BedrockRuntimeClient,
@@ -33,6 +40,34 @@ export class Background {
     private readonly price?: ModelPrice,
     private readonly tracing = new Tracing(),
   ) {}
+
+  /**
+   * An answer is waiting for its first token: background calls hold until it arrives. Call the
+   * returned release at the first token (and again when the run ends; extra calls do nothing).
+   */
+  holdForAnswer(): () => void {
+    this.awaitingFirstToken++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.awaitingFirstToken === 0) for (const resume of this.resumers.splice(0)) resume();
+    };
+  }
+
+  /** Resolves once no answer waits for its first token, or after MAX_HOLD_MS under sustained load. */
+  private quiet(): Promise<void> {
+    if (this.awaitingFirstToken === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const resume = () => {
+        clearTimeout(timer);
+        this.resumers = this.resumers.filter((r) => r !== resume);
+        resolve();
+      };
+      const timer = setTimeout(resume, MAX_HOLD_MS);
+      this.resumers.push(resume);
+    });
+  }
 
   /** Tag a user message with a topic, for logs and the UserMessages metric. */
   classify(text: string, log: Logger, onUsage?: OnUsage): void {
@@ -102,6 +137,8 @@ export class Background {
     maxTokens: number,
     onUsage?: OnUsage,
   ): Promise<string> {
+    // Held off while an answer waits for its first token, outside the span (it times the model call).
+    await this.quiet();
     const out = await this.tracing.inSpan(
       `chat ${this.modelId}`,
       SpanKind.CLIENT,

@@ -1,7 +1,15 @@
+import { once } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createAgentServer } from './server';
+import { Health } from './health';
 
-/** Entry point: validate the environment (exit 2 listing every problem), serve, drain on SIGTERM. */
+/**
+ * Entry point: validate the environment (exit 2 listing every problem), listen, serve, drain on SIGTERM.
+ * The port opens before the server's modules (Express, the AWS SDK, pino) are evaluated: /ping answers
+ * at once, and invocations that arrive meanwhile wait for them (tens of ms) instead of being refused.
+ * Every new AgentCore session pays this start in its own microVM.
+ */
 let config: Config;
 try {
   config = loadConfig();
@@ -11,8 +19,38 @@ try {
   process.exit(2);
 }
 
-const server = createAgentServer(config);
-await server.listen();
+const health = new Health();
+const waiting: [IncomingMessage, ServerResponse][] = [];
+const early = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/ping') {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    return res.end(JSON.stringify(health.snapshot()));
+  }
+  waiting.push([req, res]);
+});
+early.once('error', (e) => {
+  process.stderr.write(`could not listen on ${config.HOST}:${config.PORT}: ${e.message}\n`);
+  process.exit(1);
+});
+await once(early.listen(config.PORT, config.HOST), 'listening');
+
+// The heaviest modules one at a time, with turns of the event loop between them to answer /ping (one
+// to accept a connection, one to read its request).
+for (const load of [
+  () => import('pino'),
+  () => import('express'),
+  () => import('@aws-sdk/client-bedrock-runtime'),
+  () => import('@aws-sdk/client-bedrock-agentcore'),
+  () => import('@ag-ui/encoder'),
+]) {
+  await load();
+  await nextTurn();
+  await nextTurn();
+}
+const { createAgentServer } = await import('./server');
+const server = createAgentServer(config, { health });
+await server.listen(early);
+for (const [req, res] of waiting.splice(0)) server.app(req, res);
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -8,6 +8,7 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { priceOf } from '../../cost/model';
 import { Agent } from './agent';
+import { keepAliveHandler } from './aws-http';
 import { Background } from './background';
 import type { Config } from './config';
 import { Health } from './health';
@@ -29,6 +30,8 @@ import { Tracing } from './telemetry/tracing';
 export interface AgentServerOptions {
   logger?: Logger;
   metrics?: Metrics;
+  /** The /ping state, when the process answered /ping before this server was made (main.ts). */
+  health?: Health;
 }
 
 export interface AgentServer {
@@ -36,8 +39,12 @@ export interface AgentServer {
   readonly health: Health;
   /** Its tracing: `tracing.ready` resolves once spans are exported. */
   readonly tracing: Tracing;
-  /** Listen on HOST:PORT (PORT 0 picks a free port); resolves with the base URL. */
-  listen(): Promise<string>;
+
+  /**
+   * Listen on HOST:PORT (PORT 0 picks a free port), or take over `listening`, a server already bound
+   * there; resolves with the base URL.
+   */
+  listen(listening?: Server): Promise<string>;
   /**
    * Stop taking new invocations (503), let in-flight runs finish until the deadline, abort the rest,
    * flush memory writes and background work, and close the server.
@@ -64,16 +71,12 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
   const runtime = new BedrockRuntimeClient({
     region: config.AWS_REGION,
     maxAttempts: config.MODEL_MAX_ATTEMPTS,
+    requestHandler: keepAliveHandler(),
   });
-  const memory = config.MEMORY_ID
-    ? new Memory(
-        new BedrockAgentCoreClient({ region: config.AWS_REGION }),
-        config.MEMORY_ID,
-        config,
-        log,
-        tracing,
-      )
+  const memoryClient = config.MEMORY_ID
+    ? new BedrockAgentCoreClient({ region: config.AWS_REGION, requestHandler: keepAliveHandler() })
     : undefined;
+  const memory = memoryClient && new Memory(memoryClient, config.MEMORY_ID!, config, log, tracing);
   if (!memory) log.info('MEMORY_ID is not set: memory is off (no events written, no records retrieved)');
   if (!config.MODEL_PRICES) {
     log.warn(
@@ -89,7 +92,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
   );
   const agent = new Agent({ config, runtime, memory, background, metrics, tracing });
   const sessions = new Sessions();
-  const health = new Health();
+  const health = options.health ?? new Health();
   const runs = new Map<Promise<void>, AbortController>();
   let draining = false;
   let server: Server | undefined;
@@ -242,10 +245,9 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
     app,
     health,
     tracing,
-    listen: () =>
+    listen: (listening?: Server) =>
       new Promise((resolve, reject) => {
-        const s = app.listen(config.PORT, config.HOST, (error?: Error) => {
-          if (error) return reject(error);
+        const listened = (s: Server) => {
           const { port } = s.address() as AddressInfo;
           log.info(
             { host: config.HOST, port, modelId: config.MODEL_ID, env: config.AGENT_ENV },
@@ -254,7 +256,16 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
           resolve(`http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`);
           // After listening: the SDK loads while the first request can already be served.
           void tracing.start(config, log);
-        });
+        };
+        if (listening) {
+          listening.removeAllListeners('request');
+          listening.on('request', app);
+          server = listening;
+          return listened(listening);
+        }
+        const s = app.listen(config.PORT, config.HOST, (error?: Error) =>
+          error ? reject(error) : listened(s),
+        );
         server = s;
       }),
     async shutdown(deadlineMs = config.SHUTDOWN_DEADLINE_MS) {
@@ -278,6 +289,7 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
         server.closeAllConnections();
       });
       runtime.destroy();
+      memoryClient?.destroy();
       log.info('shut down');
     },
   };

@@ -5,11 +5,10 @@ import { agentBundleInputs } from '../../scripts/build-agent';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** Sources the Dockerfile's build stage copies (COPY <src> <dest>, repository-relative). */
+/** Sources the Dockerfile copies from the build context (COPY <src> <dest>, repository-relative). */
 function copiedSources(): string[] {
   const text = fs.readFileSync(path.join(root, 'agent/Dockerfile'), 'utf8');
-  const buildStage = text.split(/^FROM /m)[1];
-  return [...buildStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => {
+  return [...text.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => {
     const parts = m[1].trim().split(/\s+/);
     return parts.slice(0, -1);
   });

@@ -99,16 +99,20 @@ export async function spawnTwin(firstTokenDelayMs: number) {
   });
   const exited = once(child, 'exit');
   let out = '';
-  const ready = new Promise<{ url: string; env: Record<string, string> }>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
-    });
-    void exited.then(([code]) => reject(new Error(`the twin process exited with ${code} before listening`)));
-  });
+  const ready = new Promise<{ url: string; env: Record<string, string>; memoryId: string }>(
+    (resolve, reject) => {
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      void exited.then(([code]) =>
+        reject(new Error(`the twin process exited with ${code} before listening`)),
+      );
+    },
+  );
   const twin = await Promise.race([
     ready,
-    sleep(30_000).then(() => Promise.reject(new Error('the twin process did not start within 30 s'))),
+    sleep(120_000).then(() => Promise.reject(new Error('the twin process did not start within 120 s'))),
   ]);
   return {
     ...twin,

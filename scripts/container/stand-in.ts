@@ -272,3 +272,18 @@ export async function ensureStandIn(ref: string, platforms: Platform[], log: (s:
   }
   return { name, nodeVersion: version, built, source };
 }
+
+/**
+ * This machine's build of the Node the agent image runs (the major of agent/Dockerfile's FROM, the
+ * version its stand-in uses), fetched from npm like the stand-in's: the benchmark starts the agent
+ * with it. Returns the binary's path and version.
+ */
+export async function imageNodeForHost(dockerfile: string, log: (s: string) => void = () => {}) {
+  const [base] = baseImagesOf(await readFile(dockerfile, 'utf8'));
+  const { major } = nodeImageTag(qualifiedName(base.ref));
+  await mkdir(CACHE_DIR, { recursive: true });
+  const host: Platform = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+  // The platform list the image build resolves the version for (build and target), so both agree.
+  const version = await nodeVersionFor(major, ['linux/amd64', 'linux/arm64']);
+  return { path: await nodeBinary(version, host, log), version };
+}
