@@ -50,19 +50,22 @@ const jobsOf = (content: string) =>
 function assumesRole(uses: string): boolean {
   const called = workflows.find((w) => `./.github/workflows/${w.name}` === uses);
   return (
-    called !== undefined &&
-    jobsOf(called.content).some(([, j]) =>
-      (j.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials'),
-    )
+    called !== undefined && jobsOf(called.content).some(([, j]) => (j.steps ?? []).some(stepAssumesRole))
   );
 }
 
+/** The credentials step, or a step that assumes the read-only diff roles itself. */
+function stepAssumesRole(s: Step): boolean {
+  return s.uses === './.github/actions/aws-credentials' || s.with?.['assume-diff-roles'] === 'true';
+}
+
 describe('workflows and action metadata', () => {
-  it('finds the seven workflows and every step action', () => {
+  it('finds the eight workflows and every step action', () => {
     expect(workflows.map((w) => w.name).sort()).toEqual([
       'ci.yml',
       'infra-deploy.yml',
       'infra-diff.yml',
+      'infra-drift.yml',
       'preview.yml',
       'release.yml',
       'rollback.yml',
@@ -204,9 +207,7 @@ describe('workflows and action metadata', () => {
       for (const [name, job] of Object.entries(doc.jobs)) {
         expect(job.permissions, `${w.name} ${name}: explicit permissions`).toBeDefined();
         // A job calling a reusable workflow grants what the called jobs need (it caps their permissions).
-        const usesRole = job.uses
-          ? assumesRole(job.uses)
-          : (job.steps ?? []).some((s) => s.uses === './.github/actions/aws-credentials');
+        const usesRole = job.uses ? assumesRole(job.uses) : (job.steps ?? []).some(stepAssumesRole);
         expect(
           job.permissions?.['id-token'] === 'write',
           `${w.name} ${name}: id-token only where a role is assumed`,
