@@ -9,15 +9,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  BedrockAgentCoreControlClient,
+  GetAgentRuntimeCommand,
+  GetAgentRuntimeEndpointCommand,
+  ListAgentRuntimeVersionsCommand,
+  UpdateAgentRuntimeEndpointCommand,
+} from '@aws-sdk/client-bedrock-agentcore-control';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { githubWorkflows, loadAllEnvironments } from '../../../environments';
 import { planTopology } from '../../../infra/src/topology';
 import { provisionStacks, type ProvisionedStacks, cdkEnvironment } from '../../../local/src/provision/stacks';
+import { pushImage } from '../../../local/src/image/push';
 import { startTwin, type Twin } from '../../../local/src/twin';
 import { githubStandIn, runAction } from '../../../scripts/rehearse';
 import { assumeRole } from '../src/steps/aws-credentials';
+import { deployRuntime } from '../src/steps/deploy-runtime';
 import {
   diffStacks,
   INFRA_DIFF_MARKER,
@@ -246,7 +257,6 @@ describe('infra-diff and infra-drift against the twin, in both accounts', () => 
           'pull-request': '7',
           sha: 'b'.repeat(40),
           'github-token': 'test-token',
-          'environments-dir': changed,
         },
         {
           ...twinEnv,
@@ -265,14 +275,128 @@ describe('infra-diff and infra-drift against the twin, in both accounts', () => 
       expect(gh.comments).toHaveLength(1);
       const body = gh.comments[0].body;
       expect(body.startsWith(INFRA_DIFF_MARKER)).toBe(true);
-      // dev was deployed from the changed files by the drift test: only prod still differs.
-      expect(body).toContain(`\`${dev.names.stack}\`: no changes`);
-      expect(body).toContain(`\`${prod.names.stack}\`: 2 changed`);
+      // The action synthesizes the checked-out environments/ (main's here): prod and both shared stacks
+      // match it; dev matches too, unless the drift test deployed it from the pull request's files.
+      for (const stack of [prod.names.stack, ...topology.accounts.map((a) => a.stackName)])
+        expect(body).toContain(`\`${stack}\`: no changes`);
+      const devChanged = body.includes(`\`${dev.names.stack}\`: 2 changed`);
+      if (!devChanged) expect(body).toContain(`\`${dev.names.stack}\`: no changes`);
       expect(body).not.toContain('not diffed');
-      expect(run.outputs.changed).toBe('true');
+      expect(body).not.toContain('diff failed');
+      expect(run.outputs.changed).toBe(String(devChanged));
     } finally {
       await gh.close();
     }
+  }, 600_000);
+
+  it('infra-deploy under prod’s infra role deploys the stack change and leaves the image and live as promoted', async () => {
+    // A release promoted a new image in prod: a new runtime version, `live` on it, the records written
+    // (what deploy-runtime and promote do with the deploy role).
+    const prodAdmin = {
+      endpoint: twin.url,
+      region: prod.region,
+      maxAttempts: 1,
+      credentials: twin.credentials(prod.account),
+    };
+    const image = await pushImage({
+      bundle: Buffer.from('// the promoted image\n'),
+      repository: topology.shared.repository,
+      tags: ['promoted'],
+      ecr: new ECRClient({ ...prodAdmin, credentials: twin.credentials(topology.registry.account) }),
+    });
+    const control = new BedrockAgentCoreControlClient(prodAdmin);
+    const runtimeId = twin.inAccount(
+      prod.account,
+      () =>
+        twin.cloudformation.stack(prod.names.stack)!.outputs.find((o) => o.OutputKey === 'RuntimeId')!
+          .OutputValue!,
+    );
+    const deployed = await deployRuntime({
+      control,
+      runtimeName: prod.names.runtime,
+      runtimeId,
+      imageUri: image.imageUri,
+      wait: { timeoutSeconds: 30, pollSeconds: 0.05 },
+    });
+    await control.send(
+      new UpdateAgentRuntimeEndpointCommand({
+        agentRuntimeId: runtimeId,
+        endpointName: prod.runtime.liveEndpoint,
+        agentRuntimeVersion: deployed.version,
+      }),
+    );
+    const ssm = new SSMClient(prodAdmin);
+    for (const [Name, Value] of [
+      [prod.names.imageParameter, image.imageUri],
+      [prod.names.liveVersionParameter, deployed.version],
+    ])
+      await ssm.send(new PutParameterCommand({ Name, Value, Type: 'String', Overwrite: true }));
+    const versionsBefore = (
+      await control.send(new ListAgentRuntimeVersionsCommand({ agentRuntimeId: runtimeId }))
+    ).agentRuntimes!.length;
+
+    // infra-deploy.yml's job: prod's infra role (environment prod, main, that workflow), then the CLI.
+    const sts = (credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string }) =>
+      new STSClient({ endpoint: twin.url, region: prod.region, maxAttempts: 1, credentials });
+    const { credentials } = await assumeRole({
+      sts: sts(),
+      identityClient: sts,
+      roleArn: `arn:aws:iam::${prod.account}:role/${prod.names.infraRole}`,
+      sessionName: 'infra-deploy-test',
+      durationSeconds: 3600,
+      webIdentityToken: await twin.github.mintToken(
+        {
+          repository,
+          eventName: 'push',
+          ref: `refs/heads/${topology.app.github.mainBranch}`,
+          environment: 'prod',
+          workflowPath: `.github/workflows/${githubWorkflows.infraDeploy}`,
+        },
+        { audience: 'sts.amazonaws.com' },
+      ),
+      retryTotalMs: 0,
+    });
+    const out = await runCdk(
+      twin,
+      work,
+      [
+        'deploy',
+        '--app',
+        path.join(work, 'environments.out'),
+        '--exclusively',
+        '--require-approval',
+        'never',
+        prod.names.stack,
+      ],
+      {
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: credentials.sessionToken,
+      },
+    );
+    expect(out.exitCode, out.output).toBe(0);
+    const stack = twin.inAccount(prod.account, () => twin.cloudformation.stack(prod.names.stack)!);
+    expect(stack.StackStatus).toBe('UPDATE_COMPLETE');
+    // The stack change is deployed ...
+    const alarm = twin.inAccount(prod.account, () =>
+      twin.cloudwatch.alarm(`${prod.names.alarmPrefix}latency-p95`),
+    );
+    expect(alarm?.Threshold).toBe(thresholds.prod.after);
+    // ... and what runs is what the pipeline promoted: same image, same live version, no new version.
+    const runtime = await control.send(new GetAgentRuntimeCommand({ agentRuntimeId: runtimeId }));
+    expect(runtime.agentRuntimeVersion).toBe(deployed.version);
+    expect(runtime.agentRuntimeArtifact?.containerConfiguration?.containerUri).toBe(image.imageUri);
+    const live = await control.send(
+      new GetAgentRuntimeEndpointCommand({
+        agentRuntimeId: runtimeId,
+        endpointName: prod.runtime.liveEndpoint,
+      }),
+    );
+    expect(live.liveVersion).toBe(deployed.version);
+    expect(
+      (await control.send(new ListAgentRuntimeVersionsCommand({ agentRuntimeId: runtimeId }))).agentRuntimes!
+        .length,
+    ).toBe(versionsBefore);
   }, 600_000);
 });
 
