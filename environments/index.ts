@@ -67,7 +67,7 @@ export interface SharedResourceNames {
   previewRepository: string;
   /** The nightly sweep (scheduled from main): lists and deletes preview runtimes, nothing else. */
   sweepRole: string;
-  /** Read-only role a pull request's `cdk diff` uses (one per account). */
+  /** Read-only role a pull request's `cdk diff` and the scheduled drift check use (one per account). */
   diffRole: string;
   /** The scoped managed policy `cdk bootstrap --cloudformation-execution-policies` is given (one per account). */
   cdkExecutionPolicy: string;
@@ -235,6 +235,8 @@ export const githubWorkflows = {
   infraDeploy: 'infra-deploy.yml',
   /** Pull-request workflow that runs `cdk diff` (infra GitOps issue). */
   infraDiff: 'infra-diff.yml',
+  /** Scheduled workflow on main that reports stacks whose deployed template differs from main's. */
+  infraDrift: 'infra-drift.yml',
 } as const;
 
 /** The OIDC `job_workflow_ref` of a job in `workflow` run from `ref` (`OWNER/REPO/.github/workflows/<file>@<ref>`). */

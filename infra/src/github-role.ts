@@ -6,6 +6,14 @@ import { acknowledgeWildcards, type Justified } from './nag';
 export const githubIssuer = 'token.actions.githubusercontent.com';
 export const stsAudience = 'sts.amazonaws.com';
 
+/** One context a role trusts: an exact `sub` plus further claim matches. */
+export interface GithubTrust {
+  /** The one OIDC `sub` this trust statement accepts (exact match). */
+  subject: string;
+  claims?: Record<string, string | string[]>;
+  claimPatterns?: Record<string, string>;
+}
+
 export interface GithubRoleProps {
   roleName: string;
   description: string;
@@ -19,6 +27,8 @@ export interface GithubRoleProps {
   claims?: Record<string, string | string[]>;
   /** Claim matches with a wildcard (StringLike), e.g. a pull request's `job_workflow_ref`. */
   claimPatterns?: Record<string, string>;
+  /** Further contexts, each its own trust statement (a job of another workflow with the same purpose). */
+  alsoTrusted?: GithubTrust[];
   statements: Justified[];
 }
 
@@ -26,19 +36,30 @@ export interface GithubRoleProps {
 export function githubRole(scope: Construct, id: string, props: GithubRoleProps): iam.Role {
   const keyed = <T>(claims: Record<string, T> = {}) =>
     Object.fromEntries(Object.entries(claims).map(([k, v]) => [`${githubIssuer}:${k}`, v]));
-  const patterns = keyed(props.claimPatterns);
+  const principal = (trust: GithubTrust) => {
+    const patterns = keyed(trust.claimPatterns);
+    return new iam.WebIdentityPrincipal(props.provider.openIdConnectProviderArn, {
+      StringEquals: {
+        [`${githubIssuer}:aud`]: stsAudience,
+        [`${githubIssuer}:sub`]: trust.subject,
+        ...keyed(trust.claims),
+      },
+      ...(Object.keys(patterns).length > 0 && { StringLike: patterns }),
+    });
+  };
   const role = new iam.Role(scope, id, {
     roleName: props.roleName,
     description: props.description,
-    assumedBy: new iam.WebIdentityPrincipal(props.provider.openIdConnectProviderArn, {
-      StringEquals: {
-        [`${githubIssuer}:aud`]: stsAudience,
-        [`${githubIssuer}:sub`]: props.subject,
-        ...keyed(props.claims),
-      },
-      ...(Object.keys(patterns).length > 0 && { StringLike: patterns }),
-    }),
+    assumedBy: principal(props),
   });
+  // Separate statements: conditions of one statement are ANDed, so contexts cannot share one.
+  for (const trust of props.alsoTrusted ?? [])
+    role.assumeRolePolicy!.addStatements(
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRoleWithWebIdentity'],
+        principals: [principal(trust)],
+      }),
+    );
   // An inline policy per role keeps each role's permissions in one reviewable document.
   const policy = new iam.Policy(scope, `${id}Policy`, {
     roles: [role],

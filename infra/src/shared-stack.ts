@@ -225,17 +225,26 @@ export class SharedStack extends Stack {
     });
   }
 
-  /** Pull requests' `cdk diff`: look up this account's stacks of this app, change nothing. */
+  /**
+   * Pull requests' `cdk diff` and the scheduled drift check on main: look up this account's stacks of
+   * this app, change nothing.
+   */
   private diffRole(t: Topology, plan: AccountPlan, provider: iam.IOidcProvider) {
     const stacks = [plan.stackName, ...plan.deployed.map((e) => e.names.stack)].map(
       (name) => `arn:aws:cloudformation:${plan.region}:${plan.account}:stack/${name}/*`,
     );
     return githubRole(this, 'DiffRole', {
       roleName: t.shared.diffRole,
-      description: `Read-only: pull requests' cdk diff looks up this account's ${t.app.app} stacks`,
+      description: `Read-only: pull requests' cdk diff and the drift check look up this account's ${t.app.app} stacks`,
       provider,
       subject: githubSubject(t.app, { pullRequest: true }),
       claimPatterns: { job_workflow_ref: fromPullRequests(t.app, githubWorkflows.infraDiff) },
+      alsoTrusted: [
+        {
+          subject: githubSubject(t.app, { ref: `refs/heads/${t.app.github.mainBranch}` }),
+          claims: { job_workflow_ref: fromMain(t.app, githubWorkflows.infraDrift) },
+        },
+      ],
       statements: [
         allow(
           'LookUpStacks',

@@ -12,7 +12,11 @@ export interface RoleJob {
   pushBranches?: string[];
   /** GitHub environments the job may run in (`${{ inputs.environment }}` expands to the choice options). */
   environments: (string | undefined)[];
-  /** The variable holding the role ARN, e.g. AWS_DEPLOY_ROLE_ARN. */
+  /**
+   * The variable holding the role ARN (e.g. AWS_DEPLOY_ROLE_ARN), or DIFF_ROLES for a job whose step
+   * assumes every account's read-only diff role itself (`assume-diff-roles: 'true'`: the role ARNs are
+   * derived from environments/, no variable).
+   */
   roleVariable: string;
 }
 
@@ -49,11 +53,16 @@ export function roleJobs(workflowsDir: string): RoleJob[] {
     const doc = parse(fs.readFileSync(path.join(workflowsDir, file), 'utf8')) as WorkflowDoc;
     const events = Object.keys(doc.on);
     for (const [name, job] of Object.entries(doc.jobs)) {
-      const assumes = (job.steps ?? []).filter((s) => s.uses === './.github/actions/aws-credentials');
+      const assumes = (job.steps ?? []).filter(
+        (s) => s.uses === './.github/actions/aws-credentials' || s.with?.['assume-diff-roles'] === 'true',
+      );
       if (assumes.length === 0) continue;
       if (assumes.length > 1) throw new Error(`${file} ${name}: assumes more than one role`);
-      const m = /^\$\{\{\s*vars\.(\w+)\s*\}\}$/.exec(assumes[0].with?.['role-to-assume'] ?? '');
-      if (!m) throw new Error(`${file} ${name}: role-to-assume must be \${{ vars.<NAME> }}`);
+      const diffRoles = assumes[0].with?.['assume-diff-roles'] === 'true';
+      const variable = diffRoles
+        ? 'DIFF_ROLES'
+        : /^\$\{\{\s*vars\.(\w+)\s*\}\}$/.exec(assumes[0].with?.['role-to-assume'] ?? '')?.[1];
+      if (!variable) throw new Error(`${file} ${name}: role-to-assume must be \${{ vars.<NAME> }}`);
       const env = typeof job.environment === 'object' ? job.environment.name : job.environment;
       let environments: (string | undefined)[] = [env];
       const input = env && /^\$\{\{\s*inputs\.(\w+)\s*\}\}$/.exec(env);
@@ -74,7 +83,7 @@ export function roleJobs(workflowsDir: string): RoleJob[] {
         events,
         pushBranches: doc.on.push?.branches,
         environments,
-        roleVariable: m[1],
+        roleVariable: variable,
       });
     }
   }

@@ -1,4 +1,10 @@
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  ExecuteChangeSetCommand,
+} from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkRules,
@@ -12,7 +18,7 @@ import {
 } from '../src/services/cloudformation-template';
 import { parseQueryInput } from '../src/services/aws-query';
 import { startTwin, type Twin } from '../src/twin';
-import { sigv4Header } from './helpers/iam';
+import { clientFor, putRole, sigv4Header } from './helpers/iam';
 import { clientConfig } from './image-fixture';
 
 const scope = (over: Partial<Scope> = {}): Scope => ({
@@ -311,6 +317,174 @@ describe('CloudFormation stacks in the twin', () => {
     expect(await value('/exports/imported')).toBe('ParameterNotFound');
     await expect(cfn(twin, 'DescribeStacks', { StackName: 'importer' })).rejects.toThrow(
       'ValidationError: Stack with id importer does not exist',
+    );
+  });
+});
+
+/**
+ * A stack's service role (the CDK bootstrap's execution role): CloudFormation makes every call of the
+ * stack's resources with that role's credentials, and whoever names the role must be allowed to pass
+ * it (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
+ */
+describe('CloudFormation runs changes under the stack’s service role', () => {
+  const account = '123456789012';
+  const execRole = `arn:aws:iam::${account}:role/scoped-cfn-exec`;
+  let twin: Twin;
+  let cfnAdmin: CloudFormationClient;
+  beforeAll(async () => {
+    twin = await startTwin({ accountId: account, agentcore: { logAgentOutput: false } });
+    cfnAdmin = new CloudFormationClient(clientFor(twin));
+    await putRole(
+      twin,
+      execRole,
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'cloudformation.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
+      {
+        inline: {
+          scoped: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:DeleteParameter'],
+                Resource: `arn:aws:ssm:us-east-1:${account}:parameter/scoped/*`,
+              },
+            ],
+          },
+        },
+      },
+    );
+  });
+  afterAll(() => twin.close());
+
+  const parameter = (name: string) => ({
+    Type: 'AWS::SSM::Parameter',
+    Properties: { Name: name, Type: 'String', Value: 'v' },
+  });
+  async function deploy(
+    client: CloudFormationClient,
+    stackName: string,
+    resources: object,
+    roleArn?: string,
+  ) {
+    const created = await client.send(
+      new CreateChangeSetCommand({
+        StackName: stackName,
+        ChangeSetName: 'cs',
+        ChangeSetType: 'CREATE',
+        TemplateBody: JSON.stringify({ Resources: resources }),
+        RoleARN: roleArn,
+      }),
+    );
+    await client.send(new ExecuteChangeSetCommand({ ChangeSetName: created.Id }));
+    await twin.cloudformation.settled();
+    return twin.cloudformation.stack(stackName)!;
+  }
+  const ssmValue = (name: string) =>
+    new SSMClient(clientConfig(twin))
+      .send(new GetParameterCommand({ Name: name }))
+      .then((r) => r.Parameter!.Value)
+      .catch((e: Error) => e.name);
+
+  it('a resource the role may not create fails with AccessDenied naming the action, and the stack rolls back', async () => {
+    const s = await deploy(
+      cfnAdmin,
+      'scoped-alarm',
+      {
+        First: parameter('/scoped/first'),
+        // In-process in the twin (CloudWatch alarms): checked against the role all the same.
+        Alarm: {
+          Type: 'AWS::CloudWatch::Alarm',
+          DependsOn: 'First',
+          Properties: {
+            AlarmName: 'scoped-alarm',
+            MetricName: 'Errors',
+            Namespace: 'X',
+            Statistic: 'Sum',
+            Period: 60,
+            EvaluationPeriods: 1,
+            Threshold: 1,
+            ComparisonOperator: 'GreaterThanThreshold',
+          },
+        },
+      },
+      execRole,
+    );
+    expect(s.StackStatus).toBe('ROLLBACK_COMPLETE');
+    expect(s.RoleARN).toBe(execRole);
+    const failed = s.events.find((e) => e.ResourceStatus === 'CREATE_FAILED')!;
+    expect(failed.LogicalResourceId).toBe('Alarm');
+    expect(failed.ResourceStatusReason).toContain(
+      `User: arn:aws:sts::${account}:assumed-role/scoped-cfn-exec/AWSCloudFormation is not authorized to perform: cloudwatch:PutMetricAlarm`,
+    );
+    expect(failed.ResourceStatusReason).toContain('(HandlerErrorCode: AccessDenied)');
+    // What the role could create was created with its session, and deleted again by the rollback.
+    expect(s.events.map((e) => `${e.LogicalResourceId}:${e.ResourceStatus}`)).toContain(
+      'First:DELETE_COMPLETE',
+    );
+    expect(await ssmValue('/scoped/first')).toBe('ParameterNotFound');
+    expect(twin.cloudwatch.alarm('scoped-alarm')).toBeUndefined();
+  });
+
+  it('calls through the twin’s APIs are signed with the role’s session: outside its policy they are denied', async () => {
+    const s = await deploy(cfnAdmin, 'scoped-ssm', { Outside: parameter('/elsewhere/x') }, execRole);
+    expect(s.StackStatus).toBe('ROLLBACK_COMPLETE');
+    const failed = s.events.find((e) => e.ResourceStatus === 'CREATE_FAILED')!;
+    expect(failed.ResourceStatusReason).toMatch(
+      /assumed-role\/scoped-cfn-exec\/AWSCloudFormation is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter\/elsewhere\/x/,
+    );
+    expect(await ssmValue('/elsewhere/x')).toBe('ParameterNotFound');
+    // Within the policy the same stack shape succeeds.
+    expect((await deploy(cfnAdmin, 'scoped-ok', { P: parameter('/scoped/ok') }, execRole)).StackStatus).toBe(
+      'CREATE_COMPLETE',
+    );
+    expect(await ssmValue('/scoped/ok')).toBe('v');
+  });
+
+  it('naming the role needs iam:PassRole on it, and the role must trust CloudFormation', async () => {
+    const caller = await putRole(
+      twin,
+      `arn:aws:iam::${account}:role/stack-operator`,
+      {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: account }, Action: 'sts:AssumeRole' }],
+      },
+      {
+        inline: {
+          cfn: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'cloudformation:*', Resource: '*' }],
+          },
+        },
+      },
+    );
+    const session = await new STSClient(clientFor(twin)).send(
+      new AssumeRoleCommand({ RoleArn: caller, RoleSessionName: 'operator' }),
+    );
+    const operator = new CloudFormationClient(
+      clientFor(twin, {
+        accessKeyId: session.Credentials!.AccessKeyId!,
+        secretAccessKey: session.Credentials!.SecretAccessKey!,
+        sessionToken: session.Credentials!.SessionToken!,
+      }),
+    );
+    await expect(deploy(operator, 'no-pass', { P: parameter('/scoped/p') }, execRole)).rejects.toThrow(
+      `User: arn:aws:sts::${account}:assumed-role/stack-operator/operator is not authorized to perform: iam:PassRole on resource: ${execRole}`,
+    );
+    const untrusting = await putRole(twin, `arn:aws:iam::${account}:role/not-for-cfn`, {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: account }, Action: 'sts:AssumeRole' }],
+    });
+    await expect(deploy(cfnAdmin, 'bad-role', { P: parameter('/scoped/q') }, untrusting)).rejects.toThrow(
+      `Role ${untrusting} is invalid or cannot be assumed`,
     );
   });
 });

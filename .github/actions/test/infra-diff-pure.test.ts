@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countByAction, parseCdkDiff, renderDiffComment } from '../src/steps/infra-diff';
+import { countByAction, diffStacks, parseCdkDiff, renderDiffComment } from '../src/steps/infra-diff';
+import { driftHeadline, driftReport, renderDriftSummary } from '../src/steps/infra-drift';
 
 // Shaped as @aws-cdk/cloudformation-diff's formatter prints with --no-color (formatResourceDifference,
 // formatTreeDiff, formatIamChanges, formatSecurityGroupChanges in the aws-cdk CLI bundle).
@@ -69,12 +70,122 @@ describe('parseCdkDiff', () => {
     expect(dev.securityGroups).toBeUndefined();
     const comment = renderDiffComment([dev, shared], {
       sha: '0123456789abcdef0123456789abcdef01234567',
-      failed: [{ stack: 'agentcore-gitops-prod', reason: 'in account 222222222222' }],
+      skipped: [
+        { account: '222222222222', stacks: ['agentcore-gitops-prod'], reason: 'no credentials for it' },
+      ],
+      failed: [{ account: '333333333333', stacks: ['other'], reason: 'exit 1: AccessDenied' }],
     });
     expect(comment).toContain('`agentcore-gitops-dev`: 1 added, 1 changed, 1 replaced, 1 removed');
     expect(comment).toContain('**IAM changes**');
     expect(comment).toContain('`agentcore-gitops-shared`: no changes');
-    expect(comment).toContain('`agentcore-gitops-prod`: ⚠️ not diffed');
+    expect(comment).toContain('`agentcore-gitops-prod` (account 222222222222): ⚠️ not diffed');
+    expect(comment).toContain('`other` (account 333333333333): ❌ diff failed');
     expect(comment).not.toContain('Number of stacks');
+  });
+});
+
+describe('diffStacks: one account at a time, with that account’s credentials', () => {
+  const accounts = [
+    {
+      account: '111111111111',
+      region: 'us-east-1',
+      stacks: ['agentcore-gitops-shared', 'agentcore-gitops-dev'],
+    },
+    {
+      account: '222222222222',
+      region: 'us-east-1',
+      stacks: ['agentcore-gitops-shared-222222222222', 'agentcore-gitops-prod'],
+    },
+  ];
+  const noDifferences = (stacks: string[]) =>
+    stacks.map((s) => `Stack ${s} (aws://x/us-east-1)\nThere were no differences\n`).join('\n');
+
+  it('synthesizes once, then diffs each account’s stacks from that assembly with its own variables', async () => {
+    const calls: { args: string[]; env?: Record<string, string> }[] = [];
+    const result = await diffStacks({
+      accounts,
+      assembly: '/tmp/out',
+      access: async (a) => ({ env: { AWS_ACCESS_KEY_ID: `key-${a.account}` } }),
+      cdk: async (args, env) => {
+        calls.push({ args, env });
+        const stacks = args.filter((a) => a.startsWith('agentcore'));
+        return { output: args[0] === 'synth' ? '' : noDifferences(stacks), exitCode: 0 };
+      },
+    });
+    expect(calls.map((c) => c.args[0])).toEqual(['synth', 'diff', 'diff']);
+    expect(calls[1].args).toEqual([
+      'diff',
+      '--app',
+      '/tmp/out',
+      '--no-color',
+      '--method',
+      'template',
+      '--exclusively',
+      ...accounts[0].stacks,
+    ]);
+    expect(calls.slice(1).map((c) => c.env?.AWS_ACCESS_KEY_ID)).toEqual([
+      'key-111111111111',
+      'key-222222222222',
+    ]);
+    expect(result.diffs.map((d) => [d.stack, d.changed])).toEqual(
+      accounts.flatMap((a) => a.stacks.map((s) => [s, false])),
+    );
+    expect(result.failed).toEqual([]);
+  });
+
+  it('reports an account without credentials as skipped and a failing account as failed, and still diffs the rest', async () => {
+    const result = await diffStacks({
+      accounts: [...accounts, { account: '333333333333', region: 'us-east-1', stacks: ['third'] }],
+      assembly: '/tmp/out',
+      access: async (a) => (a.account === '222222222222' ? { skip: 'no role' } : { env: {} }),
+      cdk: async (args) => {
+        if (args[0] === 'synth') return { output: '', exitCode: 0 };
+        if (args.includes('third'))
+          return { output: 'AccessDenied: cloudformation:GetTemplate', exitCode: 1 };
+        return { output: noDifferences(accounts[0].stacks), exitCode: 0 };
+      },
+    });
+    expect(result.diffs.map((d) => d.stack)).toEqual(accounts[0].stacks);
+    expect(result.skipped).toEqual([
+      { account: '222222222222', stacks: accounts[1].stacks, reason: 'no role' },
+    ]);
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]).toMatchObject({ account: '333333333333', stacks: ['third'] });
+    expect(result.failed[0].reason).toContain('AccessDenied: cloudformation:GetTemplate');
+  });
+
+  it('fails when the app does not synthesize', async () => {
+    await expect(
+      diffStacks({
+        accounts,
+        assembly: '/tmp/out',
+        access: async () => ({ env: {} }),
+        cdk: async () => ({ output: 'ValidationError: bad yaml', exitCode: 1 }),
+      }),
+    ).rejects.toThrow(/cdk synth failed.*\n.*bad yaml/);
+  });
+});
+
+describe('drift report', () => {
+  const [dev, shared] = parseCdkDiff(OUTPUT);
+
+  it('a stack the CLI reports "no differences" for is in sync; any other is drifted', () => {
+    expect([dev.changed, shared.changed]).toEqual([true, false]);
+    const report = driftReport({
+      diffs: [dev, shared],
+      skipped: [],
+      failed: [{ account: '222222222222', stacks: ['agentcore-gitops-prod'], reason: 'exit 1' }],
+    });
+    expect(report.drifted.map((d) => d.stack)).toEqual(['agentcore-gitops-dev']);
+    expect(report.inSync).toEqual(['agentcore-gitops-shared']);
+    expect(driftHeadline(report)).toMatch(/^drift: agentcore-gitops-dev differ from main/);
+    const summary = renderDriftSummary(report, { sha: 'f'.repeat(40) });
+    expect(summary).toContain('> [!CAUTION]');
+    expect(summary).toContain('#### `agentcore-gitops-dev`: drifted');
+    expect(summary).toContain('`Threshold`: 1 → 2');
+    expect(summary).toContain('`agentcore-gitops-prod` (account 222222222222): ⚠️ not checked');
+    expect(driftHeadline(driftReport({ diffs: [shared], skipped: [], failed: [] }))).toBe(
+      'no drift: all 1 stacks match main',
+    );
   });
 });

@@ -50,23 +50,33 @@ const jobsOf = (content: string) =>
  * Whether a step assumes a role with the job's GitHub OIDC token (which needs `id-token: write`). A
  * step given a token file (ci.yml's actions job, whose token the twin issues) needs no permission.
  */
-const assumesRoleWithOidc = (s: Step) =>
-  s.uses === './.github/actions/aws-credentials' && !s.with?.['web-identity-token-file'];
 
 /** Whether a local reusable workflow (`./.github/workflows/x.yml`) has a job that assumes a role. */
 function assumesRole(uses: string): boolean {
   const called = workflows.find((w) => `./.github/workflows/${w.name}` === uses);
   return (
-    called !== undefined && jobsOf(called.content).some(([, j]) => (j.steps ?? []).some(assumesRoleWithOidc))
+    called !== undefined && jobsOf(called.content).some(([, j]) => (j.steps ?? []).some(stepAssumesRole))
+  );
+}
+
+/**
+ * A step that needs the runner's OIDC token: the credentials step (unless it is given a token file, as
+ * ci.yml's twin job does), or a step that assumes the read-only diff roles itself.
+ */
+function stepAssumesRole(s: Step): boolean {
+  return (
+    (s.uses === './.github/actions/aws-credentials' && !s.with?.['web-identity-token-file']) ||
+    s.with?.['assume-diff-roles'] === 'true'
   );
 }
 
 describe('workflows and action metadata', () => {
-  it('finds the seven workflows and every step action', () => {
+  it('finds the eight workflows and every step action', () => {
     expect(workflows.map((w) => w.name).sort()).toEqual([
       'ci.yml',
       'infra-deploy.yml',
       'infra-diff.yml',
+      'infra-drift.yml',
       'preview.yml',
       'release.yml',
       'rollback.yml',
@@ -208,7 +218,7 @@ describe('workflows and action metadata', () => {
       for (const [name, job] of Object.entries(doc.jobs)) {
         expect(job.permissions, `${w.name} ${name}: explicit permissions`).toBeDefined();
         // A job calling a reusable workflow grants what the called jobs need (it caps their permissions).
-        const usesRole = job.uses ? assumesRole(job.uses) : (job.steps ?? []).some(assumesRoleWithOidc);
+        const usesRole = job.uses ? assumesRole(job.uses) : (job.steps ?? []).some(stepAssumesRole);
         expect(
           job.permissions?.['id-token'] === 'write',
           `${w.name} ${name}: id-token only where a role is assumed`,

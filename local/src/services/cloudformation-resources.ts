@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   BedrockAgentCoreControlClient,
@@ -43,6 +44,7 @@ import {
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { denialMessage, type PolicyDocument } from '../iam/iam';
 import type { TwinContext } from '../twin';
 import type { CloudWatchApi } from './cloudwatch';
 import type { register as registerCognito } from './cognito';
@@ -146,41 +148,122 @@ function recordOnly(
   };
 }
 
+/** CloudFormation's session of a stack's service role, as ARNs and errors name it. */
+const SESSION_NAME = 'AWSCloudFormation';
+const SESSION_SECONDS = 3600;
+const actingRole = new AsyncLocalStorage<string | undefined>();
+
+/**
+ * Run a stack operation's provider calls as CloudFormation does with a service role: every call under
+ * a session of `roleArn` (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html);
+ * undefined runs them as the account's admin.
+ */
+export function withServiceRole<T>(roleArn: string | undefined, fn: () => Promise<T>): Promise<T> {
+  return actingRole.run(roleArn, fn);
+}
+
+/**
+ * What the handlers of the types the twin serves in-process call, per operation (the `handlers`
+ * permissions of each type's CloudFormation resource schema, the calls that change something), and
+ * the ARN they act on. Checked under the service role before the in-process change.
+ */
+interface InProcessNeeds {
+  create: string[];
+  update: string[];
+  delete: string[];
+  resource: (props: Record<string, unknown>, id: string | undefined, c: ProviderContext) => string;
+  /** The resource's own policy, where its service requires one to let IAM policies apply (KMS keys). */
+  resourcePolicy?: (props: Record<string, unknown>) => PolicyDocument | undefined;
+}
+
+/** Stands in for a name or id the service generates when the resource is created (IAM needs an ARN). */
+const NEW = 'new-resource';
+
 export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
   const arn = (service: string, resource: string, region: string = ctx.region) =>
     `arn:aws:${service}:${region}:${ctx.accountId}:${resource}`;
 
-  // The providers call the twin's own APIs with the real SDK clients, as the admin of the stack's
-  // account (operations run in the account of the request that started them).
-  // TODO(twin-iam): sign with a session of the stack's RoleARN (the bootstrap's execution role).
+  // The providers call the twin's own APIs with the real SDK clients, signed with a session of the
+  // stack's service role when it has one (the CDK bootstrap's CloudFormation execution role), so the
+  // twin's IAM evaluates every call against that role's policies; without one, as the account's admin
+  // (CloudFormation would use a session of the caller's credentials: not modelled, docs/twin.md).
   const clients = new Map<
     string,
-    { ssm: SSMClient; ecr: ECRClient; agentcore: BedrockAgentCoreControlClient; iam: IAMClient }
+    {
+      expires: number;
+      ssm: SSMClient;
+      ecr: ECRClient;
+      agentcore: BedrockAgentCoreControlClient;
+      iam: IAMClient;
+    }
   >();
   const sdk = () => {
     const account = ctx.accountId;
-    let c = clients.get(account);
-    if (!c) {
-      const env = ctx.env({ account });
-      const config = {
-        endpoint: ctx.url,
-        region: ctx.region,
-        credentials: {
+    const role = actingRole.getStore();
+    const key = role ?? `admin:${account}`;
+    let c = clients.get(key);
+    if (!c || c.expires < Date.now()) {
+      for (const client of Object.values(c ?? {})) if (typeof client === 'object') client.destroy();
+      let credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+      if (role) {
+        const record = ctx.iam.role(role);
+        if (!record) throw new Error(`Role ${role} is invalid or cannot be assumed`);
+        credentials = ctx.iam.openSession(record, SESSION_NAME, SESSION_SECONDS).credentials;
+      } else {
+        const env = ctx.env({ account });
+        credentials = {
           accessKeyId: env.AWS_ACCESS_KEY_ID,
           secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
           ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
-        },
-      };
+        };
+      }
+      const config = { endpoint: ctx.url, region: ctx.region, credentials, maxAttempts: 1 };
       c = {
+        // Renewed a minute before the session ends (a stack operation never takes that long here).
+        expires: role ? Date.now() + (SESSION_SECONDS - 60) * 1000 : Infinity,
         ssm: new SSMClient(config),
         ecr: new ECRClient(config),
         agentcore: new BedrockAgentCoreControlClient(config),
         iam: new IAMClient(config),
       };
-      clients.set(account, c);
+      clients.set(key, c);
     }
     return c;
   };
+
+  /**
+   * Providers the twin serves in-process (no API call through its authorizer) check here what their
+   * resource handler would call, under the service role: the same AccessDenied the API would give.
+   */
+  async function allowed(action: string, resource: string, resourcePolicy?: PolicyDocument) {
+    const role = actingRole.getStore();
+    if (!role) return;
+    const identity = ctx.iam.sessionIdentity(role, SESSION_NAME);
+    const authorize = (on: string) =>
+      ctx.iam.authorize({
+        identity,
+        action,
+        resource: on,
+        resourceAccount: ctx.accountId,
+        resourcePolicy,
+        context: { 'aws:RequestedRegion': ctx.region },
+      });
+    // An action without resource-level permissions (bedrock:CreateGuardrail) is evaluated on '*'.
+    const decision = await authorize(resource).catch((e: Error) => {
+      if (/no\.resource\.types/.test(e.message)) return authorize('*');
+      throw e;
+    });
+    if (!decision.allowed) {
+      const e = new Error(denialMessage(identity.arn, action, resource, decision));
+      e.name = 'AccessDeniedException';
+      throw e;
+    }
+  }
+  /** One check per action, in order; the first denial fails the operation. */
+  const allowedAll = async (actions: string[], resource: string, resourcePolicy?: PolicyDocument) => {
+    for (const action of actions) await allowed(action, resource, resourcePolicy);
+  };
+
   /** RepositoryPolicyText (a JSON object in templates, or its text) → SetRepositoryPolicy; removed → DeleteRepositoryPolicy. */
   const putRepositoryPolicy = async (repositoryName: string, policy: unknown) => {
     if (policy === undefined) {
@@ -195,7 +278,8 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
     await sdk().ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText }));
   };
   ctx.onClose(() => {
-    for (const c of clients.values()) for (const client of Object.values(c)) client.destroy();
+    for (const c of clients.values())
+      for (const client of Object.values(c)) if (typeof client === 'object') client.destroy();
   });
 
   const providers: Record<string, ResourceProvider> = {
@@ -620,6 +704,130 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
       },
     },
   };
+
+  const arnOf = (service: string, resource: string) => arn(service, resource);
+  const poolArn = (p: Props) => arnOf('cognito-idp', `userpool/${String(p.UserPoolId)}`);
+  const named = (p: Props, key: string, c: ProviderContext, id?: string) =>
+    id ?? String(p[key] ?? `${c.stackName}-${c.logicalId}-${NEW}`);
+  const inProcess: Record<string, InProcessNeeds> = {
+    'AWS::S3::Bucket': {
+      create: ['s3:CreateBucket'],
+      update: [],
+      delete: ['s3:DeleteBucket'],
+      resource: (p, id, c) => `arn:aws:s3:::${named(p, 'BucketName', c, id).toLowerCase()}`,
+    },
+    'AWS::S3::BucketPolicy': {
+      create: ['s3:PutBucketPolicy'],
+      update: ['s3:PutBucketPolicy'],
+      delete: ['s3:DeleteBucketPolicy'],
+      resource: (p) => `arn:aws:s3:::${String(p.Bucket)}`,
+    },
+    'AWS::Bedrock::Guardrail': {
+      create: ['bedrock:CreateGuardrail'],
+      update: ['bedrock:UpdateGuardrail'],
+      delete: ['bedrock:DeleteGuardrail'],
+      // CreateGuardrail has no resource-level permissions.
+      resource: (_p, id) => id ?? '*',
+    },
+    'AWS::Bedrock::GuardrailVersion': {
+      create: ['bedrock:CreateGuardrailVersion'],
+      update: [],
+      delete: ['bedrock:DeleteGuardrail'],
+      resource: (p) => arnOf('bedrock', `guardrail/${String(p.GuardrailIdentifier).split('/').at(-1)}`),
+    },
+    'AWS::Cognito::UserPool': {
+      // CreateUserPool has no resource-level permissions.
+      create: ['cognito-idp:CreateUserPool'],
+      update: ['cognito-idp:UpdateUserPool'],
+      delete: ['cognito-idp:DeleteUserPool'],
+      resource: (_p, id) => (id ? arnOf('cognito-idp', `userpool/${id}`) : '*'),
+    },
+    'AWS::Cognito::UserPoolResourceServer': {
+      create: ['cognito-idp:CreateResourceServer'],
+      update: ['cognito-idp:UpdateResourceServer'],
+      delete: ['cognito-idp:DeleteResourceServer'],
+      resource: poolArn,
+    },
+    'AWS::Cognito::UserPoolClient': {
+      create: ['cognito-idp:CreateUserPoolClient'],
+      update: ['cognito-idp:UpdateUserPoolClient'],
+      delete: ['cognito-idp:DeleteUserPoolClient'],
+      resource: poolArn,
+    },
+    'AWS::Cognito::UserPoolDomain': {
+      create: ['cognito-idp:CreateUserPoolDomain'],
+      update: ['cognito-idp:UpdateUserPoolDomain'],
+      delete: ['cognito-idp:DeleteUserPoolDomain'],
+      resource: poolArn,
+    },
+    'AWS::CloudWatch::Alarm': {
+      create: ['cloudwatch:PutMetricAlarm'],
+      update: ['cloudwatch:PutMetricAlarm'],
+      delete: ['cloudwatch:DeleteAlarms'],
+      resource: (p, id, c) => arnOf('cloudwatch', `alarm:${named(p, 'AlarmName', c, id)}`),
+    },
+    'AWS::CloudWatch::Dashboard': {
+      create: ['cloudwatch:PutDashboard'],
+      update: ['cloudwatch:PutDashboard'],
+      delete: ['cloudwatch:DeleteDashboards'],
+      resource: (p, id, c) =>
+        `arn:aws:cloudwatch::${ctx.accountId}:dashboard/${named(p, 'DashboardName', c, id)}`,
+    },
+    'AWS::SNS::Topic': {
+      create: ['sns:CreateTopic'],
+      update: ['sns:SetTopicAttributes'],
+      delete: ['sns:DeleteTopic'],
+      resource: (p, id, c) => id ?? arnOf('sns', named(p, 'TopicName', c)),
+    },
+    'AWS::SNS::TopicPolicy': {
+      create: ['sns:SetTopicAttributes'],
+      update: ['sns:SetTopicAttributes'],
+      delete: ['sns:SetTopicAttributes'],
+      resource: (p) => list<string>(p.Topics)[0] ?? '*',
+    },
+    'AWS::KMS::Key': {
+      // CreateKey has no resource-level permissions; deleting a key schedules its deletion.
+      create: ['kms:CreateKey'],
+      update: ['kms:PutKeyPolicy'],
+      delete: ['kms:ScheduleKeyDeletion'],
+      resource: (_p, id) => (id ? arnOf('kms', `key/${id}`) : '*'),
+      // KMS applies IAM policies only where the key policy lets the account's IAM decide.
+      resourcePolicy: (p) => p.KeyPolicy as PolicyDocument | undefined,
+    },
+    'AWS::KMS::Alias': {
+      create: ['kms:CreateAlias'],
+      update: ['kms:UpdateAlias'],
+      delete: ['kms:DeleteAlias'],
+      resource: (p) => arnOf('kms', String(p.AliasName)),
+    },
+    'AWS::Budgets::Budget': {
+      create: ['budgets:ModifyBudget'],
+      update: ['budgets:ModifyBudget'],
+      delete: ['budgets:ModifyBudget'],
+      resource: (p, id, c) =>
+        `arn:aws:budgets::${ctx.accountId}:budget/${id ?? String((p.Budget as Props | undefined)?.BudgetName ?? `${c.stackName}-${NEW}`)}`,
+    },
+  };
+  for (const [type, needs] of Object.entries(inProcess)) {
+    const provider = providers[type];
+    providers[type] = {
+      ...provider,
+      create: async (p, c) => {
+        await allowedAll(needs.create, needs.resource(p, undefined, c), needs.resourcePolicy?.(p));
+        return provider.create(p, c);
+      },
+      ...(provider.update && {
+        update: async (id, p, old, c) => {
+          await allowedAll(needs.update, needs.resource(p, id, c), needs.resourcePolicy?.(p));
+          return provider.update!(id, p, old, c);
+        },
+      }),
+      delete: async (id, p, c) => {
+        await allowedAll(needs.delete, needs.resource(p, id, c), needs.resourcePolicy?.(p));
+        return provider.delete(id, p, c);
+      },
+    };
+  }
 
   /** A role's inline `Policies` and `ManagedPolicyArns` brought from `old` to `p`. */
   async function syncRolePolicies(role: string, p: Props, old: Props) {

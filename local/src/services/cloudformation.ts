@@ -4,7 +4,13 @@ import { AwsError } from '../core/respond';
 import type { Router, TwinRequest, TwinResponse } from '../core/router';
 import type { TwinContext } from '../twin';
 import { parseQueryInput, sendQueryResult } from './aws-query';
-import { resourceProviders, type ProviderDeps, type ResourceProvider } from './cloudformation-resources';
+import { denialMessage } from '../iam/iam';
+import {
+  resourceProviders,
+  withServiceRole,
+  type ProviderDeps,
+  type ResourceProvider,
+} from './cloudformation-resources';
 import {
   activeResources,
   checkRules,
@@ -403,7 +409,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
         }
         resourceEvent(s, id, def.Type, `${status}_COMPLETE`, s.resources[id].PhysicalResourceId);
       } catch (e) {
-        failed = { id, reason: (e as Error).message };
+        failed = { id, reason: handlerMessage(e) };
         resourceEvent(s, id, def.Type, `${status}_FAILED`, existing?.PhysicalResourceId, failed.reason);
         break;
       }
@@ -598,6 +604,27 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
   }
   const stackNameOf = (id: string) => state.stacks[id]?.StackName ?? id;
 
+  /**
+   * A service role must trust cloudformation.amazonaws.com, and whoever names it must be allowed to
+   * pass it (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
+   */
+  async function checkServiceRole(req: TwinRequest, roleArn: string) {
+    const role = ctx.iam.role(roleArn);
+    if (!role || !trustsCloudFormation(role.trust))
+      throw validation(`Role ${roleArn} is invalid or cannot be assumed`);
+    const identity = ctx.iam.identity(req.accessKeyId);
+    if (!identity) return;
+    const decision = await ctx.iam.authorize({
+      identity,
+      action: 'iam:PassRole',
+      resource: roleArn,
+      resourceAccount: role.arn.split(':')[4],
+      context: { 'iam:PassedToService': 'cloudformation.amazonaws.com' },
+    });
+    if (!decision.allowed)
+      throw new AwsError('AccessDenied', denialMessage(identity.arn, 'iam:PassRole', roleArn, decision), 403);
+  }
+
   function providerContext(s: StackRecord, logicalId: string) {
     return { stackName: s.StackName, stackId: s.StackId, logicalId, roleArn: s.RoleARN };
   }
@@ -748,8 +775,9 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     throw validation('Either Template URL or Template Body must be specified.');
   }
 
-  action('CreateChangeSet', async (input) => {
+  action('CreateChangeSet', async (input, req) => {
     const stackName = String(input.StackName ?? '');
+    if (input.RoleARN) await checkServiceRole(req, String(input.RoleARN));
     const name = String(input.ChangeSetName ?? '');
     const type = String(input.ChangeSetType ?? 'UPDATE');
     if (type !== 'CREATE' && type !== 'UPDATE')
@@ -895,7 +923,8 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     await track(
       (async () => {
         try {
-          await execute(s, cs);
+          // The change set's service role, else the one the stack keeps from earlier operations.
+          await withServiceRole(cs.RoleARN ?? s.RoleARN, () => execute(s, cs));
         } catch (e) {
           setStatus(
             s,
@@ -934,7 +963,7 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
     return {};
   });
 
-  action('DeleteStack', async (input) => {
+  action('DeleteStack', async (input, req) => {
     const s = findStack(String(input.StackName ?? ''));
     if (!s || s.StackStatus === 'DELETE_COMPLETE') return {};
     if (s.StackStatus === 'DELETE_IN_PROGRESS') return {};
@@ -943,10 +972,13 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
       if (user)
         throw validation(`Export ${o.ExportName} cannot be deleted as it is in use by ${user.StackName}`);
     }
-    if (input.RoleARN) s.RoleARN = String(input.RoleARN);
+    if (input.RoleARN) {
+      await checkServiceRole(req, String(input.RoleARN));
+      s.RoleARN = String(input.RoleARN);
+    }
     for (const c of Object.values(state.changeSets))
       if (c.StackId === s.StackId) delete state.changeSets[c.ChangeSetId];
-    await track(destroy(s));
+    await track(withServiceRole(s.RoleARN, () => destroy(s)));
     return {};
   });
 
@@ -1024,6 +1056,31 @@ export function registerCloudFormation(router: Router, ctx: TwinContext, deps: P
 export type CloudFormationApi = ReturnType<typeof registerCloudFormation>;
 
 /** awsQuery sends an empty list as `Name=` (an empty string). */
+/** A policy document that lets CloudFormation assume the role (sts:AssumeRole by the service principal). */
+function trustsCloudFormation(trust: { Statement: unknown }): boolean {
+  const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  return list(trust.Statement as Record<string, unknown>[]).some((st) => {
+    const principal = st.Principal as { Service?: string | string[] } | undefined;
+    return (
+      st.Effect === 'Allow' &&
+      list(principal?.Service).includes('cloudformation.amazonaws.com') &&
+      list(st.Action as string | string[]).some((a) => a === 'sts:AssumeRole' || a === 'sts:*' || a === '*')
+    );
+  });
+}
+
+/**
+ * A resource handler's failure as CloudFormation reports it in the event; an AccessDenied names the
+ * action and the role's session, with the handler error code.
+ */
+function handlerMessage(e: unknown): string {
+  const error = e as Error;
+  if (/^AccessDenied/.test(error.name))
+    return `Resource handler returned message: "${error.message} (Service: ${serviceOf(error.message)}, Status Code: 403)" (HandlerErrorCode: AccessDenied)`;
+  return error.message;
+}
+const serviceOf = (message: string) => /perform: ([\w-]+):/.exec(message)?.[1] ?? 'unknown';
+
 function listOf<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }

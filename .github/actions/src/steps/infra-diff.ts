@@ -28,6 +28,8 @@ export interface ResourceChange {
 
 export interface StackDiff {
   stack: string;
+  /** False only when the CLI said "There were no differences" (metadata and outputs count as changes). */
+  changed: boolean;
   resources: ResourceChange[];
   /** The formatter's "IAM Statement Changes" / "IAM Policy Changes" tables, as printed. */
   iam?: string;
@@ -62,7 +64,11 @@ export function parseCdkDiff(output: string): StackDiff[] {
     const header = /^Stack (\S+)(?: \(.*\))?$/.exec(line);
     if (header) {
       finish();
-      current = { diff: { stack: header[1], resources: [], rendering: '' }, lines: [], blocks: {} };
+      current = {
+        diff: { stack: header[1], changed: true, resources: [], rendering: '' },
+        lines: [],
+        blocks: {},
+      };
       continue;
     }
     if (!current) continue;
@@ -73,6 +79,7 @@ export function parseCdkDiff(output: string): StackDiff[] {
       continue;
     }
     current.lines.push(line);
+    if (/^There were no differences/.test(line)) current.diff.changed = false;
     if (SECTION.test(line)) {
       current.section = line;
       if (/^(IAM|Security Group)/.test(line)) current.blocks[line] = [line];
@@ -158,12 +165,23 @@ export function countByAction(diff: StackDiff): Record<ResourceAction, number> {
   return counts;
 }
 
+/** One account's stacks that have no diff in the comment, and why. */
+export interface NotDiffed {
+  account: string;
+  stacks: string[];
+  reason: string;
+}
+
 export interface CommentContext {
   sha: string;
   runUrl?: string;
-  /** Stacks that could not be diffed, with why (the comment says so instead of hiding them). */
-  failed?: { stack: string; reason: string }[];
+  /** Stacks left out by design (no credentials for their account), with why. */
+  skipped?: NotDiffed[];
+  /** Stacks whose diff failed, with why (the comment says so instead of hiding them). */
+  failed?: NotDiffed[];
 }
+
+const MAX_RENDERING = 12_000;
 
 /** The ONE comment: a summary line and a table per stack, IAM and security-group changes called out. */
 export function renderDiffComment(diffs: StackDiff[], context: CommentContext): string {
@@ -175,7 +193,9 @@ export function renderDiffComment(diffs: StackDiff[], context: CommentContext): 
           .filter(([, n]) => n > 0)
           .map(([a, n]) => `${n} ${a}`)
           .join(', ')
-      : 'no changes';
+      : diff.changed
+        ? 'changes outside resources (see the output)'
+        : 'no changes';
     out.push(`#### \`${diff.stack}\`: ${summary}`, '');
     if (diff.iam) out.push('> [!WARNING]', '> **IAM changes** (review who gains what):', '');
     if (diff.securityGroups) out.push('> [!WARNING]', '> **Security group changes**:', '');
@@ -192,67 +212,90 @@ export function renderDiffComment(diffs: StackDiff[], context: CommentContext): 
         '</details>',
         '',
       );
-    if (diff.resources.length || diff.iam || diff.securityGroups)
+    if (diff.changed)
       out.push(
         '<details><summary>cdk diff output</summary>',
         '',
         '```',
-        diff.rendering,
+        // GitHub refuses comments over 65,536 characters; the table above carries the substance.
+        diff.rendering.length > MAX_RENDERING
+          ? `${diff.rendering.slice(0, MAX_RENDERING)}\n… (truncated; the workflow run's log has all of it)`
+          : diff.rendering,
         '```',
         '</details>',
         '',
       );
   }
-  for (const f of context.failed ?? [])
-    out.push(`#### \`${f.stack}\`: ⚠️ not diffed`, '', cell(f.reason), '');
+  const names = (n: NotDiffed) => n.stacks.map((s) => `\`${s}\``).join(', ');
+  for (const n of context.skipped ?? [])
+    out.push(`#### ${names(n)} (account ${n.account}): ⚠️ not diffed`, '', cell(n.reason), '');
+  for (const n of context.failed ?? [])
+    out.push(`#### ${names(n)} (account ${n.account}): ❌ diff failed`, '', '```', n.reason, '```', '');
   if (context.runUrl) out.push(`[workflow run](${context.runUrl})`);
   return out.join('\n');
 }
 
 export interface AccountStacks {
   account: string;
+  region: string;
+  /** The account's stacks of this app, its shared stack first. */
   stacks: string[];
 }
 
+/** Credentials for one account's diff (variables for the CLI), or why the account is left out. */
+export type AccountAccess = { env: Record<string, string> } | { skip: string };
+
 export interface InfraDiffOptions {
-  /** Every account's stacks (shared stack first), from the topology of environments/. */
+  /** Every account's stacks, from the topology of environments/. */
   accounts: AccountStacks[];
-  /** The account the diff role's credentials are for (GetCallerIdentity). */
-  callerAccount: string;
-  /** Runs `cdk <args>` and returns what it printed (stdout and stderr, in order) and its exit code. */
-  cdk: (args: string[]) => Promise<{ output: string; exitCode: number }>;
+  /** Asked right before each account's diff: OIDC tokens and STS sessions are short-lived. */
+  access: (account: AccountStacks) => Promise<AccountAccess>;
+  /** Runs `cdk <args>` (with `env` added to its environment); what it printed, in order, and its exit code. */
+  cdk: (args: string[], env?: Record<string, string>) => Promise<{ output: string; exitCode: number }>;
+  /** Folder the app is synthesized into once; every account's diff reads that assembly. */
+  assembly: string;
+  /** False when `assembly` already holds the synthesized app (default: synthesize it first). */
+  synthesize?: boolean;
 }
 
 export interface InfraDiffResult {
   diffs: StackDiff[];
-  failed: { stack: string; reason: string }[];
+  skipped: NotDiffed[];
+  failed: NotDiffed[];
 }
 
 /**
- * `cdk diff` of the caller account's stacks (`--exclusively`: a dependency in another account would
- * be looked up with these credentials and shown as all new). Other accounts' stacks are listed as not
- * diffed with the reason, never silently dropped.
+ * `cdk diff` of every account's stacks, one account at a time with that account's credentials: the
+ * CLI refuses a stack whose account differs from its credentials' (it would need a credential plugin),
+ * and `--exclusively` keeps it from looking up a dependency in another account. `--method template`
+ * compares with GetTemplate: no change set is created, so a read-only role is enough. An account whose
+ * diff fails does not hide the others: its stacks are reported as failed.
  */
 export async function diffStacks(options: InfraDiffOptions): Promise<InfraDiffResult> {
-  const own = options.accounts.find((a) => a.account === options.callerAccount);
-  const failed = options.accounts
-    .filter((a) => a.account !== options.callerAccount)
-    .flatMap((a) =>
-      a.stacks.map((stack) => ({
-        stack,
-        reason: `in account ${a.account}; AWS_DIFF_ROLE_ARN's credentials are for ${options.callerAccount}`,
-      })),
-    );
-  if (!own)
-    throw new Error(`No stacks of this app live in account ${options.callerAccount} (AWS_DIFF_ROLE_ARN)`);
-  const { output, exitCode } = await options.cdk(['diff', '--no-color', '--exclusively', ...own.stacks]);
-  const diffs = parseCdkDiff(output);
-  const seen = new Set(diffs.map((d) => d.stack));
-  const missing = own.stacks.filter((s) => !seen.has(s));
-  // exit code 1 with --fail means differences; without --fail, non-zero is a failure.
-  if (exitCode !== 0 || missing.length)
-    throw new Error(
-      `cdk diff failed (exit ${exitCode}${missing.length ? `; no diff for ${missing.join(', ')}` : ''}):\n${output.slice(-4000)}`,
-    );
-  return { diffs, failed };
+  if (options.synthesize !== false) {
+    const synth = await options.cdk(['synth', '--quiet', '--output', options.assembly]);
+    if (synth.exitCode !== 0)
+      throw new Error(`cdk synth failed (exit ${synth.exitCode}):\n${synth.output.slice(-4000)}`);
+  }
+  const result: InfraDiffResult = { diffs: [], skipped: [], failed: [] };
+  for (const account of options.accounts) {
+    const access = await options.access(account);
+    if ('skip' in access) {
+      result.skipped.push({ account: account.account, stacks: account.stacks, reason: access.skip });
+      continue;
+    }
+    const args = ['diff', '--app', options.assembly, '--no-color', '--method', 'template', '--exclusively'];
+    const { output, exitCode } = await options.cdk([...args, ...account.stacks], access.env);
+    const diffs = parseCdkDiff(output).filter((d) => account.stacks.includes(d.stack));
+    const seen = new Set(diffs.map((d) => d.stack));
+    const missing = account.stacks.filter((s) => !seen.has(s));
+    // Without --fail, any non-zero exit is a failure (differences alone exit 0).
+    if (exitCode !== 0 || missing.length) {
+      const reason = `cdk diff exited ${exitCode}${missing.length ? `, no diff for ${missing.join(', ')}` : ''}:\n${output.slice(-3000)}`;
+      result.failed.push({ account: account.account, stacks: account.stacks, reason });
+      continue;
+    }
+    result.diffs.push(...diffs);
+  }
+  return result;
 }
