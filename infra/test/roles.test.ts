@@ -422,6 +422,9 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
           ecrToken,
           ...ecrPushActions.map((action) => ({ action, resource: ecrRepo(shared.previewRepository) })),
           { action: 'ssm:GetParameter', resource: ssm(dev, dev.names.outputsParameter) },
+          // The smoke step reads its requests' traces (Transaction Search): X-Ray has no resource types.
+          { action: 'xray:StartTraceRetrieval', resource: '*' },
+          { action: 'xray:ListRetrievedTraces', resource: '*' },
           { action: 'bedrock-agentcore:ListAgentRuntimes', resource: '*' },
           { action: 'bedrock-agentcore:CreateAgentRuntime', resource: '*', context: previewTags },
           { action: 'bedrock-agentcore:TagResource', resource: pr, context: previewTags },
@@ -467,6 +470,9 @@ describe('each role can make exactly the calls of its job (contract §4), nothin
         role: roleNamed(e.names.deployRole),
         calls: [
           { action: 'ssm:GetParameter', resource: ssm(e, e.names.outputsParameter) },
+          // The smoke step reads its requests' traces (Transaction Search): X-Ray has no resource types.
+          { action: 'xray:StartTraceRetrieval', resource: '*' },
+          { action: 'xray:ListRetrievedTraces', resource: '*' },
           { action: 'bedrock-agentcore:ListAgentRuntimes', resource: '*' },
           { action: 'bedrock-agentcore:ListAgentRuntimeVersions', resource: '*' },
           ...['GetAgentRuntime', 'UpdateAgentRuntime'].map((a) => ({
