@@ -1,17 +1,15 @@
 import * as core from '@actions/core';
 import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
-  cognitoClient,
   dataPlaneUrl,
   environmentInput,
+  invokeCredentials,
   numberInput,
   pricesInput,
   run,
   setOutputs,
-  stackOutputs,
   writeSummary,
 } from '../lib/action';
-import { clientSecret } from '../lib/cognito';
 import { smokeTest, type SmokeReport } from '../steps/smoke-test';
 
 /** Tokens and estimated cost per request and for the gate; a pricing problem only warns (the gates decide). */
@@ -27,16 +25,7 @@ function costSummary(report: SmokeReport): string {
 
 run(async () => {
   const env = environmentInput();
-  // Pool, machine client and token endpoint come from the stack that made them (for previews, the
-  // stack of the environment they reuse); the client's secret is read from the pool and masked.
-  const outputs = await stackOutputs(env);
-  const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
-  const credentials = {
-    tokenUrl: outputs.TokenEndpoint,
-    clientId: outputs.MachineClientId,
-    clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
-    scope: core.getInput('scope') || outputs.InvokeScope,
-  };
+  const { credentials, outputs } = await invokeCredentials(env);
   const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
   if (!runtimeArn)
     throw new Error(
