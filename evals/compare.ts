@@ -64,7 +64,11 @@ function statusOf(candidate: CaseRun, live: CaseRun | undefined): CaseStatus {
   return live.passed ? 'regressed' : 'failing on both';
 }
 
-export function compareSuite(candidate: SuiteRun, live: SuiteRun | undefined, threshold: SuiteThreshold): SuiteVerdict {
+export function compareSuite(
+  candidate: SuiteRun,
+  live: SuiteRun | undefined,
+  threshold: SuiteThreshold,
+): SuiteVerdict {
   const cases = candidate.cases.map((c) => {
     const l = live?.cases.find((x) => x.name === c.name);
     return { name: c.name, status: statusOf(c, l), candidate: c, live: l };

@@ -20,7 +20,9 @@ export function parseVerdict(reply: string): { score: number; reason: string } {
   try {
     return verdict.parse(JSON.parse(json ?? ''));
   } catch {
-    throw new Error(`the judge did not answer {"score": 0..1, "reason": "…"}: ${JSON.stringify(reply.slice(0, 200))}`);
+    throw new Error(
+      `the judge did not answer {"score": 0..1, "reason": "…"}: ${JSON.stringify(reply.slice(0, 200))}`,
+    );
   }
 }
 
@@ -29,7 +31,9 @@ export function conversationText(t: Transcript): string {
     .map(
       (x) =>
         `User (session ${x.session}): ${x.prompt}\n` +
-        (x.toolCalls.length ? `Agent called: ${x.toolCalls.map((c) => `${c.name} ${JSON.stringify(c.args)}`).join('; ')}\n` : '') +
+        (x.toolCalls.length
+          ? `Agent called: ${x.toolCalls.map((c) => `${c.name} ${JSON.stringify(c.args)}`).join('; ')}\n`
+          : '') +
         `Agent: ${x.answer}`,
     )
     .join('\n\n');

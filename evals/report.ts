@@ -3,9 +3,11 @@ import { markdownTable } from '../.github/actions/src/lib/gates';
 import type { GateVerdict, SuiteVerdict } from './compare';
 import type { SuiteRun } from './run';
 
-const usd = (n: number | undefined) => (n === undefined ? 'n/a' : `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`);
+const usd = (n: number | undefined) =>
+  n === undefined ? 'n/a' : `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
 const score = (s: SuiteRun) => `${s.passed}/${s.cases.length} (${s.score.toFixed(2)})`;
-const arrow = (live: string | undefined, candidate: string) => (live === undefined ? candidate : `${live} → ${candidate}`);
+const arrow = (live: string | undefined, candidate: string) =>
+  live === undefined ? candidate : `${live} → ${candidate}`;
 
 function suiteRow(v: SuiteVerdict): string[] {
   const { candidate: c, live: l } = v;
@@ -57,12 +59,18 @@ export function gateMarkdown(verdict: GateVerdict, labels: { candidate: string; 
     const traced = notable.filter((c) => c.candidate.trace?.length);
     if (traced.length) {
       lines.push('', '<details><summary>Traces of the failed cases (candidate)</summary>', '');
-      for (const c of traced) lines.push(`- **${c.suite} / ${c.name}**`, ...c.candidate.trace!.map((t) => `  - ${t}`));
+      for (const c of traced)
+        lines.push(`- **${c.suite} / ${c.name}**`, ...c.candidate.trace!.map((t) => `  - ${t}`));
       lines.push('', '</details>');
     }
   }
-  const skipped = verdict.suites.flatMap((s) => s.candidate.cases.flatMap((c) => c.results.filter((r) => r.skipped)));
+  const skipped = verdict.suites.flatMap((s) =>
+    s.candidate.cases.flatMap((c) => c.results.filter((r) => r.skipped)),
+  );
   if (skipped.length)
-    lines.push('', `${skipped.length} judge rubric(s) skipped: no judge model configured (evals.judgeModel in the environment file).`);
+    lines.push(
+      '',
+      `${skipped.length} judge rubric(s) skipped: no judge model configured (evals.judgeModel in the environment file).`,
+    );
   return lines.join('\n');
 }

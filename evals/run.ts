@@ -69,7 +69,13 @@ export function withNonce(c: EvalCase, nonce: string): EvalCase {
 
 const newSession = () => `eval-${randomUUID()}`;
 
-async function runTurn(invoke: Invoke, prompt: string, session: number, sessionId: string, o: RunOptions): Promise<Turn> {
+async function runTurn(
+  invoke: Invoke,
+  prompt: string,
+  session: number,
+  sessionId: string,
+  o: RunOptions,
+): Promise<Turn> {
   const r = await withRetries(() => invoke(prompt, sessionId), {
     totalMs: o.retryMs,
     clock: o.clock,
@@ -104,7 +110,11 @@ export async function runCase(template: EvalCase, invoke: Invoke, o: RunOptions)
         for (const prompt of s.turns) these.push(await runTurn(invoke, prompt, i + 1, sessionId, o));
         transcript = { turns: [...turns, ...these] };
         const last = i === c.sessions.length - 1;
-        if (!s.untilPassSeconds || clock.now() >= deadline || (last && (await scoreCase(c, transcript, o)).passed)) {
+        if (
+          !s.untilPassSeconds ||
+          clock.now() >= deadline ||
+          (last && (await scoreCase(c, transcript, o)).passed)
+        ) {
           turns.push(...these);
           sessionIds.push(sessionId);
           break;

@@ -29,7 +29,8 @@ const trajectory = z
     weight,
   })
   .refine((a) => a.match === 'exact' || a.tools.length > 0, {
-    message: 'tools must name at least one tool for in_order and any_order (use match: exact with tools: [] for "no tool call")',
+    message:
+      'tools must name at least one tool for in_order and any_order (use match: exact with tools: [] for "no tool call")',
     path: ['tools'],
   });
 
@@ -42,7 +43,12 @@ const assertion = z.discriminatedUnion('type', [
     args: z.record(z.string(), z.unknown()),
     weight,
   }),
-  z.strictObject({ type: z.literal('contains'), value: text, ignoreCase: z.boolean().default(false), weight }),
+  z.strictObject({
+    type: z.literal('contains'),
+    value: text,
+    ignoreCase: z.boolean().default(false),
+    weight,
+  }),
   z.strictObject({
     type: z.literal('not-contains'),
     value: text,
@@ -119,7 +125,11 @@ export const suiteSchema = z
     const seen = new Set<string>();
     s.cases.forEach((c, i) => {
       if (seen.has(c.name))
-        ctx.addIssue({ code: 'custom', path: ['cases', i, 'name'], message: `duplicate case name "${c.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cases', i, 'name'],
+          message: `duplicate case name "${c.name}"`,
+        });
       seen.add(c.name);
     });
   });
@@ -140,7 +150,8 @@ export function loadSuite(file: string): EvalSuite {
 
 /** Every suite in `dir` (one <suite>.yaml each), by name. */
 export function loadSuites(dir = suitesDir): EvalSuite[] {
-  if (!fs.existsSync(dir)) throw new EvalConfigError(`${dir}: no eval folder (expected one <suite>.yaml per suite)`);
+  if (!fs.existsSync(dir))
+    throw new EvalConfigError(`${dir}: no eval folder (expected one <suite>.yaml per suite)`);
   const files = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
@@ -148,7 +159,9 @@ export function loadSuites(dir = suitesDir): EvalSuite[] {
   if (!files.length) throw new EvalConfigError(`${dir}: no <suite>.yaml file`);
   return files.map((f) => {
     if (!/^[a-z][a-z0-9-]*\.yaml$/.test(f))
-      throw new EvalConfigError(`${path.join(dir, f)}: suite file names are lower-case letters, digits and -`);
+      throw new EvalConfigError(
+        `${path.join(dir, f)}: suite file names are lower-case letters, digits and -`,
+      );
     return loadSuite(path.join(dir, f));
   });
 }

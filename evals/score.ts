@@ -63,8 +63,13 @@ const quote = (s: string, n = 60) => JSON.stringify(s.length > n ? `${s.slice(0,
 const names = (calls: Turn['toolCalls']) => `[${calls.map((c) => c.name).join(', ')}]`;
 
 /** AgentCore's trajectory matchers on tool names (Builtin.Trajectory{ExactOrder,InOrder,AnyOrder}Match). */
-export function trajectoryMatches(match: 'exact' | 'in_order' | 'any_order', expected: string[], actual: string[]) {
-  if (match === 'exact') return expected.length === actual.length && expected.every((t, i) => actual[i] === t);
+export function trajectoryMatches(
+  match: 'exact' | 'in_order' | 'any_order',
+  expected: string[],
+  actual: string[],
+) {
+  if (match === 'exact')
+    return expected.length === actual.length && expected.every((t, i) => actual[i] === t);
   if (match === 'in_order') {
     let next = 0;
     for (const name of actual) if (name === expected[next]) next++;
@@ -78,7 +83,11 @@ function sum(values: number[]) {
 }
 
 /** Score one assertion; the rubric is the only one that may call out (to the judge). */
-export async function scoreAssertion(a: Assertion, t: Transcript, ctx: ScoreContext): Promise<AssertionResult> {
+export async function scoreAssertion(
+  a: Assertion,
+  t: Transcript,
+  ctx: ScoreContext,
+): Promise<AssertionResult> {
   const calls = t.turns.flatMap((x) => x.toolCalls);
   const final = t.turns.at(-1);
   const answer = final?.answer ?? '';
@@ -96,11 +105,7 @@ export async function scoreAssertion(a: Assertion, t: Transcript, ctx: ScoreCont
         a.tools,
         calls.map((c) => c.name),
       );
-      return verdict(
-        `trajectory ${a.match} [${a.tools.join(', ')}]`,
-        passed,
-        `called ${names(calls)}`,
-      );
+      return verdict(`trajectory ${a.match} [${a.tools.join(', ')}]`, passed, `called ${names(calls)}`);
     }
     case 'tool-args': {
       const mine = calls.filter((c) => c.name === a.tool);
@@ -112,7 +117,9 @@ export async function scoreAssertion(a: Assertion, t: Transcript, ctx: ScoreCont
       return verdict(
         `tool-args ${a.tool} ${JSON.stringify(a.args)}`,
         passed,
-        mine.length ? `called with ${mine.map((c) => JSON.stringify(c.args)).join(', ')}` : `${a.tool} not called`,
+        mine.length
+          ? `called with ${mine.map((c) => JSON.stringify(c.args)).join(', ')}`
+          : `${a.tool} not called`,
       );
     }
     case 'contains':
@@ -155,7 +162,8 @@ export async function scoreAssertion(a: Assertion, t: Transcript, ctx: ScoreCont
     }
     case 'cost': {
       const usage = t.turns.flatMap((x) => x.usage);
-      if (!ctx.prices) return verdict(`cost ≤ $${a.maxUsd}`, false, 'no prices given (environments/prices.yaml)');
+      if (!ctx.prices)
+        return verdict(`cost ≤ $${a.maxUsd}`, false, 'no prices given (environments/prices.yaml)');
       try {
         const usd = priceRun(usage, ctx.prices).cost.total;
         return verdict(`cost ≤ $${a.maxUsd}`, usage.length > 0 && usd <= a.maxUsd, `$${usd.toFixed(6)}`);

@@ -23,7 +23,9 @@ run(async () => {
   // Previews compare with the live endpoint of the environment they reuse (its stack's runtime).
   const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
   if (!runtimeArn)
-    throw new Error(`input "runtime-arn" is required for ${env.name}: its runtimes are not in a stack's outputs`);
+    throw new Error(
+      `input "runtime-arn" is required for ${env.name}: its runtimes are not in a stack's outputs`,
+    );
   const qualifier = core.getInput('qualifier') || 'DEFAULT';
   const liveEndpoint = env.runtime.liveEndpoint;
   const timeoutMs = env.evals.timeoutSeconds * 1000;
