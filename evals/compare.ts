@@ -14,8 +14,8 @@ export interface SuiteThreshold {
   maxScoreDrop: number;
 }
 
-/** `default` applies to suites not named. */
-export type Thresholds = Record<string, SuiteThreshold> & { default: SuiteThreshold };
+/** Per suite name; `default` applies to suites not named (the environment schema requires it). */
+export type Thresholds = Record<string, SuiteThreshold>;
 
 export type CaseStatus = 'pass' | 'regressed' | 'fixed' | 'failing on both' | 'fail';
 
@@ -49,11 +49,18 @@ export interface GateVerdict {
 
 /** The threshold of a suite; a threshold naming no suite is a typo worth failing on. */
 export function thresholdFor(thresholds: Thresholds, suite: string): SuiteThreshold {
-  return thresholds[suite] ?? thresholds.default;
+  const t = thresholds[suite] ?? thresholds.default;
+  if (!t) throw new Error(`evals.thresholds has no entry for suite ${suite} and no default`);
+  return t;
 }
 
-export function unknownThresholdSuites(thresholds: Thresholds, suites: string[]): string[] {
-  return Object.keys(thresholds).filter((k) => k !== 'default' && !suites.includes(k));
+/** A threshold naming no suite of evals/suites is a typo: fail before running anything. */
+export function checkThresholds(thresholds: Thresholds, suites: string[]): void {
+  const unknown = Object.keys(thresholds).filter((k) => k !== 'default' && !suites.includes(k));
+  if (unknown.length)
+    throw new Error(
+      `evals.thresholds names suite(s) ${unknown.join(', ')} that evals/suites does not have (have: ${suites.join(', ')}); fix the name or remove the entry`,
+    );
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;

@@ -100,7 +100,7 @@ export async function runCase(template: EvalCase, invoke: Invoke, o: RunOptions)
   const clock = o.clock ?? realClock;
   const turns: Turn[] = [];
   const sessionIds: string[] = [];
-  let transcript: Transcript = { turns };
+  let transcript: Transcript;
   try {
     for (const [i, s] of c.sessions.entries()) {
       const deadline = clock.now() + (s.untilPassSeconds ?? 0) * 1000;

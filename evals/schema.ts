@@ -103,6 +103,13 @@ const evalCase = z
   })
   .superRefine((c, ctx) => {
     const given = (['prompt', 'turns', 'sessions'] as const).filter((k) => c[k] !== undefined);
+    const early = (c.sessions ?? []).slice(0, -1).findIndex((x) => x.untilPassSeconds !== undefined);
+    if (early >= 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sessions', early, 'untilPassSeconds'],
+        message: 'only the last session can be repeated until the case passes',
+      });
     if (given.length !== 1)
       ctx.addIssue({
         code: 'custom',

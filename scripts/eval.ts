@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadEnvironment, type Environment } from '../environments';
 import { loadPrices } from '../environments/prices';
+import { checkThresholds } from '../evals/compare';
 import { bedrockJudge } from '../evals/judge';
 import { loadSuites, suitesDir } from '../evals/schema';
 import {
@@ -81,6 +82,10 @@ async function main(argv: string[]): Promise<number> {
       ? 'none'
       : `${parseRuntimeTarget(values.target).runtime}/${env.runtime.liveEndpoint}`);
   let suites = loadSuites(suitesDir);
+  checkThresholds(
+    env.evals.thresholds,
+    suites.map((s) => s.name),
+  );
   if (values.suite?.length) {
     const unknown = values.suite.filter((s) => !suites.some((x) => x.name === s));
     if (unknown.length)

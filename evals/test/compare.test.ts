@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gate, type Thresholds } from '../compare';
+import { gate } from '../compare';
 import { gateMarkdown } from '../report';
 import type { CaseRun, SuiteRun, TargetRun } from '../run';
 
@@ -39,7 +39,7 @@ const suite = (name: string, cases: CaseRun[]): SuiteRun => ({
   latencyP95Ms: 900,
 });
 const target = (name: string, ...suites: SuiteRun[]): TargetRun => ({ target: name, suites });
-const thresholds = { default: { minScore: 0.5, maxScoreDrop: 0 } } as Thresholds;
+const thresholds = { default: { minScore: 0.5, maxScoreDrop: 0 } };
 
 describe('the eval gate', () => {
   it('passes when the candidate does as well as live', () => {
@@ -59,7 +59,7 @@ describe('the eval gate', () => {
       `eval gate failed on 1 suite(s):\n  - tools: score fell 0.25 below live's (allowed 0.00); regressed: "b"`,
     );
     // The same drop within an allowance passes.
-    const lenient = { default: { minScore: 0.5, maxScoreDrop: 0.25 } } as Thresholds;
+    const lenient = { default: { minScore: 0.5, maxScoreDrop: 0.25 } };
     expect(gate(target('cand', cand), target('live', live), lenient).passed).toBe(true);
   });
 
@@ -95,7 +95,7 @@ describe('the eval gate', () => {
     const per = {
       default: { minScore: 0.9, maxScoreDrop: 0 },
       memory: { minScore: 0.4, maxScoreDrop: 0 },
-    } as Thresholds;
+    };
     const v = gate(
       target(
         'cand',

@@ -80,6 +80,9 @@ cases:
   - name: unknown key
     prompt: a
     assert: [{ type: tokens, max: 10, maximum: 5 }]
+  - name: early repeat
+    sessions: [{ turns: [a], untilPassSeconds: 5 }, { turns: [b] }]
+    assert: [{ type: refusal }]
 `,
     );
     const message = error(() => loadSuite(file));
@@ -92,6 +95,7 @@ cases:
     );
     expect(message).toContain('cases.4.assert.0: latency needs maxFirstTokenMs, maxTotalMs or both');
     expect(message).toMatch(/cases\.5\.assert\.0: Unrecognized key: "maximum"/);
+    expect(message).toContain('cases.6.sessions.0.untilPassSeconds: only the last session can be repeated');
   });
 
   it('rejects duplicate case names and a missing version', () => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as core from '@actions/core';
+import { checkThresholds } from '../../../../evals/compare';
 import { loadSuites } from '../../../../evals/schema';
 import { bedrockJudge } from '../../../../evals/judge';
 import {
@@ -41,10 +42,15 @@ run(async () => {
     throw new Error(`input "baseline" must be live or none, got "${baseline}"`);
   const suitesDir =
     core.getInput('evals-dir') || path.join(process.env.GITHUB_WORKSPACE ?? process.cwd(), 'evals/suites');
+  const suites = loadSuites(suitesDir);
+  checkThresholds(
+    env.evals.thresholds,
+    suites.map((s) => s.name),
+  );
   const report = await evalGate({
     candidate: endpoint(runtimeArn, qualifier),
     live: baseline === 'live' ? endpoint(outputs.RuntimeArn, liveEndpoint) : undefined,
-    suites: loadSuites(suitesDir),
+    suites,
     settings: env.evals,
     prices: pricesInput().models,
     judge: env.evals.judgeModel ? bedrockJudge(env.evals.judgeModel, bedrockClient(env)) : undefined,

@@ -1,6 +1,6 @@
 import type { EvalSettings } from '../../../../environments';
 import type { ModelPrices } from '../../../../environments/prices-schema';
-import { gate, unknownThresholdSuites, type GateVerdict, type Thresholds } from '../../../../evals/compare';
+import { gate, type GateVerdict } from '../../../../evals/compare';
 import { gateMarkdown } from '../../../../evals/report';
 import { runSuites, type Invoke, type TargetRun } from '../../../../evals/run';
 import type { EvalSuite } from '../../../../evals/schema';
@@ -42,15 +42,6 @@ export function endpointInvoker(target: InvokeTarget | DirectTarget, timeoutMs: 
  * memory actor, and a fact one run states must not be the one the other recalls.
  */
 export async function evalGate(input: EvalGateInput): Promise<EvalGateReport> {
-  const thresholds = input.settings.thresholds as Thresholds;
-  const unknown = unknownThresholdSuites(
-    thresholds,
-    input.suites.map((s) => s.name),
-  );
-  if (unknown.length)
-    throw new Error(
-      `evals.thresholds names suite(s) ${unknown.join(', ')} that evals/suites does not have (have: ${input.suites.map((s) => s.name).join(', ')}); fix the name or remove the entry`,
-    );
   const options = {
     concurrency: input.settings.concurrency,
     retryMs: input.settings.retrySeconds * 1000,
@@ -60,7 +51,7 @@ export async function evalGate(input: EvalGateInput): Promise<EvalGateReport> {
   const run = (e: EvalEndpoint): Promise<TargetRun> => runSuites(input.suites, e.label, e.invoke, options);
   const live = input.live ? await run(input.live) : undefined;
   const candidate = await run(input.candidate);
-  const verdict = gate(candidate, live, thresholds);
+  const verdict = gate(candidate, live, input.settings.thresholds);
   return {
     passed: verdict.passed,
     markdown: gateMarkdown(verdict, { candidate: input.candidate.label, live: input.live?.label }),
