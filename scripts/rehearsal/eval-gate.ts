@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sharedResourceNames, type Environment } from '../../environments';
 import { INSTRUCTIONS } from '../../agent/src/instructions';
+import { suitesDir } from '../../evals/schema';
 import { pushLocalImage } from '../push-local-image';
 import { agentArtifact, type ActionRun } from '../rehearse';
 
@@ -54,6 +55,18 @@ export function bundleWithoutToolInstruction(bundle: string, out: string): strin
   return out;
 }
 
+/**
+ * The committed suites but memory: the rehearsal's provision() creates the memory without the
+ * stack's long-term strategies, so nothing could be recalled across sessions on either endpoint.
+ */
+function suitesWithoutMemory(work: string): string {
+  const dir = path.join(work, 'eval-suites');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(suitesDir).filter((f) => f.endsWith('.yaml') && f !== 'memory.yaml'))
+    fs.copyFileSync(path.join(suitesDir, f), path.join(dir, f));
+  return dir;
+}
+
 const errorOf = (r: ActionRun) => (/::error::(.*)/.exec(r.stdout)?.[1] ?? '').replaceAll('%0A', ' ');
 
 export async function rehearseEvalGate(r: EvalGateRehearsal): Promise<string> {
@@ -82,7 +95,11 @@ export async function rehearseEvalGate(r: EvalGateRehearsal): Promise<string> {
       smoke.code === 0,
       `the smoke gates should pass (guardrail and latency are fine): ${errorOf(smoke)}`,
     );
-    const evals = await r.action('eval-gate', { environment: env.name, qualifier: 'DEFAULT' });
+    const evals = await r.action('eval-gate', {
+      environment: env.name,
+      qualifier: 'DEFAULT',
+      'evals-dir': suitesWithoutMemory(r.work),
+    });
     const failure = errorOf(evals);
     expect(
       evals.code !== 0 && evals.outputs.passed === 'false',
@@ -90,7 +107,7 @@ export async function rehearseEvalGate(r: EvalGateRehearsal): Promise<string> {
     );
     expect(
       /- tools: .*regressed: .*the time in a city comes from current_time/.test(failure) &&
-        !/- (safety|memory):/.test(failure),
+        !/- safety:/.test(failure),
       `the eval gate should fail on the tools suite alone: ${failure}`,
     );
     expect(
