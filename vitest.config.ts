@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      '{agent,local,infra,environments,scripts,cost}/test/**/*.test.ts',
+      '{agent,local,infra,environments,scripts,cost,evals}/test/**/*.test.ts',
       '.github/actions/test/**/*.test.ts',
     ],
     testTimeout: 30_000,

@@ -92,6 +92,30 @@ export const environmentSchema = z.strictObject({
       message: 'concurrency must not exceed samples',
       path: ['concurrency'],
     }),
+  /** The eval gate (evals/): how it runs and, per suite, what the candidate must score. */
+  evals: z.strictObject({
+    concurrency: z.number().int().min(1).max(25),
+    /** Time budget for retrying one turn on throttling, 5xx and network errors. */
+    retrySeconds: z.number().min(0).max(600),
+    /** Per turn. */
+    timeoutSeconds: z.number().positive().max(900),
+    /** Bedrock model that scores `llm-rubric` assertions; without it they are skipped (and reported so). The role running the gate then needs bedrock:InvokeModel on it. */
+    judgeModel: z.string().min(3).optional(),
+    /** Per suite (file name in evals/suites); `default` for the others. */
+    thresholds: z
+      .record(
+        z.string(),
+        z.strictObject({
+          /** Absolute floor: the candidate's mean case score, 0–1. */
+          minScore: z.number().min(0).max(1),
+          /** How far the candidate's score may fall below live's, 0–1. */
+          maxScoreDrop: z.number().min(0).max(1),
+        }),
+      )
+      .refine((t) => 'default' in t, {
+        message: 'needs a "default" entry (the threshold of suites not named)',
+      }),
+  }),
   alarms: z.strictObject({
     latencyP95Ms: z.number().positive(),
     systemErrorsPer5Min: z.number().int().min(1),
@@ -116,3 +140,4 @@ export const environmentSchema = z.strictObject({
 export type AppConfig = z.infer<typeof appSchema>;
 export type EnvironmentFile = z.infer<typeof environmentSchema>;
 export type SmokeCase = z.infer<typeof smokeCase>;
+export type EvalSettings = EnvironmentFile['evals'];

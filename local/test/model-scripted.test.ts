@@ -87,4 +87,47 @@ describe('scriptedTurn', () => {
     });
     expect(turn).toMatchObject({ kind: 'text', text: 'The calculator tool failed: division by zero.' });
   });
+
+  describe('follows the prompt and the tool specs it is given', () => {
+    const timeSpec = (properties: Record<string, unknown>, required: string[]) => ({
+      toolSpec: {
+        name: 'current_time',
+        description: 'The current time in an IANA time zone.',
+        inputSchema: { json: { type: 'object', properties, required } },
+      },
+    });
+    const request = (system: string, spec = timeSpec({ timeZone: { type: 'string' } }, ['timeZone'])) => ({
+      system: [{ text: system }],
+      toolConfig: { tools: [spec] },
+      messages: [{ role: 'user', content: [{ text: 'What time is it in Tokyo?' }] }],
+    });
+
+    it('calls a tool its instructions name, with input its spec declares', () => {
+      expect(scriptedTurn(request('Call current_time for any question about the time.'))).toMatchObject({
+        kind: 'toolUse',
+        name: 'current_time',
+        input: { timeZone: 'Asia/Tokyo' },
+      });
+    });
+
+    it('does not call a tool its instructions never mention (a prompt change drops the tool)', () => {
+      expect(scriptedTurn(request('Answer questions about the time from what you know.'))).toMatchObject({
+        kind: 'text',
+      });
+    });
+
+    it('does not call a tool whose input schema lacks the argument it would pass (a broken tool spec)', () => {
+      const renamed = timeSpec({ zone: { type: 'string' } }, ['zone']);
+      expect(scriptedTurn(request('Call current_time for the time.', renamed))).toMatchObject({
+        kind: 'text',
+      });
+      const extraRequired = timeSpec({ timeZone: { type: 'string' }, format: { type: 'string' } }, [
+        'timeZone',
+        'format',
+      ]);
+      expect(scriptedTurn(request('Call current_time for the time.', extraRequired))).toMatchObject({
+        kind: 'text',
+      });
+    });
+  });
 });

@@ -39,8 +39,10 @@ const FACTS: { question: RegExp; fact: RegExp; answer: (v: string) => string; un
 /**
  * The twin's deterministic model. Rules, first match wins (docs/twin.md, "Model side"):
  * 1. the last user message carries toolResult blocks → a sentence containing the result text;
- * 2. a tool trigger in the prompt whose tool is in toolConfig → a toolUse ("call <tool> with {json}" for
- *    any tool, e.g. a client's frontend tool; then current_time, calculator, faq_lookup);
+ * 2. a tool trigger in the prompt whose tool is in toolConfig, fits its input schema and is named by the
+ *    system prompt (when there is one) → a toolUse (current_time, calculator, faq_lookup); or
+ *    "call <tool> with {json}" for any declared tool (e.g. a client's frontend tool, which no system
+ *    prompt names);
  * 3. "repeat after me: X" / "say: X" → exactly X;
  * 4. a question about a remembered fact (name, home, work, preference) → answered from the context;
  * 5. anything else → a fixed sentence quoting the prompt.
@@ -64,12 +66,13 @@ export function scriptedTurn(req: ConverseRequest): ModelTurn {
 
   const texts = last.content.filter((b) => typeof b.text === 'string').map((b) => b.text!);
   const prompt = (texts.at(-1) ?? '').trim();
-  const tools = new Set((req.toolConfig?.tools ?? []).map((t) => t.toolSpec?.name).filter(Boolean));
+  const instructions = textOf(req.system ?? []);
   const call = (name: string, input: Record<string, unknown> | undefined) =>
-    tools.has(name) && input ? toolUse(messages, name, input) : undefined;
+    input && willCall(req, instructions, name, input) ? toolUse(messages, name, input) : undefined;
   const explicit = explicitCallTrigger(prompt);
+  const declared = (req.toolConfig?.tools ?? []).some((t) => t.toolSpec?.name === explicit?.name);
   const tool =
-    (explicit && call(explicit.name, explicit.input)) ??
+    (explicit && declared ? toolUse(messages, explicit.name, explicit.input) : undefined) ??
     call('current_time', timeTrigger(prompt)) ??
     call('calculator', calculatorTrigger(prompt)) ??
     call('faq_lookup', faqTrigger(prompt));
@@ -95,6 +98,30 @@ export function scriptedTurn(req: ConverseRequest): ModelTurn {
 }
 
 const text = (t: string): ModelTurn => ({ kind: 'text', text: t, stopReason: 'end_turn' });
+
+/**
+ * Whether the model calls `name` with `input`: the tool is offered; its spec's input schema (when it
+ * has one) declares every argument the model would pass and requires no other; and, when there is a
+ * system prompt, the prompt names the tool — the model follows its instructions literally. So a
+ * prompt change that drops a tool's instruction, or a tool spec whose schema no longer fits, changes
+ * the trajectory as it would with a real model that cannot make sense of the tool.
+ */
+function willCall(
+  req: ConverseRequest,
+  instructions: string,
+  name: string,
+  input: Record<string, unknown>,
+): boolean {
+  const spec = (req.toolConfig?.tools ?? []).find((t) => t.toolSpec?.name === name)?.toolSpec;
+  if (!spec) return false;
+  const schema = spec.inputSchema?.json as { properties?: object; required?: string[] } | undefined;
+  if (schema?.properties) {
+    const declared = Object.keys(schema.properties);
+    if (!Object.keys(input).every((k) => declared.includes(k))) return false;
+    if (!(schema.required ?? []).every((k) => k in input)) return false;
+  }
+  return !instructions.trim() || new RegExp(`\\b${name}\\b`).test(instructions);
+}
 
 function toolUse(messages: Message[], name: string, input: Record<string, unknown>): ModelTurn {
   const digest = createHash('sha256').update(JSON.stringify(messages)).digest('base64url');

@@ -89,6 +89,7 @@ export const run = action(async () => {
       version: core.getInput('version'),
       imageUri: core.getInput('image-uri'),
       smokeReport: core.getInput('smoke-report'),
+      evalReport: core.getInput('eval-report'),
       failed: core.getInput('failed') === 'true',
       dataPlaneUrl: dataPlane,
       sha,

@@ -1,19 +1,17 @@
 import * as core from '@actions/core';
 import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
-  cognitoClient,
   dataPlaneUrl,
   environmentInput,
+  invokeCredentials,
   numberInput,
   pricesInput,
   action,
   setOutputs,
-  stackOutputs,
   writeSummary,
   xrayClient,
 } from '../lib/action';
 import { w3cTraceId } from '../lib/traces';
-import { clientSecret } from '../lib/cognito';
 import { smokeTest, type SmokeReport } from '../steps/smoke-test';
 
 /** The X-Ray trace view of an answer in the CloudWatch console. */
@@ -56,16 +54,7 @@ function costSummary(report: SmokeReport): string {
 
 export const run = action(async () => {
   const env = environmentInput();
-  // Pool, machine client and token endpoint come from the stack that made them (for previews, the
-  // stack of the environment they reuse); the client's secret is read from the pool and masked.
-  const outputs = await stackOutputs(env);
-  const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
-  const credentials = {
-    tokenUrl: core.getInput('token-url') || outputs.TokenEndpoint,
-    clientId: outputs.MachineClientId,
-    clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
-    scope: core.getInput('scope') || outputs.InvokeScope,
-  };
+  const { credentials, outputs } = await invokeCredentials(env, undefined, core.getInput('token-url'));
   const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
   if (!runtimeArn)
     throw new Error(

@@ -2,12 +2,14 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { XRayClient } from '@aws-sdk/client-xray';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { loadEnvironment, type Environment } from '../../../../environments';
 import { loadPrices, type PricesFile } from '../../../../environments/prices';
+import { clientSecret, type ClientCredentials } from './cognito';
 import type { WaitOptions } from './runtime';
 import { readStackOutputs, type StackOutputs } from './stack-outputs';
 
@@ -114,6 +116,24 @@ export const ssmClient = (env: Environment) => new SSMClient(sdkConfig(env));
 export const cloudwatchClient = (env: Environment) => new CloudWatchClient(sdkConfig(env));
 export const cognitoClient = (env: Environment) => new CognitoIdentityProviderClient(sdkConfig(env));
 export const xrayClient = (env: Environment) => new XRayClient(sdkConfig(env));
+export const bedrockClient = (env: Environment) => new BedrockRuntimeClient(sdkConfig(env));
+
+/**
+ * How the gates get a token as clients do: pool, machine client and token endpoint from the stack that
+ * made them (for previews, the stack of the environment they reuse); the client's secret is read from
+ * the pool and masked. Also returns the stack outputs.
+ */
+export async function invokeCredentials(env: Environment, scope = core.getInput('scope'), tokenUrl?: string) {
+  const outputs = await stackOutputs(env);
+  const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
+  const credentials: ClientCredentials = {
+    tokenUrl: tokenUrl || outputs.TokenEndpoint,
+    clientId: outputs.MachineClientId,
+    clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
+    scope: scope || outputs.InvokeScope,
+  };
+  return { credentials, outputs };
+}
 
 /** The data-plane base URL: the standard endpoint variables, else the public regional endpoint. */
 export function dataPlaneUrl(env: Environment): string {

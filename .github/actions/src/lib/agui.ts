@@ -25,6 +25,21 @@ export interface InvokeResult {
   usage: TokenUsage[];
   /** The answer's trace (RUN_FINISHED / RUN_ERROR `metadata.traceId`); undefined when tracing is off. */
   traceId?: string;
+  /** The tools the agent called, in order, with their arguments (TOOL_CALL_START/ARGS events). */
+  toolCalls: ToolCall[];
+}
+
+export interface ToolCall {
+  name: string;
+  /** The streamed argument JSON, parsed; the raw text when it is not JSON. */
+  args: unknown;
+}
+
+/** An agent server called directly (e.g. `npm start`'s http://127.0.0.1:8080): no data plane in front. */
+export interface DirectTarget {
+  /** The agent's base URL; requests go to `<url>/invocations`. */
+  url: string;
+  bearerToken?: string;
 }
 
 /**
@@ -62,7 +77,7 @@ export function runInput(prompt: string, sessionId: string): RunAgentInput {
 
 /** Send one prompt and read the AG-UI event stream to its end, timing the first token. */
 export async function invokeAgent(
-  target: InvokeTarget,
+  target: InvokeTarget | DirectTarget,
   prompt: string,
   options: { sessionId?: string; timeoutMs?: number } = {},
 ): Promise<InvokeResult> {
@@ -72,10 +87,12 @@ export async function invokeAgent(
   const events: BaseEvent[] = [];
   let firstTokenMs: number | undefined;
   const source = runHttpRequest(async () => {
-    const response = await fetch(invocationUrl(target), {
+    const direct = 'url' in target;
+    const url = direct ? `${target.url.replace(/\/+$/, '')}/invocations` : invocationUrl(target);
+    const response = await fetch(url, {
       method: 'POST',
       headers: {
-        Authorization: `Bearer ${target.bearerToken}`,
+        ...(target.bearerToken ? { Authorization: `Bearer ${target.bearerToken}` } : {}),
         'Content-Type': 'application/json',
         Accept: 'text/event-stream',
         'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id': sessionId,
@@ -117,16 +134,33 @@ export function summarise(events: readonly BaseEvent[]): Omit<InvokeResult, 'tot
   let guardrail: GuardrailReport | undefined;
   let usage: TokenUsage[] = [];
   let traceId: string | undefined;
+  const calls = new Map<string, { name: string; json: string }>();
   for (const event of events) {
     const e = event as BaseEvent & Record<string, unknown>;
     const trace = (e.metadata as { traceId?: unknown } | undefined)?.traceId;
     if (typeof trace === 'string') traceId = trace;
+    if (event.type === EventType.TOOL_CALL_START)
+      calls.set(String(e.toolCallId), { name: String(e.toolCallName), json: '' });
+    if (event.type === EventType.TOOL_CALL_ARGS) {
+      const call = calls.get(String(e.toolCallId));
+      if (call) call.json += String(e.delta);
+    }
     if (isTextDelta(event)) answer += String(e.delta);
     if (event.type === EventType.RUN_ERROR) runError = { message: String(e.message), code: e.code as string };
     if (event.type === EventType.RUN_FINISHED && Array.isArray(e.usage)) usage = e.usage as TokenUsage[];
     if (event.type === EventType.CUSTOM && e.name === 'guardrail') guardrail = guardrailReport(e.value);
   }
-  return { answer, events: [...events], runError, guardrail, usage, ...(traceId && { traceId }) };
+  const toolCalls = [...calls.values()].map(({ name, json }) => ({ name, args: parseArgs(json) }));
+  return { answer, events: [...events], runError, guardrail, usage, toolCalls, ...(traceId && { traceId }) };
+}
+
+function parseArgs(json: string): unknown {
+  if (!json) return {};
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return json;
+  }
 }
 
 /** The event's value when it has the agent's shape; anything else is no verdict (gates then fail). */

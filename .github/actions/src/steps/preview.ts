@@ -90,12 +90,20 @@ export async function deleteRuntimeById(
   }
 }
 
+/** What the eval-gate step reports (its `report` output). */
+export interface EvalReport {
+  passed: boolean;
+  markdown: string;
+}
+
 export type PreviewState =
   | {
       kind: 'deployed';
       deploy: DeployRuntimeResult;
       dataPlaneUrl: string;
       smoke?: SmokeReport;
+      /** The eval gate's before/after table (eval-gate's report output). */
+      evals?: EvalReport;
       sha: string;
       runUrl?: string;
     }
@@ -109,6 +117,8 @@ export function reportState(r: {
   version: string;
   imageUri: string;
   smokeReport: string;
+  /** eval-gate's report output; empty when the gate did not run. */
+  evalReport?: string;
   failed: boolean;
   dataPlaneUrl: string;
   sha: string;
@@ -119,6 +129,12 @@ export function reportState(r: {
     smoke = r.smokeReport ? (JSON.parse(r.smokeReport) as SmokeReport) : undefined;
   } catch {
     // An unreadable report counts as no report: the comment says the job failed.
+  }
+  let evals: EvalReport | undefined;
+  try {
+    evals = r.evalReport ? (JSON.parse(r.evalReport) as EvalReport) : undefined;
+  } catch {
+    // Unreadable: no eval table; the job's own status says it failed.
   }
   if (!r.runtimeArn || (r.failed && !smoke)) {
     const error = r.runtimeArn
@@ -138,6 +154,7 @@ export function reportState(r: {
     },
     dataPlaneUrl: r.dataPlaneUrl,
     smoke,
+    evals,
     sha: r.sha,
     runUrl: r.runUrl,
   };
@@ -158,13 +175,17 @@ export function previewComment(state: PreviewState): string {
     lines.push('', `❌ The preview of ${state.sha.slice(0, 7)} failed${run}:`, '', '```', state.error, '```');
     return lines.join('\n');
   }
-  const { deploy, smoke } = state;
+  const { deploy, smoke, evals } = state;
   const url = invocationUrl({
     dataPlaneUrl: state.dataPlaneUrl,
     runtimeArn: deploy.runtimeArn,
     qualifier: 'DEFAULT',
   });
-  const verdict = !smoke ? '⏳ gates not run' : smoke.passed ? '✅ all gates passed' : '❌ gates failed';
+  const verdict = !smoke
+    ? '⏳ gates not run'
+    : smoke.passed && evals?.passed !== false
+      ? '✅ all gates passed'
+      : '❌ gates failed';
   lines.push(
     '',
     `Commit ${state.sha.slice(0, 7)} runs in \`${deploy.runtimeName}\` version ${deploy.version} — ${verdict}${run}`,
@@ -180,6 +201,7 @@ export function previewComment(state: PreviewState): string {
       `Latency over ${smoke.latency.samples} samples: first token p50 ${smoke.latency.firstTokenP50Ms} ms / p95 ${smoke.latency.firstTokenP95Ms} ms; total p50 ${smoke.latency.totalP50Ms} ms / p95 ${smoke.latency.totalP95Ms} ms.`,
     );
   }
+  if (evals) lines.push('', evals.markdown);
   lines.push(
     '',
     '<details><summary>Invoke it</summary>',

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import * as core from '@actions/core';
+import { checkThresholds } from '../../../../evals/compare';
+import { loadSuites } from '../../../../evals/schema';
+import { bedrockJudge } from '../../../../evals/judge';
+import {
+  bedrockClient,
+  dataPlaneUrl,
+  environmentInput,
+  invokeCredentials,
+  pricesInput,
+  action,
+  setOutputs,
+  writeSummary,
+} from '../lib/action';
+import { clientCredentialsToken } from '../lib/cognito';
+import { endpointInvoker, evalGate, type EvalEndpoint } from '../steps/eval-gate';
+
+export const run = action(async () => {
+  const env = environmentInput();
+  const { credentials, outputs } = await invokeCredentials(env);
+  const token = await clientCredentialsToken(credentials);
+  core.setSecret(token);
+  // Previews compare with the live endpoint of the environment they reuse (its stack's runtime).
+  const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
+  if (!runtimeArn)
+    throw new Error(
+      `input "runtime-arn" is required for ${env.name}: its runtimes are not in a stack's outputs`,
+    );
+  const qualifier = core.getInput('qualifier') || 'DEFAULT';
+  const liveEndpoint = env.runtime.liveEndpoint;
+  const timeoutMs = env.evals.timeoutSeconds * 1000;
+  const endpoint = (arn: string, q: string): EvalEndpoint => ({
+    label: `${arn.split('/').at(-1)}/${q}`,
+    invoke: endpointInvoker(
+      { dataPlaneUrl: dataPlaneUrl(env), runtimeArn: arn, qualifier: q, bearerToken: token },
+      timeoutMs,
+    ),
+  });
+  const baseline = core.getInput('baseline') || 'live';
+  if (baseline !== 'live' && baseline !== 'none')
+    throw new Error(`input "baseline" must be live or none, got "${baseline}"`);
+  const suitesDir =
+    core.getInput('evals-dir') || path.join(process.env.GITHUB_WORKSPACE ?? process.cwd(), 'evals/suites');
+  const suites = loadSuites(suitesDir);
+  checkThresholds(
+    env.evals.thresholds,
+    suites.map((s) => s.name),
+  );
+  const report = await evalGate({
+    candidate: endpoint(runtimeArn, qualifier),
+    live: baseline === 'live' ? endpoint(outputs.RuntimeArn, liveEndpoint) : undefined,
+    suites,
+    settings: env.evals,
+    prices: pricesInput().models,
+    judge: env.evals.judgeModel ? bedrockJudge(env.evals.judgeModel, bedrockClient(env)) : undefined,
+  });
+  setOutputs({
+    passed: report.passed,
+    // What the preview comment shows; the full verdict stays in the job summary.
+    report: JSON.stringify({ passed: report.passed, markdown: report.markdown, failure: report.failure }),
+  });
+  await writeSummary((s) =>
+    s.addHeading(`Eval gate ${env.name} (${qualifier})`, 3).addRaw(report.markdown, true),
+  );
+  if (report.failure) throw new Error(report.failure);
+});
