@@ -36,6 +36,7 @@ import { clientCredentialsToken, clientSecret } from '../.github/actions/src/lib
 import { findRuntime, getEndpoint, getRuntime, requireRuntime } from '../.github/actions/src/lib/runtime';
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
+import { rehearseEvalGate } from './rehearsal/eval-gate';
 import { pushLocalImage } from './push-local-image';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -567,18 +568,28 @@ async function rehearse(): Promise<Rehearsal> {
     await step(
       `infra PR #${infraPr}: dev latency alarm ${threshold.before} → ${threshold.after} ms; infra-diff (diff role) comments exactly that`,
       async () => {
-        // As infra-diff.yml's job: no GitHub environment, the pull request's token, the read-only diff role.
-        await assume('dev', {
-          eventName: 'pull_request',
+        // As infra-diff.yml's job: no credentials step; the action trades the pull request's OIDC token
+        // for each account's read-only diff role itself.
+        const request = twin.github.tokenRequest({
+          repository,
           ref: `refs/pull/${infraPr}/merge`,
-          workflow: githubWorkflows.infraDiff,
-          role: sharedResourceNames(dev.app.app).diffRole,
+          sha: prSha,
+          eventName: 'pull_request',
+          workflowPath: `.github/workflows/${githubWorkflows.infraDiff}`,
+          workflow: githubWorkflows.infraDiff.replace(/\.yml$/, ''),
         });
+        const prJob: Record<string, string> = { ...inCheckout(), ...request.env };
+        for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete prJob[k];
         const r = mustPass(
           await runAction(
             'infra-diff',
-            { 'pull-request': String(infraPr), sha: prSha, 'github-token': 'ghs_rehearsal' },
-            inCheckout(),
+            {
+              'assume-diff-roles': 'true',
+              'pull-request': String(infraPr),
+              sha: prSha,
+              'github-token': 'ghs_rehearsal',
+            },
+            prJob,
             checkout,
           ),
           'infra-diff',
@@ -588,7 +599,7 @@ async function rehearse(): Promise<Rehearsal> {
         expect(comments.length === 1, `${comments.length} comments on PR #${infraPr}`);
         const body = comments[0].body;
         // One heading per stack: the dev stack has the alarm (and the dashboard that draws its
-        // threshold) changed; every other stack has no changes or is named as not diffed.
+        // threshold) changed; every other stack, in both accounts, has no changes.
         const stacks = [...body.matchAll(/^#### `([^`]+)`: (.*)$/gm)].map(([, stack, summary]) => ({
           stack,
           summary,
@@ -599,7 +610,7 @@ async function rehearse(): Promise<Rehearsal> {
           `dev stack: ${stacks.find((x) => x.stack === dev.names.stack)?.summary ?? 'missing'}`,
         );
         expect(
-          others.length > 0 && others.every((x) => /^(no changes|⚠️ not diffed)$/.test(x.summary)),
+          others.length === 3 && others.every((x) => x.summary === 'no changes'),
           `other stacks: ${others.map((x) => `${x.stack} ${x.summary}`).join('; ')}`,
         );
         const rows = body.split('\n').filter((l) => /^\| 🟡 changed \|/.test(l));
@@ -746,6 +757,10 @@ async function rehearse(): Promise<Rehearsal> {
       expect(await liveAnswers('dev', 'DEFAULT'), 'DEFAULT still serves the rejected candidate');
       return `DEFAULT v${r.outputs['previous-version']} (rejected) → v${r.outputs.version} = live's image and configuration; it blocks the attack again`;
     });
+
+    await step('dev: candidate that stops calling a tool → smoke passes, eval gate rejects it', () =>
+      rehearseEvalGate({ action, assume, work, bundle, env: dev, liveVersion: () => liveVersion('dev') }),
+    );
 
     /** As rollback.yml does after a rollback: DEFAULT must not keep serving what was rolled away from. */
     const restoreDefault = async (name: string) => {
