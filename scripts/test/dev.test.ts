@@ -1,7 +1,10 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /** `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. */
@@ -100,6 +103,13 @@ describe('npm start', () => {
     expect(run.output()).toContain(`guardrail ${outputs.GuardrailId} v${outputs.GuardrailVersion}`);
     // The machine client gets a token from the pool's domain endpoint (through the twin), as printed.
     expect(run.output()).toContain(`curl -s -X POST http://127.0.0.1:${twin}/oauth2/token`);
+    // With the printed exports, the CDK CLI's `diff --all` finds no difference in any stack (#11).
+    const out = await cdkDiffAll(run.output());
+    for (const stack of ['shared', 'shared-222222222222', 'dev', 'prod'])
+      expect(out).toMatch(
+        new RegExp(`Stack agentcore-gitops-${stack}( \\(aws://[^)]+\\))?\\n+There were no differences`),
+      );
+    expect(out).toContain('Number of stacks with differences: 0');
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
   }, 660_000);
@@ -122,4 +132,41 @@ async function fetchStackOutputs(output: string) {
     }),
     loadEnvironment('dev'),
   );
+}
+
+/** `npx cdk diff --all --fail` with only the variables `npm start -- --provision` told the user to export. */
+async function cdkDiffAll(output: string) {
+  const exported = Object.fromEntries(
+    [...output.matchAll(/^\s*export (\w+)=(\S+)$/gm)].map(([, name, value]) => [name, value]),
+  );
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-diff-all-'));
+  cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+  const cdk = path.join(root, 'node_modules/aws-cdk/bin/cdk');
+  // Its own output folder: other tests run the CLI at the same time, and it locks the one it synths to.
+  const args = [
+    '--no-notices',
+    '--no-color',
+    'diff',
+    '--all',
+    '--fail',
+    '--output',
+    path.join(home, 'cdk.out'),
+  ];
+  const env = {
+    PATH: process.env.PATH!,
+    HOME: home,
+    AWS_CONFIG_FILE: path.join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none'),
+    CDK_DISABLE_VERSION_CHECK: 'true',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    ...exported,
+  };
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cdk, ...args], {
+    cwd: root,
+    env,
+    maxBuffer: 64 << 20,
+  }).catch((e: { stdout?: string; stderr?: string }) => {
+    throw new Error(`cdk diff --all failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  });
+  return stdout + stderr;
 }

@@ -5,7 +5,7 @@
  * account's admin in well under a second, where the real path (local/src/provision/stacks.ts: `cdk
  * bootstrap` + `cdk deploy` of every stack through the CDK CLI, IAM enforced) takes most of a minute.
  * That real path is what `npm run rehearse`, `npm run twin -- --provision`, `npm start -- --provision`
- * and local/test/provision-stacks.test.ts run; these tests exercise the actions' logic on top of it.
+ * and scripts/test/dev.test.ts (with `cdk diff --all`) run; these tests exercise the actions' logic on top of it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
