@@ -37,6 +37,8 @@ import { findRuntime, getEndpoint, getRuntime, requireRuntime } from '../.github
 import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
 import { rehearseEvalGate } from './rehearsal/eval-gate';
+import { rehearsalPipeline, resolveInputs } from './rehearsal/pipeline';
+import { tokenRequest } from '../local/src/token-cli';
 import { pushLocalImage } from './push-local-image';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -938,12 +940,52 @@ async function rehearse(): Promise<Rehearsal> {
         return 'runtime gone, still one comment';
       },
     );
+
+    // ci.yml's `actions` job runs this same list on GitHub's runners (ci-parity.test.ts keeps the two equal).
+    await step("ci.yml's actions job (scripts/rehearsal/pipeline.ts), step by step", async () => {
+      const outputs: Record<string, Record<string, string>> = {
+        // What ci.yml's twin-cognito step prints: the dev pool's token endpoint on the twin.
+        'twin-cognito': { 'token-url': await twinTokenEndpoint(twin.url, envs.dev.userPoolId) },
+      };
+      for (const s of rehearsalPipeline) {
+        const inputs = resolveInputs(s, outputs);
+        if (s.token) {
+          // As the step before it in ci.yml: `npm run twin:token` for the job, written to the token file.
+          const job = tokenRequest([
+            '--event',
+            s.token.event,
+            ...(s.token.environment ? ['--environment', s.token.environment] : []),
+          ]);
+          if (job === 'help') throw new Error('tokenRequest answered help');
+          const { audience, ...context } = job;
+          const file = path.join(root, inputs['web-identity-token-file']);
+          fs.mkdirSync(path.dirname(file), { recursive: true });
+          fs.writeFileSync(file, await twin.github.mintToken(context, { audience }));
+        }
+        const r = mustPass(await action(s.action, inputs), s.id);
+        if (s.action === 'aws-credentials') jobEnv = { ...jobEnv, ...r.exported };
+        outputs[s.id] = r.outputs;
+      }
+      const { deploy, promote, rollback } = outputs;
+      expect(
+        rollback.version === promote['previous-live-version'],
+        `rollback landed on v${rollback.version}, not v${promote['previous-live-version']}`,
+      );
+      return `${rehearsalPipeline.length} steps: v${deploy.version} promoted, rolled back to v${rollback.version}, live smoke green`;
+    });
   } finally {
     await gh.close();
     await twin.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
   return { rows, provisioning: { ms: provisioningMs, log: provisioningLog } };
+}
+
+/** The token endpoint of a pool on the twin, from the twin's discovery document (scripts/ci/twin-token-url.ts). */
+async function twinTokenEndpoint(twinUrl: string, userPoolId: string): Promise<string> {
+  const res = await fetch(`${twinUrl}/cognito/${userPoolId}/.well-known/openid-configuration`);
+  if (!res.ok) throw new Error(`discovery of ${userPoolId} answered ${res.status}`);
+  return ((await res.json()) as { token_endpoint: string }).token_endpoint;
 }
 
 function printTable({ rows, provisioning }: Rehearsal) {
