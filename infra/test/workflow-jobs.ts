@@ -53,8 +53,12 @@ export function roleJobs(workflowsDir: string): RoleJob[] {
     const doc = parse(fs.readFileSync(path.join(workflowsDir, file), 'utf8')) as WorkflowDoc;
     const events = Object.keys(doc.on);
     for (const [name, job] of Object.entries(doc.jobs)) {
+      // A credentials step given a token file runs against the twin (ci.yml's actions job, no
+      // id-token permission): it can assume no AWS role, so it is not a role job.
       const assumes = (job.steps ?? []).filter(
-        (s) => s.uses === './.github/actions/aws-credentials' || s.with?.['assume-diff-roles'] === 'true',
+        (s) =>
+          (s.uses === './.github/actions/aws-credentials' && !s.with?.['web-identity-token-file']) ||
+          s.with?.['assume-diff-roles'] === 'true',
       );
       if (assumes.length === 0) continue;
       if (assumes.length > 1) throw new Error(`${file} ${name}: assumes more than one role`);
