@@ -513,6 +513,17 @@ async function rehearse(): Promise<Rehearsal> {
         );
         return `gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests`;
       });
+      // As release.yml: the versioned evals, the candidate against live, before promote.
+      await step(`${name}: eval gate on the candidate against live`, async () => {
+        const r = mustPass(
+          await action('eval-gate', { environment: name, qualifier: 'DEFAULT' }),
+          'eval-gate',
+        );
+        expect(r.outputs.passed === 'true', `eval gate passed=${r.outputs.passed}`);
+        return (
+          /^.*(suites?|cases?).*$/m.exec(r.stdout.replace(/::\w+::/g, ''))?.[0].slice(0, 100) ?? 'passed'
+        );
+      });
       await step(`${name}: promote live (records the release)`, async () => {
         const r = mustPass(
           await action('promote', { environment: name, version, sha: sha1 }),
