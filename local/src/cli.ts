@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { REALISTIC_TIMING } from './runtime/options';
+import { loadAllEnvironments } from '../../environments';
+import { planTopology } from '../../infra/src/topology';
 import { provisionStacks } from './provision/stacks';
 import { startTwin } from './twin';
 
@@ -38,8 +40,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+// With --provision the default account is the registry's (dev's, where the first image goes), so the
+// printed credentials are its admin's: `cdk diff` creates change sets there, and looks up the other
+// account's stacks through the lookup role it trusts.
 const twin = await startTwin({
   port,
+  ...(values.provision && { accountId: planTopology(loadAllEnvironments()).registry.account }),
   stateDir: values['state-dir'],
   agentcore: {
     logAgentOutput: !values['quiet-agents'],
