@@ -108,7 +108,8 @@ describe('background calls', () => {
 describe('start-up', () => {
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {
     const port = await freePort();
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'agent/src/main.ts')], {
+    // node with tsx's loader, one process: the tsx CLI's child would outlive the SIGKILL below.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'agent/src/main.ts')], {
       cwd: root,
       env: {
         PATH: process.env.PATH!,

@@ -7,12 +7,14 @@ import { startTwin, type Twin } from '../../local/src/twin';
 import { invokeRequest, SseReader } from './helpers';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 const main = path.join(root, 'agent/src/main.ts');
 
-/** The agent as its own process (as in the container), with stdout JSON lines collected. */
+/**
+ * The agent as its own process (as in the container), with stdout JSON lines collected. One process:
+ * node with tsx's loader, not the tsx CLI, whose child a SIGKILL would leave running.
+ */
 function spawnAgent(env: Record<string, string>) {
-  const child = spawn(tsx, [main], {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
     cwd: root,
     env: { PATH: process.env.PATH!, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
