@@ -1,31 +1,14 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as core from '@actions/core';
-import { loadAllEnvironments } from '../../../../environments';
-import { planTopology } from '../../../../infra/src/topology';
-import { booleanInput, environmentsDir, action, setOutputs, writeSummary } from '../lib/action';
-import { accountStacks, cdkCli, stackAccess } from '../lib/stack-access';
-import { diffStacks } from '../steps/infra-diff';
+import { booleanInput, action, runUrl, setOutputs, writeSummary } from '../lib/action';
+import { diffEveryStack } from '../lib/stack-access';
 import { driftHeadline, driftReport, renderDriftSummary } from '../steps/infra-drift';
 
 export const run = action(async () => {
   const failOnDrift = booleanInput('fail-on-drift');
-  const topology = planTopology(loadAllEnvironments(environmentsDir()));
-  const accounts = accountStacks(topology);
-  const work = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), 'infra-drift-'));
-  const result = await diffStacks({
-    accounts,
-    access: await stackAccess(topology, accounts),
-    assembly: path.join(work, 'cdk.out'),
-    cdk: cdkCli,
-  }).finally(() => fs.rmSync(work, { recursive: true, force: true }));
+  const result = await diffEveryStack();
   const report = driftReport(result);
-  const runUrl = process.env.GITHUB_RUN_ID
-    ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
-    : undefined;
   await writeSummary((s) =>
-    s.addRaw(renderDriftSummary(report, { sha: process.env.GITHUB_SHA ?? 'local', runUrl })),
+    s.addRaw(renderDriftSummary(report, { sha: process.env.GITHUB_SHA ?? 'local', runUrl: runUrl() })),
   );
   setOutputs({
     drifted: report.drifted.map((d) => d.stack).join(','),

@@ -9,6 +9,7 @@ import {
   pricesInput,
   requiredInput,
   action,
+  runUrl,
   setOutputs,
   ssmClient,
   waitOptions,
@@ -52,9 +53,7 @@ export const run = action(async () => {
   const octokit = github.getOctokit(requiredInput('github-token'));
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? env.app.github.repository).split('/');
   const pr = { owner, repo, number: pullRequest };
-  const runUrl = process.env.GITHUB_RUN_ID
-    ? `${process.env.GITHUB_SERVER_URL}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
-    : undefined;
+  const runPage = runUrl(`${owner}/${repo}`);
   const dataPlane = dataPlaneUrl(env);
   let state: PreviewState;
 
@@ -79,7 +78,7 @@ export const run = action(async () => {
         qualifier: 'DEFAULT',
       }),
     });
-    state = { kind: 'deployed', deploy, dataPlaneUrl: dataPlane, sha, runUrl };
+    state = { kind: 'deployed', deploy, dataPlaneUrl: dataPlane, sha, runUrl: runPage };
   } else if (operation === 'report') {
     // No AWS call: the comment must be written even when the runtime was never created (or the job
     // lost its credentials); what the deploy step created arrives as inputs.
@@ -93,12 +92,12 @@ export const run = action(async () => {
       failed: core.getInput('failed') === 'true',
       dataPlaneUrl: dataPlane,
       sha,
-      runUrl,
+      runUrl: runPage,
     });
   } else {
     const outcome = await deletePreview(controlClient(env), runtimeName);
     core.info(outcome === 'deleted' ? `deleted ${runtimeName}` : `${runtimeName} was already gone`);
-    state = { kind: 'deleted', runtimeName, runUrl };
+    state = { kind: 'deleted', runtimeName, runUrl: runPage };
   }
 
   const comment = await upsertComment(octokit, pr, previewComment(state));

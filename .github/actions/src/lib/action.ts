@@ -56,6 +56,13 @@ export function listInput(name: string): string[] {
 }
 
 /** The repository's environments/ folder (the bundles do not carry the YAML files). */
+/** This workflow run's page, for links in comments and summaries; undefined outside a runner. */
+export function runUrl(repository = process.env.GITHUB_REPOSITORY): string | undefined {
+  return process.env.GITHUB_RUN_ID
+    ? `${process.env.GITHUB_SERVER_URL}/${repository}/actions/runs/${process.env.GITHUB_RUN_ID}`
+    : undefined;
+}
+
 export function environmentsDir(): string {
   return (
     core.getInput('environments-dir') ||

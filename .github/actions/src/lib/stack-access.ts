@@ -1,10 +1,14 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Topology } from '../../../../infra/src/topology';
+import { loadAllEnvironments } from '../../../../environments';
+import { planTopology, type Topology } from '../../../../infra/src/topology';
 import { assumeRole, sessionName } from '../steps/aws-credentials';
-import type { AccountAccess, AccountStacks } from '../steps/infra-diff';
-import { booleanInput, numberInput } from './action';
+import { diffStacks, type AccountAccess, type AccountStacks } from '../steps/infra-diff';
+import { booleanInput, environmentsDir, numberInput } from './action';
 import { webIdentityToken } from './oidc';
 
 /** Every account's stacks of the app (its shared stack first), from the topology of environments/. */
@@ -80,4 +84,26 @@ export async function cdkCli(args: string[], env: Record<string, string> = {}) {
     listeners: { stdout: append, stderr: append },
   });
   return { output, exitCode };
+}
+
+/**
+ * `cdk diff` of every stack of every account of the checked-out environments/, each account under the
+ * access `stackAccess` gives, synthesized once into a scratch folder under RUNNER_TEMP (removed after).
+ * Also returns the topology the stacks came from.
+ */
+export async function diffEveryStack() {
+  const topology = planTopology(loadAllEnvironments(environmentsDir()));
+  const accounts = accountStacks(topology);
+  const work = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), 'cdk-diff-'));
+  try {
+    const result = await diffStacks({
+      accounts,
+      access: await stackAccess(topology, accounts),
+      assembly: path.join(work, 'cdk.out'),
+      cdk: cdkCli,
+    });
+    return { ...result, topology };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
