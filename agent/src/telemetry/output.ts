@@ -72,11 +72,6 @@ export class LineOutput {
     }
   }
 
-  /** Bytes written but not yet taken by the reader. */
-  get queuedBytes(): number {
-    return this.failure ? 0 : this.out.writableLength;
-  }
-
   private fail(e: NodeJS.ErrnoException) {
     if (this.failure) return;
     this.failure = e.code ?? e.message;
