@@ -95,6 +95,23 @@ describe('agent process robustness', () => {
   );
 
   it(
+    'exits on SIGTERM when the reader of stdout closed it just before (the last lines do not wedge the exit)',
+    async () => {
+      const agent = spawnAgent(env());
+      try {
+        await agent.listening();
+        agent.closeStdout();
+        const { code, ms } = await agent.terminate(10_000);
+        expect(code).toBe(0);
+        expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      } finally {
+        agent.child.kill('SIGKILL');
+      }
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'keeps serving with both stdout and stderr closed by their reader, and exits 0 on SIGTERM',
     async () => {
       const agent = spawnAgent(env());
