@@ -45,7 +45,7 @@ describe('agent/Dockerfile', () => {
     const runtime = stages().at(-1)!;
     expect(runtime.base).toBe('scratch');
     const copies = runtime.instructions.filter((i) => i.startsWith('COPY'));
-    expect(copies).toEqual(['COPY --from=rootfs /rootfs/ /', 'COPY --from=warm /app /app']);
+    expect(copies).toEqual(['COPY --from=rootfs /rootfs/ /', 'COPY --from=warm --chown=0:0 /app /app']);
     expect(runtime.instructions.filter((i) => /^(RUN|ADD)\b/.test(i))).toEqual([]);
     const user = runtime.instructions.find((i) => i.startsWith('USER'));
     expect(user).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
@@ -81,5 +81,15 @@ describe('agent/Dockerfile', () => {
     const node = all.find((s) => s.name === 'node')!;
     expect(node).toMatchObject({ base: 'node:24-bookworm-slim', platform: undefined });
     expect(all.find((s) => s.name === 'warm')).toMatchObject({ base: 'node' });
+  });
+
+  it('makes the compile cache as the runtime’s user (node keys its cache directory by uid)', () => {
+    const all = stages();
+    const runtimeUser = all.at(-1)!.instructions.find((i) => i.startsWith('USER'));
+    const warm = all.find((s) => s.name === 'warm')!.instructions;
+    const userAt = warm.findIndex((i) => i.startsWith('USER'));
+    const cacheAt = warm.findIndex((i) => /NODE_COMPILE_CACHE=\/app\/\.compile-cache node /.test(i));
+    expect(warm[userAt]).toBe(runtimeUser);
+    expect(cacheAt).toBeGreaterThan(userAt);
   });
 });
