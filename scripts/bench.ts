@@ -108,8 +108,14 @@ async function main() {
     settings,
   };
 
-  log('building our bundle (scripts/build-agent.ts, minified like the image) and the official SDK server');
-  const ours = await buildAgent({ outfile: path.join(root, '.local/bench/server.min.mjs'), minify: true });
+  log(
+    'building our bundle (scripts/build-agent.ts, minified and split like the image) and the official SDK server',
+  );
+  const ours = await buildAgent({
+    outfile: path.join(root, '.local/bench/server.min.mjs'),
+    minify: true,
+    split: true,
+  });
   const official = await bundleOfficialServer();
   const twin = await spawnTwin(settings.modelFirstTokenMs);
   const env = { ...twin.env, MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };

@@ -5,12 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, connect, type Server } from 'node:net';
 import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { freePort } from '../../scripts/bench/processes';
+import { agentEntryInputs, buildAgent } from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
 import { Background } from '../src/background';
 import { createLogger } from '../src/telemetry/logger';
@@ -106,10 +109,33 @@ describe('background calls', () => {
 });
 
 describe('start-up', () => {
+  it('the split bundle’s entry loads only config validation and /ping before the port opens', async () => {
+    const inputs = await agentEntryInputs();
+    const packages = new Set(
+      inputs.flatMap((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1] ?? []),
+    );
+    const sources = inputs.filter((i) => !i.includes('node_modules/'));
+    // Express, the AWS SDK, pino, AG-UI (with iconv-lite, mime-db, protobuf) load after listen.
+    expect([...packages]).toEqual(['zod']);
+    expect(sources.sort()).toEqual([
+      'agent/src/config.ts',
+      'agent/src/health.ts',
+      'agent/src/main.ts',
+      'cost/model.ts',
+      'environments/prices-schema.ts',
+    ]);
+  });
+
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {
+    // The image's layout: the minified split bundle (entry + chunks/).
+    const dir = await mkdtemp(path.join(tmpdir(), 'agent-split-'));
+    const { outfile } = await buildAgent({
+      outfile: path.join(dir, 'server.mjs'),
+      minify: true,
+      split: true,
+    });
     const port = await freePort();
-    // node with tsx's loader, one process: the tsx CLI's child would outlive the SIGKILL below.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'agent/src/main.ts')], {
+    const child = spawn(process.execPath, [outfile], {
       cwd: root,
       env: {
         PATH: process.env.PATH!,
@@ -138,6 +164,7 @@ describe('start-up', () => {
       expect(events.at(-1)?.type).toBe('RUN_FINISHED');
     } finally {
       child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
