@@ -337,8 +337,9 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
         by(1),
       );
       const clean = Object.values(dropped).every((n) => n === 0);
-      if (clean) log.info('shut down');
-      else log.warn({ dropped }, 'shut down');
+      const tookMs = Date.now() - startedAt;
+      if (clean) log.info({ tookMs }, 'shut down');
+      else log.warn({ tookMs, dropped }, 'shut down');
       // Log lines still queued for a reader of stdout that is not reading are lost at exit.
       if (!(await settlesBy(new Promise((resolve) => log.flush(resolve)), by(1))))
         process.stderr.write(

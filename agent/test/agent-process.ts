@@ -58,7 +58,11 @@ export function spawnAgent(env: Record<string, string>): AgentProcess {
       // Generous: starting takes seconds when the machine is busy (tsx compiles the sources).
       await expect.poll(listened, { timeout: 30_000 }).toBeTruthy();
       expect(child.exitCode).toBeNull();
-      return `http://127.0.0.1:${listened()!.port}`;
+      const url = `http://127.0.0.1:${listened()!.port}`;
+      // main.ts installs its SIGTERM handler right after that line, in the same turn of the event
+      // loop: once /ping is answered it is in place (before it, SIGTERM kills the process outright).
+      expect((await fetch(`${url}/ping`)).status).toBe(200);
+      return url;
     },
     closeStdout: () => child.stdout!.destroy(),
     closeStderr: () => child.stderr!.destroy(),
