@@ -4,12 +4,14 @@
  * Measures, in one run and side by side, our agent bundle (agent/dist/server.mjs) and the official
  * TypeScript SDK's runtime server (bedrock-agentcore BedrockAgentCoreApp) serving an equivalent minimal
  * streaming handler (scripts/bench/official-server.ts), both against the same twin model with a fixed
- * first-token delay; then prompt caching, and the pipeline's timings and bundle sizes. Every loop is
+ * first-token delay; then the sustained load one process takes, prompt caching, and the pipeline's
+ * timings and bundle sizes. Every loop is
  * bounded in count and time; all traffic stays on loopback. Results: docs/benchmarks.json (latest run)
  * and a section appended to docs/benchmarks.md.
  *
- * Options: --quick (few samples, nothing written)  --only=overhead,cold,cache,pipeline
- *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --no-write
+ * Options: --quick (few samples, nothing written)  --only=overhead,load,cold,image,cache,pipeline
+ *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --load-step-ms=4000
+ *          --no-write
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +35,9 @@ import { imageNodeForHost } from './container/stand-in';
 import { fileSize, measureActionStarts, measureRehearsal, measureSynth } from './bench/pipeline';
 import { spawnServer, spawnTwin, waitHealthy } from './bench/processes';
 import { renderMarkdown, type BenchResults } from './bench/report';
-import { measureOverhead, ratios } from './bench/ttft';
+import { round1 } from './bench/stats';
+import { measureLoad } from './bench/load';
+import { measureGuardrailTime, measureOverhead, ratios } from './bench/ttft';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const started = performance.now();
@@ -49,7 +53,16 @@ const option = (name: string, fallback: number) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}=${raw}: expected a positive integer`);
   return n;
 };
-const known = ['quick', 'no-write', 'only', 'first-token-ms', 'rounds-1', 'rounds-20', 'cold-starts'];
+const known = [
+  'quick',
+  'no-write',
+  'only',
+  'first-token-ms',
+  'rounds-1',
+  'rounds-20',
+  'cold-starts',
+  'load-step-ms',
+];
 for (const a of args) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0]))
     throw new Error(`unknown option ${a}; see the header of scripts/bench.ts`);
@@ -59,13 +72,14 @@ const only = new Set(
   args
     .find((a) => a.startsWith('--only='))
     ?.slice(7)
-    .split(',') ?? ['overhead', 'cold', 'image', 'cache', 'pipeline'],
+    .split(',') ?? ['overhead', 'load', 'cold', 'image', 'cache', 'pipeline'],
 );
 const settings = {
   modelFirstTokenMs: option('first-token-ms', 200),
   rounds1: option('rounds-1', quick ? 5 : 40),
   rounds20: option('rounds-20', quick ? 2 : 6),
   coldStarts: option('cold-starts', quick ? 2 : 10),
+  loadStepMs: option('load-step-ms', quick ? 1500 : 4000),
   prompt: 'Tell me about blue/green deployments.',
 };
 const write = !quick && !flag('no-write');
@@ -113,13 +127,17 @@ async function main() {
   const official = await bundleOfficialServer();
   const twin = await spawnTwin(settings.modelFirstTokenMs);
   const env = { ...twin.env, MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };
-  // As in production: long-term memory (3 retrievals before the model, 2 writes after) and the guardrail.
+  // As in production: long-term memory (3 retrievals before the model, the turn written after) and the guardrail.
+  const guardrail = { id: 'localguardrail', version: '1' };
   const production = {
     ...env,
     MEMORY_ID: twin.memoryId,
-    GUARDRAIL_ID: 'localguardrail',
-    GUARDRAIL_VERSION: '1',
+    GUARDRAIL_ID: guardrail.id,
+    GUARDRAIL_VERSION: guardrail.version,
   };
+  // Tracing on as AgentCore turns it on (AGENT_OBSERVABILITY_ENABLED): every span exported, SigV4-signed,
+  // to X-Ray's OTLP endpoint, here the twin's (through AWS_ENDPOINT_URL).
+  const tracing = { ...env, AGENT_OBSERVABILITY_ENABLED: 'true' };
   const targets: ColdTarget[] = [
     { name: 'ours', command: process.execPath, args: [ours.outfile], env },
     { name: 'official', command: process.execPath, args: [official], env },
@@ -127,6 +145,7 @@ async function main() {
   const overheadTargets = [
     targets[0],
     { name: 'oursProduction', command: process.execPath, args: [ours.outfile], env: production },
+    { name: 'oursTracing', command: process.execPath, args: [ours.outfile], env: tracing },
     targets[1],
   ];
 
@@ -150,16 +169,58 @@ async function main() {
           rounds: settings.rounds20,
           budgetMs: 180_000,
         });
-        const figures = (c: typeof c1) => ({
-          ours: c.ours,
-          oursProduction: c.oursProduction,
-          official: c.official,
-          ratio: ratios(c.ours, c.official),
-          ratioProduction: ratios(c.oursProduction, c.official),
-        });
-        results.firstTokenOverhead = { concurrency1: figures(c1), concurrency20: figures(c20) };
+        log("the guardrail's own time before the first chunk (twin, straight from the SDK)");
+        const guardrailMs = await measureGuardrailTime(twin.env, MODEL_ID, guardrail, quick ? 3 : 15);
+        const figures = (c: typeof c1) => {
+          // The agent's share in production: what remains after the guardrail's service time.
+          const agentShare = {
+            samples: c.oursProduction.samples,
+            p50Ms: round1(c.oursProduction.p50Ms - guardrailMs),
+            p99Ms: round1(c.oursProduction.p99Ms - guardrailMs),
+          };
+          return {
+            ours: c.ours,
+            oursProduction: c.oursProduction,
+            oursProductionAgent: agentShare,
+            oursTracing: c.oursTracing,
+            official: c.official,
+            ratio: ratios(c.ours, c.official),
+            ratioProduction: ratios(c.oursProduction, c.official),
+            ratioProductionAgent: ratios(agentShare, c.official),
+            ratioTracing: ratios(c.oursTracing, c.ours),
+          };
+        };
+        results.firstTokenOverhead = {
+          guardrailMs,
+          concurrency1: figures(c1),
+          concurrency20: figures(c20),
+        };
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
+      }
+    }
+
+    if (only.has('load')) {
+      // One server at a time: each has the machine (shared with the twin and this client) to itself.
+      results.load = {};
+      for (const t of [targets[0], targets[1]]) {
+        log(`load: ${t.name} (steps of ${settings.loadStepMs} ms, open loop, rate doubling then bisecting)`);
+        const server = await spawnServer(t.command, t.args, t.env);
+        try {
+          await waitHealthy(server);
+          results.load[t.name as 'ours' | 'official'] = await measureLoad(server.url, server.child.pid!, {
+            stepMs: settings.loadStepMs,
+            startRate: 5,
+            maxRate: 640,
+            maxSteps: quick ? 4 : 10,
+            budgetMs: quick ? 20_000 : 120_000,
+            idleSamples: quick ? 10 : 40,
+            prompt: settings.prompt,
+            log,
+          });
+        } finally {
+          await server.stop();
+        }
       }
     }
 

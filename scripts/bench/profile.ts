@@ -1,0 +1,188 @@
+/**
+ * Where the agent's time goes under the first-token benchmark's load: a V8 CPU profile of the agent
+ * (`node --cpu-prof`, the unminified bundle so functions keep their names) while it serves rounds of
+ * concurrent invocations against the twin, summed by where each function's code came from (esbuild
+ * marks every module in an unminified bundle with a `// node_modules/<pkg>/…` or `// agent/src/…`
+ * comment, so a profile line maps back to its package).
+ *
+ * Usage: npx tsx scripts/bench/profile.ts [off|production|tracing] [--concurrency=20] [--rounds=15]
+ * Prints self time per package/file (top 25) and per function (top 25); keeps the .cpuprofile under
+ * .local/bench/profiles/ (open it in Chrome DevTools or speedscope for the call tree).
+ */
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildAgent } from '../build-agent';
+import { newThreadId, runInput, timedRun } from './agui-client';
+import { spawnServer, spawnTwin, waitHealthy } from './processes';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The bundle's module regions: [first line (0-based), module path], in order. */
+async function moduleRegions(bundle: string): Promise<[number, string][]> {
+  const lines = (await readFile(bundle, 'utf8')).split('\n');
+  const regions: [number, string][] = [];
+  lines.forEach((line, i) => {
+    // `// ../../main/node_modules/zod/v4/core/util.js` (node_modules may be a symlink) or `// agent/src/x.ts`
+    const m = /^\/\/ (\S+\.(?:js|mjs|cjs|ts|json))$/.exec(line);
+    if (m) regions.push([i, m[1].replace(/^(?:\.\.\/)+(?:[^/]+\/(?=node_modules\/))?/, '')]);
+  });
+  return regions;
+}
+
+/** node_modules/@scope/pkg/… → @scope/pkg; agent/src/x.ts stays a file. */
+function ownerOf(modulePath: string): string {
+  const parts = modulePath.split('/');
+  if (parts[0] !== 'node_modules') return modulePath;
+  // The last node_modules segment owns it (nested dependencies).
+  const i = parts.lastIndexOf('node_modules');
+  return parts[i + 1].startsWith('@') ? `${parts[i + 1]}/${parts[i + 2]}` : parts[i + 1];
+}
+
+function regionAt(regions: [number, string][], line: number): string {
+  let lo = 0;
+  let hi = regions.length - 1;
+  let found = '(bundle prologue)';
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (regions[mid][0] <= line) {
+      found = regions[mid][1];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  byOwner: { owner: string; ms: number; share: number }[];
+  byFunction: { fn: string; owner: string; ms: number; share: number }[];
+}
+
+/** Self time per owner (package, agent file, Node internals, GC, idle) and per function. */
+export async function summarise(profileFile: string, bundle: string): Promise<ProfileSummary> {
+  const profile = JSON.parse(await readFile(profileFile, 'utf8')) as CpuProfile;
+  const regions = await moduleRegions(bundle);
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const owners = new Map<string, number>();
+  const fns = new Map<string, { owner: string; us: number }>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
+    let owner: string;
+    if (url.endsWith(path.basename(bundle))) owner = ownerOf(regionAt(regions, lineNumber));
+    else if (url.startsWith('node:')) owner = `node:${url.slice(5).split('/')[0]}`;
+    else if (url === '') owner = `(${functionName || 'native'})`;
+    else owner = url;
+    total += us;
+    owners.set(owner, (owners.get(owner) ?? 0) + us);
+    const key = `${functionName || '(anonymous)'} ${owner}:${lineNumber + 1}`;
+    const f = fns.get(key) ?? { owner, us: 0 };
+    f.us += us;
+    fns.set(key, f);
+  }
+  const ms = (us: number) => Math.round(us / 100) / 10;
+  return {
+    totalMs: ms(total),
+    byOwner: [...owners]
+      .sort((a, b) => b[1] - a[1])
+      .map(([owner, us]) => ({ owner, ms: ms(us), share: Math.round((us / total) * 1000) / 10 })),
+    byFunction: [...fns]
+      .sort((a, b) => b[1].us - a[1].us)
+      .map(([fn, f]) => ({
+        fn,
+        owner: f.owner,
+        ms: ms(f.us),
+        share: Math.round((f.us / total) * 1000) / 10,
+      })),
+  };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const mode = args.find((a) => !a.startsWith('--')) ?? 'production';
+  const num = (name: string, fallback: number) =>
+    Number(args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+  const concurrency = num('concurrency', 20);
+  const rounds = num('rounds', 15);
+  if (!['off', 'production', 'tracing'].includes(mode))
+    throw new Error(`mode ${mode}: expected off, production or tracing`);
+
+  const bundle = path.join(root, '.local/bench/server.profile.mjs');
+  await buildAgent({ outfile: bundle, minify: false });
+  const dir = path.join(root, '.local/bench/profiles', mode);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const twin = await spawnTwin(200);
+  try {
+    const env: Record<string, string> = {
+      ...twin.env,
+      MODEL_ID: 'us.anthropic.claude-sonnet-4-6',
+      AGENT_ENV: 'bench',
+      LOG_LEVEL: 'warn',
+      ...(mode !== 'off' && {
+        MEMORY_ID: twin.memoryId,
+        GUARDRAIL_ID: 'localguardrail',
+        GUARDRAIL_VERSION: '1',
+      }),
+      // As AgentCore turns it on: spans go, SigV4-signed, to X-Ray's OTLP endpoint (the twin's, through AWS_ENDPOINT_URL).
+      ...(mode === 'tracing' && { AGENT_OBSERVABILITY_ENABLED: 'true' }),
+    };
+    const server = await spawnServer(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle], env);
+    try {
+      await waitHealthy(server);
+      const round = () =>
+        Promise.all(
+          Array.from({ length: concurrency }, () =>
+            timedRun(
+              server.url,
+              runInput(newThreadId('profile'), [
+                { role: 'user', content: 'Tell me about blue/green deployments.' },
+              ]),
+            ),
+          ),
+        );
+      await round(); // warm-up
+      for (let i = 0; i < rounds; i++) await round();
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await twin.close();
+  }
+  const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile in ${dir}: did the agent exit through process.exit?`);
+  const s = await summarise(path.join(dir, file), bundle);
+  console.log(
+    `${mode}: ${rounds} rounds of ${concurrency} concurrent invocations; profile ${path.relative(root, path.join(dir, file))}; ${s.totalMs} ms sampled`,
+  );
+  console.log('\nself time by package / file:');
+  for (const o of s.byOwner.slice(0, 25))
+    console.log(`  ${String(o.ms).padStart(8)} ms ${String(o.share).padStart(5)}%  ${o.owner}`);
+  console.log('\nself time by function:');
+  for (const f of s.byFunction.slice(0, 25))
+    console.log(`  ${String(f.ms).padStart(8)} ms ${String(f.share).padStart(5)}%  ${f.fn}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(e.stack ?? e.message);
+      process.exit(1);
+    },
+  );
+}
