@@ -5,7 +5,7 @@
  * marks every module in an unminified bundle with a `// node_modules/<pkg>/…` or `// agent/src/…`
  * comment, so a profile line maps back to its package).
  *
- * Usage: npx tsx scripts/bench/profile.ts [off|production|tracing] [--concurrency=20] [--rounds=15]
+ * Usage: npx tsx scripts/bench/profile.ts [off|production|tracing (off + spans exported)] [--concurrency=20] [--rounds=15]
  * Prints self time per package/file (top 25) and per function (top 25); keeps the .cpuprofile under
  * .local/bench/profiles/ (open it in Chrome DevTools or speedscope for the call tree).
  */
@@ -133,7 +133,8 @@ async function main() {
       MODEL_ID: 'us.anthropic.claude-sonnet-4-6',
       AGENT_ENV: 'bench',
       LOG_LEVEL: 'warn',
-      ...(mode !== 'off' && {
+      ...(mode === 'production' && {
+        LOG_LEVEL: 'info', // environments/prod.yaml's
         MEMORY_ID: twin.memoryId,
         GUARDRAIL_ID: 'localguardrail',
         GUARDRAIL_VERSION: '1',

@@ -32,6 +32,8 @@ export interface BenchResults {
     rounds20: number;
     coldStarts: number;
     loadStepMs?: number;
+    /** The Node the warm servers ran on. */
+    warmNode?: string;
     prompt: string;
   };
   firstTokenOverhead?: {
@@ -116,7 +118,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average at start ${m.loadAverageAtStart.join(' / ')} (a shared development machine: other work ran at the same time, so read the ratios, measured side by side, rather than the absolute figures).`,
     '',
-    `Twin model first-token delay: ${r.settings.modelFirstTokenMs} ms. "Official" = the official TypeScript SDK's runtime server (npm \`bedrock-agentcore\`, \`BedrockAgentCoreApp\`) with an equivalent minimal streaming handler (scripts/bench/official-server.ts); "ours" = the minified agent bundle, memory and guardrail off (same work as the official handler: one ConverseStream, streamed as AG-UI events).`,
+    `Twin model first-token delay: ${r.settings.modelFirstTokenMs} ms. Warm servers (overhead, load, prompt caching) run on ${r.settings.warmNode ?? "this machine's Node"}. "Official" = the official TypeScript SDK's runtime server (npm \`bedrock-agentcore\`, \`BedrockAgentCoreApp\`) with an equivalent minimal streaming handler (scripts/bench/official-server.ts); "ours" = the minified agent bundle, memory and guardrail off (same work as the official handler: one ConverseStream, streamed as AG-UI events).`,
   ];
   if (r.firstTokenOverhead) {
     const o = r.firstTokenOverhead;
