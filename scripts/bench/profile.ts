@@ -5,7 +5,8 @@
  * marks every module in an unminified bundle with a `// node_modules/<pkg>/…` or `// agent/src/…`
  * comment, so a profile line maps back to its package).
  *
- * Usage: npx tsx scripts/bench/profile.ts [off|production|tracing (off + spans exported)] [--concurrency=20] [--rounds=15]
+ * Usage: npx tsx scripts/bench/profile.ts [off|production|tracing (off + spans exported)] [--concurrency=20]
+ *        [--rounds=15] [--host-node]   (default: on the Node the image runs)
  * Prints self time per package/file (top 25) and per function (top 25); keeps the .cpuprofile under
  * .local/bench/profiles/ (open it in Chrome DevTools or speedscope for the call tree).
  */
@@ -13,6 +14,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAgent } from '../build-agent';
+import { imageNodeForHost } from '../container/stand-in';
 import { newThreadId, runInput, timedRun } from './agui-client';
 import { spawnServer, spawnTwin, waitHealthy } from './processes';
 
@@ -64,8 +66,52 @@ function regionAt(regions: [number, string][], line: number): string {
   return found;
 }
 
+/** Owners grouped into what a reader can act on. */
+const START_UP = '(start-up)';
+const STARTUP =
+  /^(compileSourceTextModule|compileForInternalLoader|compileFunction|__require2?|__init|__esm|__commonJS|loadAndTranslate|moduleStrategy)$/;
+
+const GROUPS: [string, RegExp][] = [
+  [
+    'AWS SDK (@smithy/*, @aws-sdk/*: serialise, sign, parse event streams)',
+    /^@smithy\/|^@aws-sdk\/|^@aws-crypto\/|^fast-xml-parser|^tslib/,
+  ],
+  [
+    'native I/O: socket and pipe writes, UTF-8 decoding',
+    /^\((writev|writeUtf8String|writeString|writeBuffer|writeLatin1String|decodeUTF8|close)\)$/,
+  ],
+  ['Node HTTP, net, streams, events (node:*)', /^node:(?!internal$)/],
+  ['Node internals (node:internal: ticks, promises, crypto, streams)', /^node:internal$|^\(runMicrotasks\)$/],
+  ['garbage collector', /^\(\(garbage collector\)\)$/],
+  [
+    'Express, body-parser, router',
+    /^(express|body-parser|raw-body|router|iconv-lite|qs|type-is|content-type|mime|mime-types|mime-db|negotiator|accepts|send|finalhandler|on-finished|debug|depd|http-errors|path-to-regexp|statuses|media-typer|bytes|unpipe|encodeurl|escape-html|parseurl)$/,
+  ],
+  ['AG-UI (core, encoder) and zod', /^@ag-ui\/|^zod$/],
+  [
+    'pino (logs)',
+    /^pino|^@pinojs\/|^sonic-boom|^thread-stream|^on-exit-leak-free|^fast-redact|^quick-format|^atomic-sleep|^safe-stable/,
+  ],
+  ['OpenTelemetry', /^@opentelemetry\/|^protobufjs|^@protobufjs\//],
+  ['the agent (agent/src, cost/)', /^agent\/|^cost\/|^environments\//],
+  ['start-up: compiling and initialising modules (once)', /^\(start-up\)$|^\(bundle prologue\)$/],
+];
+
+/** User + system CPU time of a process so far (ms), from /proc; undefined off Linux. */
+async function cpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    // utime and stime (fields 14 and 15 of stat) in clock ticks, 100 a second on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ProfileSummary {
   totalMs: number;
+  idleMs: number;
+  byGroup: { group: string; ms: number; share: number }[];
   byOwner: { owner: string; ms: number; share: number }[];
   byFunction: { fn: string; owner: string; ms: number; share: number }[];
 }
@@ -88,6 +134,8 @@ export async function summarise(profileFile: string, bundle: string): Promise<Pr
     else if (url === '') owner = `(${functionName || 'native'})`;
     else owner = url;
     total += us;
+    // Compiling and initialising the bundle's modules happens once, at start: kept apart.
+    if (STARTUP.test(functionName)) owner = START_UP;
     owners.set(owner, (owners.get(owner) ?? 0) + us);
     const key = `${functionName || '(anonymous)'} ${owner}:${lineNumber + 1}`;
     const f = fns.get(key) ?? { owner, us: 0 };
@@ -95,8 +143,20 @@ export async function summarise(profileFile: string, bundle: string): Promise<Pr
     fns.set(key, f);
   }
   const ms = (us: number) => Math.round(us / 100) / 10;
+  const idle = (owners.get('((idle))') ?? 0) + (owners.get('((program))') ?? 0);
+  const busy = total - idle;
+  const groups = new Map<string, number>();
+  for (const [owner, us] of owners) {
+    if (owner === '((idle))' || owner === '((program))') continue;
+    const group = GROUPS.find(([, re]) => re.test(owner))?.[0] ?? 'other';
+    groups.set(group, (groups.get(group) ?? 0) + us);
+  }
   return {
     totalMs: ms(total),
+    idleMs: ms(idle),
+    byGroup: [...groups]
+      .sort((a, b) => b[1] - a[1])
+      .map(([group, us]) => ({ group, ms: ms(us), share: Math.round((us / busy) * 1000) / 10 })),
     byOwner: [...owners]
       .sort((a, b) => b[1] - a[1])
       .map(([owner, us]) => ({ owner, ms: ms(us), share: Math.round((us / total) * 1000) / 10 })),
@@ -127,6 +187,7 @@ async function main() {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const twin = await spawnTwin(200);
+  let measuredCpuMs: number | undefined;
   try {
     const env: Record<string, string> = {
       ...twin.env,
@@ -142,7 +203,11 @@ async function main() {
       // As AgentCore turns it on: spans go, SigV4-signed, to X-Ray's OTLP endpoint (the twin's, through AWS_ENDPOINT_URL).
       ...(mode === 'tracing' && { AGENT_OBSERVABILITY_ENABLED: 'true' }),
     };
-    const server = await spawnServer(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle], env);
+    // The Node the image runs, as deployed (--host-node: this machine's).
+    const node = args.includes('--host-node')
+      ? process.execPath
+      : (await imageNodeForHost(path.join(root, 'agent/Dockerfile'))).path;
+    const server = await spawnServer(node, ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle], env);
     try {
       await waitHealthy(server);
       const round = () =>
@@ -157,7 +222,11 @@ async function main() {
           ),
         );
       await round(); // warm-up
+      const before = await cpuMs(server.child.pid!);
       for (let i = 0; i < rounds; i++) await round();
+      const after = await cpuMs(server.child.pid!);
+      if (before !== undefined && after !== undefined)
+        measuredCpuMs = (after - before) / (rounds * concurrency);
     } finally {
       await server.stop();
     }
@@ -167,9 +236,18 @@ async function main() {
   const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir}: did the agent exit through process.exit?`);
   const s = await summarise(path.join(dir, file), bundle);
+  const invocations = (rounds + 1) * concurrency;
+  const perInvocation = (ms: number) => (ms / invocations).toFixed(2);
   console.log(
-    `${mode}: ${rounds} rounds of ${concurrency} concurrent invocations; profile ${path.relative(root, path.join(dir, file))}; ${s.totalMs} ms sampled`,
+    `${mode}: ${rounds} rounds of ${concurrency} concurrent invocations (+1 warm-up round); profile ${path.relative(root, path.join(dir, file))}; ${s.totalMs} ms sampled, ${s.idleMs} idle; busy ${perInvocation(s.totalMs - s.idleMs)} ms of CPU per invocation (start-up included)`,
   );
+  if (measuredCpuMs !== undefined)
+    console.log(
+      `CPU time the kernel counted (user + system, /proc), measured rounds only: ${measuredCpuMs.toFixed(1)} ms per invocation`,
+    );
+  console.log('\nbusy time by group (ms per invocation, share of busy):');
+  for (const g of s.byGroup)
+    console.log(`  ${perInvocation(g.ms).padStart(7)} ms ${String(g.share).padStart(5)}%  ${g.group}`);
   console.log('\nself time by package / file:');
   for (const o of s.byOwner.slice(0, 25))
     console.log(`  ${String(o.ms).padStart(8)} ms ${String(o.share).padStart(5)}%  ${o.owner}`);
