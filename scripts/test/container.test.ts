@@ -234,7 +234,7 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
     } finally {
       await run('podman', ['rm', '-f', '-t', '0', id], { check: false });
     }
-  });
+  }, 120_000);
 
   it('stops on SIGTERM as PID 1 with exit code 0, well before the 10 s kill', async () => {
     const started = performance.now();
