@@ -63,13 +63,15 @@ process.off('SIGTERM', stopDuringStartUp).off('SIGINT', stopDuringStartUp);
 await server.listen(early);
 for (const [req, res] of waiting.splice(0)) server.app(req, res);
 
+/** Exit code when SHUTDOWN_DEADLINE_MS cut work short (the last log line lists it); 0 after a clean drain. */
+const EXIT_WORK_DROPPED = 3;
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     server.shutdown().then(
-      () => process.exit(0),
+      (report) => process.exit(report.clean ? 0 : EXIT_WORK_DROPPED),
       (e) => {
         process.stderr.write(`shutdown failed: ${(e as Error).stack}\n`);
         process.exit(1);
