@@ -954,10 +954,7 @@ async function rehearse(): Promise<Rehearsal> {
 
     // ci.yml's `actions` job runs this same list on GitHub's runners (ci-parity.test.ts keeps the two equal).
     await step("ci.yml's actions job (scripts/rehearsal/pipeline.ts), step by step", async () => {
-      const outputs: Record<string, Record<string, string>> = {
-        // What ci.yml's twin-cognito step prints: the dev pool's token endpoint on the twin.
-        'twin-cognito': { 'token-url': await twinTokenEndpoint(twin.url, envs.dev.userPoolId) },
-      };
+      const outputs: Record<string, Record<string, string>> = {};
       for (const s of rehearsalPipeline) {
         const inputs = resolveInputs(s, outputs);
         if (s.token) {
@@ -990,13 +987,6 @@ async function rehearse(): Promise<Rehearsal> {
     fs.rmSync(work, { recursive: true, force: true });
   }
   return { rows, provisioning: { ms: provisioningMs, log: provisioningLog } };
-}
-
-/** The token endpoint of a pool on the twin, from the twin's discovery document (scripts/ci/twin-token-url.ts). */
-async function twinTokenEndpoint(twinUrl: string, userPoolId: string): Promise<string> {
-  const res = await fetch(`${twinUrl}/cognito/${userPoolId}/.well-known/openid-configuration`);
-  if (!res.ok) throw new Error(`discovery of ${userPoolId} answered ${res.status}`);
-  return ((await res.json()) as { token_endpoint: string }).token_endpoint;
 }
 
 function printTable({ rows, provisioning }: Rehearsal) {
