@@ -28,7 +28,9 @@ interface OtlpDocument {
   parentSpanId?: string;
   name: string;
   startTimeUnixNano: string | number;
-  endTimeUnixNano: string | number;
+  endTimeUnixNano?: string | number;
+  /** `aws/spans` records carry the duration too; used when the end is absent. */
+  durationNano?: string | number;
   attributes?: Record<string, unknown>;
 }
 
@@ -97,7 +99,10 @@ export async function retrieveTraces(
           ...(d.parentSpanId && { parentSpanId: d.parentSpanId }),
           name: d.name,
           startMs: ms(d.startTimeUnixNano),
-          endMs: ms(d.endTimeUnixNano),
+          endMs:
+            d.endTimeUnixNano !== undefined
+              ? ms(d.endTimeUnixNano)
+              : ms(d.startTimeUnixNano) + ms(d.durationNano ?? 0),
           attributes: d.attributes ?? {},
         };
       });

@@ -219,7 +219,7 @@ async function explainLatency(
       .filter((r) => isLatencySample(r) && spansOf(r))
       .sort((a, b) => (a.totalMs ?? 0) - (b.totalMs ?? 0));
     const g = grownSpan(spanProfile([spansOf(bySpeed[0])!]), spanProfile([spansOf(bySpeed.at(-1)!)!]));
-    if (g) grown = { ...g, against: 'the fastest sample (slowest sample shown)' };
+    if (g) grown = { ...g, against: 'the fastest sample, in the slowest' };
   }
   if (grown) {
     const note = `span that grew most against ${grown.against}: ${grown.name} ${Math.round(grown.baselineMs)} → ${Math.round(grown.candidateMs)} ms`;
@@ -265,14 +265,14 @@ export function traceSummaryMarkdown(report: SmokeReport, region: string): strin
             b.slowest ? `${b.slowest.name} ${ms(b.slowest.ms)}` : '-',
           ]
         : ['', '', '', '', ''];
-      return `| ${r.name} | ${r.totalMs ?? '-'} | ${where.join(' | ')} | ${trace} |`;
+      return `| ${r.name.replaceAll('|', '\\|')} | ${r.totalMs ?? '-'} | ${where.join(' | ')} | ${trace} |`;
     });
   const grown = report.grownSpan
     ? `\n\nLatency gate failed: the span that grew most against ${report.grownSpan.against} is **${report.grownSpan.name}** (${ms(report.grownSpan.baselineMs)} → ${ms(report.grownSpan.candidateMs)}).`
     : '';
   return [
     '',
-    `**Traces** (CloudWatch → Application Signals → Transaction Search, or the link; in a terminal: \`npm run trace -- <trace id>\`). Where the time went in the ${SLOWEST_EXPLAINED} slowest requests:${report.traceNote ? ` ${report.traceNote}.` : ''}${grown}`,
+    `**Traces** (CloudWatch → Application Signals → Transaction Search, or the link; in a terminal: \`npm run trace -- <trace id> --aws\`). Where the time went in the ${SLOWEST_EXPLAINED} slowest requests:${report.traceNote ? ` ${report.traceNote}.` : ''}${grown}`,
     '',
     '| Request | Total ms | First token | Model (calls) | Tools | Memory | Slowest span | Trace |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
