@@ -4,12 +4,14 @@
  * Measures, in one run and side by side, our agent bundle (agent/dist/server.mjs) and the official
  * TypeScript SDK's runtime server (bedrock-agentcore BedrockAgentCoreApp) serving an equivalent minimal
  * streaming handler (scripts/bench/official-server.ts), both against the same twin model with a fixed
- * first-token delay; then prompt caching, and the pipeline's timings and bundle sizes. Every loop is
+ * first-token delay; then the sustained load one process takes, prompt caching, and the pipeline's
+ * timings and bundle sizes. Every loop is
  * bounded in count and time; all traffic stays on loopback. Results: docs/benchmarks.json (latest run)
  * and a section appended to docs/benchmarks.md.
  *
- * Options: --quick (few samples, nothing written)  --only=overhead,cold,cache,pipeline
- *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --no-write
+ * Options: --quick (few samples, nothing written)  --only=overhead,load,cold,image,cache,pipeline
+ *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --load-step-ms=4000
+ *          --warm-node=image|host (the Node the warm servers run on; default the image's)  --no-write
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +35,9 @@ import { imageNodeForHost } from './container/stand-in';
 import { fileSize, measureActionStarts, measureRehearsal, measureSynth } from './bench/pipeline';
 import { spawnServer, spawnTwin, waitHealthy } from './bench/processes';
 import { renderMarkdown, type BenchResults } from './bench/report';
-import { measureOverhead, ratios } from './bench/ttft';
+import { round1 } from './bench/stats';
+import { measureLoad } from './bench/load';
+import { measureGuardrailTime, measureOverhead, ratios } from './bench/ttft';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const started = performance.now();
@@ -49,7 +53,17 @@ const option = (name: string, fallback: number) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}=${raw}: expected a positive integer`);
   return n;
 };
-const known = ['quick', 'no-write', 'only', 'first-token-ms', 'rounds-1', 'rounds-20', 'cold-starts'];
+const known = [
+  'quick',
+  'no-write',
+  'only',
+  'first-token-ms',
+  'rounds-1',
+  'rounds-20',
+  'cold-starts',
+  'load-step-ms',
+  'warm-node',
+];
 for (const a of args) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0]))
     throw new Error(`unknown option ${a}; see the header of scripts/bench.ts`);
@@ -59,16 +73,20 @@ const only = new Set(
   args
     .find((a) => a.startsWith('--only='))
     ?.slice(7)
-    .split(',') ?? ['overhead', 'cold', 'image', 'cache', 'pipeline'],
+    .split(',') ?? ['overhead', 'load', 'cold', 'image', 'cache', 'pipeline'],
 );
 const settings = {
   modelFirstTokenMs: option('first-token-ms', 200),
   rounds1: option('rounds-1', quick ? 5 : 40),
   rounds20: option('rounds-20', quick ? 2 : 6),
   coldStarts: option('cold-starts', quick ? 2 : 10),
+  loadStepMs: option('load-step-ms', quick ? 1500 : 4000),
   prompt: 'Tell me about blue/green deployments.',
 };
 const write = !quick && !flag('no-write');
+const warmNodeChoice = args.find((a) => a.startsWith('--warm-node='))?.split('=')[1] ?? 'image';
+if (!['image', 'host'].includes(warmNodeChoice))
+  throw new Error(`--warm-node=${warmNodeChoice}: expected image or host`);
 
 const MODEL_ID = 'us.anthropic.claude-sonnet-4-6';
 const execFileAsync = promisify(execFile);
@@ -108,25 +126,46 @@ async function main() {
     settings,
   };
 
-  log('building our bundle (scripts/build-agent.ts, minified like the image) and the official SDK server');
-  const ours = await buildAgent({ outfile: path.join(root, '.local/bench/server.min.mjs'), minify: true });
+  log(
+    'building our bundle (scripts/build-agent.ts, minified and split like the image) and the official SDK server',
+  );
+  const ours = await buildAgent({
+    outfile: path.join(root, '.local/bench/server.min.mjs'),
+    minify: true,
+    split: true,
+  });
   const official = await bundleOfficialServer();
   const twin = await spawnTwin(settings.modelFirstTokenMs);
   const env = { ...twin.env, MODEL_ID, AGENT_ENV: 'bench', LOG_LEVEL: 'warn' };
-  // As in production: long-term memory (3 retrievals before the model, 2 writes after) and the guardrail.
+  // As in production: long-term memory (3 retrievals before the model, the turn written after) and the guardrail.
+  const guardrail = { id: 'localguardrail', version: '1' };
   const production = {
     ...env,
+    LOG_LEVEL: 'info', // environments/prod.yaml's runtime.logLevel
     MEMORY_ID: twin.memoryId,
-    GUARDRAIL_ID: 'localguardrail',
-    GUARDRAIL_VERSION: '1',
+    GUARDRAIL_ID: guardrail.id,
+    GUARDRAIL_VERSION: guardrail.version,
   };
+  // Tracing on as AgentCore turns it on (AGENT_OBSERVABILITY_ENABLED): every span exported, SigV4-signed,
+  // to X-Ray's OTLP endpoint, here the twin's (through AWS_ENDPOINT_URL).
+  const tracing = { ...env, AGENT_OBSERVABILITY_ENABLED: 'true' };
+  // The warm figures (overhead, load, cache) run both servers on the Node the image runs, as deployed
+  // (its async context and HTTP stack differ from Node 20's: tracing costs a third as much there).
+  const imageNode = await imageNodeForHost(path.join(root, 'agent/Dockerfile'), log);
+  const warmNode =
+    warmNodeChoice === 'image'
+      ? { label: `Node ${imageNode.version} (the image's)`, path: imageNode.path }
+      : { label: `Node ${process.version.slice(1)} (this machine's)`, path: process.execPath };
+  results.settings.warmNode = warmNode.label;
+  const node = warmNode.path;
   const targets: ColdTarget[] = [
-    { name: 'ours', command: process.execPath, args: [ours.outfile], env },
-    { name: 'official', command: process.execPath, args: [official], env },
+    { name: 'ours', command: node, args: [ours.outfile], env },
+    { name: 'official', command: node, args: [official], env },
   ];
   const overheadTargets = [
     targets[0],
-    { name: 'oursProduction', command: process.execPath, args: [ours.outfile], env: production },
+    { name: 'oursProduction', command: node, args: [ours.outfile], env: production },
+    { name: 'oursTracing', command: node, args: [ours.outfile], env: tracing },
     targets[1],
   ];
 
@@ -150,23 +189,65 @@ async function main() {
           rounds: settings.rounds20,
           budgetMs: 180_000,
         });
-        const figures = (c: typeof c1) => ({
-          ours: c.ours,
-          oursProduction: c.oursProduction,
-          official: c.official,
-          ratio: ratios(c.ours, c.official),
-          ratioProduction: ratios(c.oursProduction, c.official),
-        });
-        results.firstTokenOverhead = { concurrency1: figures(c1), concurrency20: figures(c20) };
+        log("the guardrail's own time before the first chunk (twin, straight from the SDK)");
+        const guardrailMs = await measureGuardrailTime(twin.env, MODEL_ID, guardrail, quick ? 3 : 15);
+        const figures = (c: typeof c1) => {
+          // The agent's share in production: what remains after the guardrail's service time.
+          const agentShare = {
+            samples: c.oursProduction.samples,
+            p50Ms: round1(c.oursProduction.p50Ms - guardrailMs),
+            p99Ms: round1(c.oursProduction.p99Ms - guardrailMs),
+          };
+          return {
+            ours: c.ours,
+            oursProduction: c.oursProduction,
+            oursProductionAgent: agentShare,
+            oursTracing: c.oursTracing,
+            official: c.official,
+            ratio: ratios(c.ours, c.official),
+            ratioProduction: ratios(c.oursProduction, c.official),
+            ratioProductionAgent: ratios(agentShare, c.official),
+            ratioTracing: ratios(c.oursTracing, c.ours),
+          };
+        };
+        results.firstTokenOverhead = {
+          guardrailMs,
+          concurrency1: figures(c1),
+          concurrency20: figures(c20),
+        };
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
+      }
+    }
+
+    if (only.has('load')) {
+      // One server at a time: each has the machine (shared with the twin and this client) to itself.
+      results.load = {};
+      for (const t of [targets[0], targets[1]]) {
+        log(`load: ${t.name} (steps of ${settings.loadStepMs} ms, open loop, rate doubling then bisecting)`);
+        const server = await spawnServer(t.command, t.args, t.env);
+        try {
+          await waitHealthy(server);
+          results.load[t.name as 'ours' | 'official'] = await measureLoad(server.url, server.child.pid!, {
+            stepMs: settings.loadStepMs,
+            startRate: 5,
+            maxRate: 640,
+            maxSteps: quick ? 4 : 10,
+            budgetMs: quick ? 20_000 : 120_000,
+            // 100, so the p99 is not simply the slowest one.
+            idleSamples: quick ? 10 : 100,
+            prompt: settings.prompt,
+            log,
+          });
+        } finally {
+          await server.stop();
+        }
       }
     }
 
     if (only.has('cold')) {
       // The Node the image runs (this machine's build of it, from npm) with the compile cache the
       // image bakes in, and the Node of this machine (20); the floors: an empty script, a bare server.
-      const imageNode = await imageNodeForHost(path.join(root, 'agent/Dockerfile'), log);
       const compileCache = path.join(root, '.local/bench/compile-cache');
       await rm(compileCache, { recursive: true, force: true });
       await execFileAsync(

@@ -6,8 +6,8 @@
  * deploy` of every stack through the real CDK CLI (local/src/provision/stacks.ts, most of a minute), and
  * the agent runs with the environment variables of the dev stack's runtime (its memory, guardrail,
  * models), signed as the dev account's admin.
- * The agent runs under `tsx watch`. Its per-request log and metric lines go to a log file (path printed)
- * unless --verbose. Ports: TWIN_PORT (4566), PORT (8080), CHAT_PORT (3000); a busy one is named with its
+ * The agent runs under `tsx watch`. Its per-request log and metric lines go to a log file (path printed;
+ * `npm run trace -- <session id>` reads it), with --verbose also to the terminal. Ports: TWIN_PORT (4566), PORT (8080), CHAT_PORT (3000); a busy one is named with its
  * variable before anything starts. If the agent or the page server dies, everything stops with its
  * error; Ctrl-C stops everything quietly.
  */
@@ -185,9 +185,10 @@ const setup = await (provision ? fromStacks(twin) : handMade(twin)).catch(async 
   process.exit(1);
 });
 
-// The agent's stdout carries one JSON log line and one metric line per request: a file unless --verbose.
+// The agent's stdout carries one JSON log line and one metric line per request: always to a file (where
+// `npm run trace -- <session id>` finds a session's trace ids), and with --verbose printed here too.
 const logFile = path.join(os.tmpdir(), `agentcore-gitops-agent-${agentPort}.log`);
-const agentOut = verbose ? 'inherit' : fs.openSync(logFile, 'w');
+const agentOut = verbose ? 'pipe' : fs.openSync(logFile, 'w');
 const agent = spawn(
   path.join(root, 'node_modules/.bin/tsx'),
   ['watch', '--clear-screen=false', 'agent/src/main.ts'],
@@ -201,9 +202,19 @@ const agent = spawn(
       HOST: '127.0.0.1',
       // Spans go to the twin's X-Ray OTLP endpoint (AWS_ENDPOINT_URL), as they go to X-Ray on AgentCore.
       AGENT_OBSERVABILITY_ENABLED: 'true',
+      // Export every half second (the SDK's default is 5 s) so `npm run trace` finds an answer at once.
+      OTEL_BSP_SCHEDULE_DELAY: process.env.OTEL_BSP_SCHEDULE_DELAY ?? '500',
     },
   },
 );
+
+if (verbose) {
+  const file = fs.createWriteStream(logFile);
+  agent.stdout!.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    file.write(chunk);
+  });
+}
 
 const agentUrl = `http://127.0.0.1:${agentPort}`;
 // The page's user: a Cognito token whose sub is the memory actor, as behind AgentCore's authorizer.
@@ -237,8 +248,12 @@ A bearer token (client credentials; its sub becomes the memory actor):
   curl -N -X POST ${agentUrl}/invocations -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -H 'X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: my-first-local-session-0000000000001' -d '{"prompt":"My name is Ada"}'
 
-A session's traces (span tree, timings; RUN_FINISHED's metadata.traceId names one answer's):
+A session's traces, as span trees with timings and where the time went (one answer's: the trace id
+in its RUN_FINISHED metadata.traceId or its log line):
   npm run trace -- my-first-local-session-0000000000001
+  npm run trace -- <trace id>
+On AWS: CloudWatch → GenAI Observability → Bedrock AgentCore → Sessions View (the session id) or
+Traces View (the trace id); or \`npm run trace -- <trace id> --aws\` with your credentials (docs/agent.md#traces).
 
 ${
   provision
@@ -248,7 +263,7 @@ ${
         .map(([k, v]) => `  export ${k}=${v}`)
         .join('\n')}\n\n`
     : ''
-}${verbose ? 'Agent logs and metrics: printed here (--verbose).' : `Agent logs and metrics: ${logFile}  (npm start -- --verbose prints them here)`}
+}${verbose ? `Agent logs and metrics: printed here (--verbose) and in ${logFile}` : `Agent logs and metrics: ${logFile}  (npm start -- --verbose prints them here too)`}
 Ctrl-C stops the agent, the page and the twin.
 `);
 
@@ -267,7 +282,7 @@ async function stop(code: number) {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
 agent.on('exit', (code, signal) => {
   if (!stopping) {
-    const log = verbose ? '' : ` (its log: ${logFile})`;
+    const log = ` (its log: ${logFile})`;
     console.error(
       `npm start: the agent exited (${signal ?? `code ${code}`})${log}; stopping the page and the twin`,
     );

@@ -34,7 +34,7 @@ import { startTwin, type Twin } from '../local/src/twin';
 import { invokeAgent } from '../.github/actions/src/lib/agui';
 import { clientCredentialsToken, clientSecret } from '../.github/actions/src/lib/cognito';
 import { findRuntime, getEndpoint, getRuntime, requireRuntime } from '../.github/actions/src/lib/runtime';
-import type { SmokeReport } from '../.github/actions/src/steps/smoke-test';
+import { SLOWEST_EXPLAINED, type SmokeReport } from '../.github/actions/src/steps/smoke-test';
 import { buildAgent } from './build-agent';
 import { rehearseEvalGate } from './rehearsal/eval-gate';
 import { rehearsalPipeline, resolveInputs } from './rehearsal/pipeline';
@@ -124,6 +124,37 @@ export async function runAction(
   };
   fs.rmSync(dir, { recursive: true, force: true });
   return run;
+}
+
+/**
+ * The smoke summary's traces section, checked: every request linked to its trace in the console, and
+ * where the time went (first token, model, tools, memory) for the slowest ones, read from the spans
+ * the agent exported to the twin's X-Ray. Returns a one-line account of the slowest request.
+ */
+export function smokeTraces(summary: string, report: SmokeReport): string {
+  const expect = (ok: boolean, message: string) => {
+    if (!ok) throw new Error(`${message}\n${summary}`);
+  };
+  expect(!report.traceNote, `smoke traces: ${report.traceNote}`);
+  for (const r of report.requests)
+    expect(
+      !!r.traceId && summary.includes(`[${r.traceId}](https://`),
+      `smoke summary: no trace link for ${r.name}`,
+    );
+  const explained = summary
+    .split('\n')
+    .map((l) =>
+      /^\| ([^|]+) \| (\d+) \| (\d+) ms \| (\d+) ms \((\d+)\) \| (\d+) ms \| (\d+) ms \| ([^|]+) \| \[/.exec(
+        l,
+      ),
+    )
+    .filter((m) => m !== null);
+  expect(
+    explained.length === SLOWEST_EXPLAINED,
+    `smoke summary: ${explained.length} requests with where their time went, not the ${SLOWEST_EXPLAINED} slowest`,
+  );
+  const [, name, total, first, model, calls, tools, memory, slowest] = explained[0];
+  return `slowest ${name.trim()} ${total} ms: first token ${first} ms, model ${model} ms (${calls} calls), tools ${tools} ms, memory ${memory} ms, slowest span ${slowest.trim()}`;
 }
 
 /** An agent artifact: a tiny ESM file that starts the real bundle, optionally with the environment changed. */
@@ -511,7 +542,8 @@ async function rehearse(): Promise<Rehearsal> {
           gateCost?.[1] === String(requests.length),
           `no gate cost row in the smoke summary:\n${smoke.summary}`,
         );
-        return `gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests`;
+        const traced = smokeTraces(smoke.summary, JSON.parse(smoke.outputs.report) as SmokeReport);
+        return `gates passed, p95 first token ${smoke.outputs['first-token-p95-ms']} ms, total ${smoke.outputs['total-p95-ms']} ms, est. ${gateCost![2]} for ${requests.length} requests; ${traced}`;
       });
       // As release.yml: the versioned evals, the candidate against live, before promote.
       await step(`${name}: eval gate on the candidate against live`, async () => {
@@ -954,10 +986,7 @@ async function rehearse(): Promise<Rehearsal> {
 
     // ci.yml's `actions` job runs this same list on GitHub's runners (ci-parity.test.ts keeps the two equal).
     await step("ci.yml's actions job (scripts/rehearsal/pipeline.ts), step by step", async () => {
-      const outputs: Record<string, Record<string, string>> = {
-        // What ci.yml's twin-cognito step prints: the dev pool's token endpoint on the twin.
-        'twin-cognito': { 'token-url': await twinTokenEndpoint(twin.url, envs.dev.userPoolId) },
-      };
+      const outputs: Record<string, Record<string, string>> = {};
       for (const s of rehearsalPipeline) {
         const inputs = resolveInputs(s, outputs);
         if (s.token) {
@@ -990,13 +1019,6 @@ async function rehearse(): Promise<Rehearsal> {
     fs.rmSync(work, { recursive: true, force: true });
   }
   return { rows, provisioning: { ms: provisioningMs, log: provisioningLog } };
-}
-
-/** The token endpoint of a pool on the twin, from the twin's discovery document (scripts/ci/twin-token-url.ts). */
-async function twinTokenEndpoint(twinUrl: string, userPoolId: string): Promise<string> {
-  const res = await fetch(`${twinUrl}/cognito/${userPoolId}/.well-known/openid-configuration`);
-  if (!res.ok) throw new Error(`discovery of ${userPoolId} answered ${res.status}`);
-  return ((await res.json()) as { token_endpoint: string }).token_endpoint;
 }
 
 function printTable({ rows, provisioning }: Rehearsal) {

@@ -120,6 +120,11 @@ export class Background {
     );
   }
 
+  /** Calls not finished yet (what a shutdown cut short drops). */
+  get pendingTasks(): number {
+    return this.tasks.size;
+  }
+
   async idle(): Promise<void> {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }

@@ -32,6 +32,16 @@ early.once('error', (e) => {
   process.stderr.write(`could not listen on ${config.HOST}:${config.PORT}: ${e.message}\n`);
   process.exit(1);
 });
+// As PID 1 (the container) a signal with no handler is ignored: until the drain handlers below are
+// installed, SIGTERM/SIGINT end the start-up at once, invocations still queued answered 503.
+const stopDuringStartUp = async () => {
+  const answered = waiting
+    .splice(0)
+    .map(([, res]) => new Promise((done) => res.writeHead(503, { Connection: 'close' }).end(done)));
+  await Promise.all(answered);
+  process.exit(0);
+};
+process.once('SIGTERM', stopDuringStartUp).once('SIGINT', stopDuringStartUp);
 await once(early.listen(config.PORT, config.HOST), 'listening');
 
 // The heaviest modules one at a time, with turns of the event loop between them to answer /ping (one
@@ -49,16 +59,19 @@ for (const load of [
 }
 const { createAgentServer } = await import('./server');
 const server = createAgentServer(config, { health });
+process.off('SIGTERM', stopDuringStartUp).off('SIGINT', stopDuringStartUp);
 await server.listen(early);
 for (const [req, res] of waiting.splice(0)) server.app(req, res);
 
+/** Exit code when SHUTDOWN_DEADLINE_MS cut work short (the last log line lists it); 0 after a clean drain. */
+const EXIT_WORK_DROPPED = 3;
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     server.shutdown().then(
-      () => process.exit(0),
+      (report) => process.exit(report.clean ? 0 : EXIT_WORK_DROPPED),
       (e) => {
         process.stderr.write(`shutdown failed: ${(e as Error).stack}\n`);
         process.exit(1);

@@ -98,6 +98,13 @@ export class Memory {
     });
   }
 
+  /** Writes not finished yet, in all sessions (what a shutdown cut short drops). */
+  get pendingWrites(): number {
+    let n = 0;
+    for (const set of this.pending.values()) n += set.size;
+    return n;
+  }
+
   /** Await the writes of one session, or of all sessions. */
   async flush(sessionId?: string): Promise<void> {
     const sets = sessionId ? [this.pending.get(sessionId)] : [...this.pending.values()];

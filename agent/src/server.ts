@@ -46,10 +46,45 @@ export interface AgentServer {
    */
   listen(listening?: Server): Promise<string>;
   /**
-   * Stop taking new invocations (503), let in-flight runs finish until the deadline, abort the rest,
-   * flush memory writes and background work, and close the server.
+   * Stop taking new invocations (503), let in-flight runs finish, abort the rest, flush memory writes,
+   * background work, spans and log lines, and close the server — all within `deadlineMs` (each stage
+   * by its share, SHUTDOWN_SHARES), whatever the endpoints do. Resolves with what was dropped.
    */
-  shutdown(deadlineMs?: number): Promise<void>;
+  shutdown(deadlineMs?: number): Promise<ShutdownReport>;
+}
+
+/** What a shutdown cut short; `clean` when nothing. */
+export interface ShutdownReport {
+  clean: boolean;
+  dropped: {
+    /** In-flight runs aborted at their share of the deadline. */
+    runs: number;
+    memoryWrites: number;
+    backgroundTasks: number;
+    /** Spans not exported (endpoint down, refusing or too slow). */
+    spans: number;
+  };
+}
+
+/**
+ * Where each shutdown stage must be done, as a fraction of the deadline from SIGTERM: answers get
+ * most of it; what they leave behind (memory writes, background calls), spans and the log flush get
+ * the rest. A stage that finishes early leaves its time to the next.
+ */
+const SHUTDOWN_SHARES = { runs: 0.7, abortedRuns: 0.75, memoryAndBackground: 0.85, spans: 0.95 };
+
+/** Whether `work` settled before `deadline` (an epoch ms); it is not awaited past it. */
+async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 class ShutdownError extends Error {
@@ -269,28 +304,48 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
         server = s;
       }),
     async shutdown(deadlineMs = config.SHUTDOWN_DEADLINE_MS) {
+      const startedAt = Date.now();
+      const by = (share: number) => startedAt + deadlineMs * share;
       draining = true;
       log.info({ inFlight: runs.size, deadlineMs }, 'shutting down: draining in-flight runs');
-      const all = () => Promise.all(runs.keys());
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs)));
-      if ((await Promise.race([all(), deadline])) === 'deadline') {
+      const dropped = { runs: 0, memoryWrites: 0, backgroundTasks: 0, spans: 0 };
+      const allRuns = () => Promise.all(runs.keys());
+
+      if (!(await settlesBy(allRuns(), by(SHUTDOWN_SHARES.runs)))) {
+        dropped.runs = runs.size;
         log.warn({ inFlight: runs.size }, 'shutdown deadline reached: aborting in-flight runs');
         for (const controller of runs.values())
           controller.abort(new ShutdownError('The agent is shutting down'));
-        await all();
+        // An aborted run still awaits what ignores its signal (its memory writes); not past its share.
+        await settlesBy(allRuns(), by(SHUTDOWN_SHARES.abortedRuns));
       }
-      clearTimeout(timer);
-      await Promise.all([memory?.flush(), background.idle()]);
-      await tracing.shutdown();
-      await new Promise<void>((resolve) => {
-        if (!server) return resolve();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      const leftBehind = Promise.all([memory?.flush(), background.idle()]);
+      if (!(await settlesBy(leftBehind, by(SHUTDOWN_SHARES.memoryAndBackground)))) {
+        dropped.memoryWrites = memory?.pendingWrites ?? 0;
+        dropped.backgroundTasks = background.pendingTasks;
+      }
+      // Cuts the calls still waiting on an endpoint (their failures are logged).
       runtime.destroy();
       memoryClient?.destroy();
-      log.info('shut down');
+      dropped.spans = await tracing.shutdown(by(SHUTDOWN_SHARES.spans) - Date.now());
+      await settlesBy(
+        new Promise<void>((resolve) => {
+          if (!server) return resolve();
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        by(1),
+      );
+      const clean = Object.values(dropped).every((n) => n === 0);
+      const tookMs = Date.now() - startedAt;
+      if (clean) log.info({ tookMs }, 'shut down');
+      else log.warn({ tookMs, dropped }, 'shut down');
+      // Log lines still queued for a reader of stdout that is not reading are lost at exit.
+      if (!(await settlesBy(new Promise((resolve) => log.flush(resolve)), by(1))))
+        process.stderr.write(
+          'shutdown: log lines still queued for stdout were dropped (its reader is not reading)\n',
+        );
+      return { clean, dropped };
     },
   };
 }

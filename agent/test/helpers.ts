@@ -46,7 +46,7 @@ export async function startAgent(twin: Twin, env: Record<string, string> = {}): 
     ),
   });
   const url = await server.listen();
-  return { url, server, config, logs, metrics, close: () => server.shutdown(5_000) };
+  return { url, server, config, logs, metrics, close: async () => void (await server.shutdown(5_000)) };
 }
 
 export interface InvokeOptions {

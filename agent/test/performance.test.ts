@@ -1,16 +1,21 @@
 /**
  * What keeps the agent fast without dropping work: pooled keep-alive connections to Bedrock, background
- * calls that wait while an answer awaits its first token, and a process that answers /ping while its
- * server modules are still loading.
+ * calls that wait while an answer awaits its first token, memory reads sent together, the guardrail
+ * applied inside the model call (no round trip of its own), and a process that answers /ping while
+ * its server modules are still loading.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
 import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { freePort } from '../../scripts/bench/processes';
+import { agentEntryInputs, buildAgent } from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
 import { Background } from '../src/background';
 import { createLogger } from '../src/telemetry/logger';
@@ -40,6 +45,54 @@ async function countingRelay(
   await once(server.listen(0, '127.0.0.1'), 'listening');
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}`, connections: () => connections, close: () => server.close() };
+}
+
+/**
+ * An HTTP relay in front of the twin that records each request (method and path) and the most requests
+ * it had in flight at once. Headers pass unchanged, so SigV4 signatures still verify at the twin.
+ */
+async function recordingRelay(target: URL) {
+  const requests: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const server = createHttpServer((req, res) => {
+    requests.push(`${req.method} ${decodeURIComponent(req.url ?? '')}`);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => inFlight--);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await once(server.listen(0, '127.0.0.1'), 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => [...requests],
+    maxInFlight: () => maxInFlight,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** Point one AWS service of the agent (e.g. BEDROCK_AGENTCORE) at `url` while `fn` runs. */
+async function withEndpoint<T>(service: string, url: string, fn: () => Promise<T>): Promise<T> {
+  const name = `AWS_ENDPOINT_URL_${service}`;
+  const before = process.env[name];
+  process.env[name] = url;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
 }
 
 describe('connections to Bedrock', () => {
@@ -105,11 +158,115 @@ describe('background calls', () => {
   });
 });
 
+describe('memory reads before the model call', () => {
+  it("sends the session's events and the three long-term namespaces together, not one after another", async () => {
+    const memoryId = twin.memory.createMemory({
+      name: 'agent_memory_perf',
+      eventExpiryDuration: 30,
+      memoryStrategies: [
+        { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
+        { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
+        { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
+      ],
+    }).id;
+    const relay = await recordingRelay(new URL(twin.url));
+    const { agent, events } = await withEndpoint('BEDROCK_AGENTCORE', relay.url, async () => {
+      // Budgets a loaded test machine meets: a retrieval cut by its budget never reaches the relay.
+      const agent = await startAgent(twin, {
+        MEMORY_ID: memoryId,
+        MEMORY_RETRIEVE_BUDGET_MS: '5000',
+        MEMORY_LOAD_BUDGET_MS: '10000',
+      });
+      return {
+        agent,
+        events: await ask(agent.url, 'calculate 6*7', { sessionId: newSessionId('perf-memory') }),
+      };
+    });
+    try {
+      expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+      const [reads, writes] = [relay.requests().slice(0, 4), relay.requests().slice(4)];
+      // A session new to the process: its events (ListEvents), then one retrieval per namespace.
+      expect(reads.filter((r) => r.endsWith('/retrieve'))).toHaveLength(3);
+      expect(reads.filter((r) => /\/actor\/[^/]+\/sessions\/[^/]+$/.test(r))).toHaveLength(1);
+      // All four were in flight at once: the model call waits for one round trip, not four.
+      expect(relay.maxInFlight()).toBe(4);
+      // The turn is still written (question and answer) after the answer.
+      expect(writes.length).toBeGreaterThan(0);
+      expect(writes.every((w) => w.endsWith('/events'))).toBe(true);
+    } finally {
+      await agent.close();
+      relay.close();
+    }
+  });
+});
+
+describe('guardrail', () => {
+  it("is applied inside the model call: no ApplyGuardrail round trip, and the trace's masking is what is kept", async () => {
+    const relay = await recordingRelay(new URL(twin.url));
+    const agent = await startAgent(twin, {
+      GUARDRAIL_ID: 'localguardrail',
+      GUARDRAIL_VERSION: '1',
+      GUARDRAIL_STREAM_MODE: 'sync',
+    });
+    const email = `perf-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    try {
+      const events = await withEndpoint('BEDROCK_RUNTIME', relay.url, async () => {
+        const out = await ask(agent.url, `My address is ${email}. Tell me about blue/green deployments.`, {
+          sessionId: newSessionId('perf-guardrail'),
+        });
+        await agent.server.shutdown(5_000); // awaits the classification
+        return out;
+      });
+      expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+      const requests = relay.requests();
+      expect(requests.some((r) => r.includes('/guardrail/'))).toBe(false);
+      const guarded = requests.filter((r) => r.endsWith('/converse-stream'));
+      expect(guarded).toHaveLength(1);
+      const call = twin.bedrock
+        .calls()
+        .find((c) => c.operation === 'ConverseStream' && JSON.stringify(c.request).includes(email));
+      expect(call?.request.guardrailConfig).toMatchObject({ guardrailIdentifier: 'localguardrail' });
+      // The background model classified the message as the guardrail let it through (masked).
+      const classified = twin.bedrock
+        .calls()
+        .filter((c) => c.operation === 'Converse')
+        .map((c) => JSON.stringify(c.request.messages));
+      expect(classified.some((m) => m.includes('My address is {EMAIL}.'))).toBe(true);
+      expect(classified.some((m) => m.includes(email))).toBe(false);
+    } finally {
+      relay.close();
+    }
+  });
+});
+
 describe('start-up', () => {
+  it('the split bundle’s entry loads only config validation and /ping before the port opens', async () => {
+    const inputs = await agentEntryInputs();
+    const packages = new Set(
+      inputs.flatMap((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1] ?? []),
+    );
+    const sources = inputs.filter((i) => !i.includes('node_modules/'));
+    // Express, the AWS SDK, pino, AG-UI (with iconv-lite, mime-db, protobuf) load after listen.
+    expect([...packages]).toEqual(['zod']);
+    expect(sources.sort()).toEqual([
+      'agent/src/config.ts',
+      'agent/src/health.ts',
+      'agent/src/main.ts',
+      'cost/model.ts',
+      'environments/prices-schema.ts',
+    ]);
+  });
+
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {
+    // The image's layout: the minified split bundle (entry + chunks/).
+    const dir = await mkdtemp(path.join(tmpdir(), 'agent-split-'));
+    const { outfile } = await buildAgent({
+      outfile: path.join(dir, 'server.mjs'),
+      minify: true,
+      split: true,
+    });
     const port = await freePort();
-    // node with tsx's loader, one process: the tsx CLI's child would outlive the SIGKILL below.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'agent/src/main.ts')], {
+    const child = spawn(process.execPath, [outfile], {
       cwd: root,
       env: {
         PATH: process.env.PATH!,
@@ -138,6 +295,7 @@ describe('start-up', () => {
       expect(events.at(-1)?.type).toBe('RUN_FINISHED');
     } finally {
       child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

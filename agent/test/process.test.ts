@@ -1,44 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
+import { spawnAgent } from './agent-process';
 import { invokeRequest, SseReader } from './helpers';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const main = path.join(root, 'agent/src/main.ts');
-
-/**
- * The agent as its own process (as in the container), with stdout JSON lines collected. One process:
- * node with tsx's loader, not the tsx CLI, whose child a SIGKILL would leave running.
- */
-function spawnAgent(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    cwd: root,
-    env: { PATH: process.env.PATH!, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const parts = text.split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) if (line.startsWith('{')) lines.push(JSON.parse(line));
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // 'close' waits for stdout to drain; 'exit' can fire before the last log lines are read.
-  const exited = once(child, 'close').then(([code]) => code as number | null);
-  return { child, lines, stderr: () => stderr, exited };
-}
-
-async function listeningUrl(lines: Record<string, unknown>[], child: ChildProcess): Promise<string> {
-  await expect.poll(() => lines.find((l) => l.msg === 'agent listening'), { timeout: 15_000 }).toBeTruthy();
-  expect(child.exitCode).toBeNull();
-  return `http://127.0.0.1:${lines.find((l) => l.msg === 'agent listening')!.port}`;
-}
 
 describe('agent process', () => {
   let twin: Twin;
@@ -50,7 +13,7 @@ describe('agent process', () => {
   it('on SIGTERM finishes the in-flight stream, refuses new work, and exits 0', async () => {
     const agent = spawnAgent({ ...twin.env(), PORT: '0', HOST: '127.0.0.1', AGENT_ENV: 'test' });
     try {
-      const url = await listeningUrl(agent.lines, agent.child);
+      const url = await agent.listening();
       const res = await invokeRequest(url, { prompt: `say: ${'lorem ipsum dolor '.repeat(50)}` });
       const stream = new SseReader(res);
       await stream.until((e) => e.type === 'TEXT_MESSAGE_CONTENT');
@@ -69,7 +32,7 @@ describe('agent process', () => {
     } finally {
       agent.child.kill('SIGKILL');
     }
-  });
+  }, 90_000);
 
   it('exits 2 listing every configuration problem', async () => {
     const agent = spawnAgent({ PORT: '99999', MAX_TOOL_STEPS: 'many', GUARDRAIL_STREAM_MODE: 'eventually' });

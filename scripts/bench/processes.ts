@@ -22,7 +22,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Spawn `command args` serving HTTP on 127.0.0.1:<free port> (PORT/HOST in its environment). */
+/**
+ * Spawn `command args` serving HTTP on 127.0.0.1:<free port> (PORT/HOST in its environment). Its stdout
+ * is a pipe that is read and discarded, as the runtime reads an agent's log and metric lines.
+ */
 export async function spawnServer(
   command: string,
   args: string[],
@@ -32,8 +35,9 @@ export async function spawnServer(
   const spawnedAt = performance.now();
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stdout!.resume();
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-8000)));
   const exited = once(child, 'exit');
@@ -116,6 +120,8 @@ export async function spawnTwin(firstTokenDelayMs: number) {
   ]);
   return {
     ...twin,
+    /** The twin's process id (its CPU time and memory can be read while it serves). */
+    pid: child.pid!,
     async close() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -1,5 +1,7 @@
 /** The benchmark results: their JSON shape and the markdown section appended to docs/benchmarks.md. */
 import type { ImageFigures } from './image';
+import type { LoadFigures } from './load';
+import { ratio, round1 } from './stats';
 import type { OverheadFigures } from './ttft';
 
 interface Pair<T> {
@@ -29,17 +31,31 @@ export interface BenchResults {
     rounds1: number;
     rounds20: number;
     coldStarts: number;
+    loadStepMs?: number;
+    /** The Node the warm servers ran on. */
+    warmNode?: string;
     prompt: string;
   };
-  firstTokenOverhead?: Record<
+  firstTokenOverhead?: {
+    /** The guardrail's own time before the first chunk (twin's emulation of Bedrock), median ms. */
+    guardrailMs: number;
+  } & Record<
     'concurrency1' | 'concurrency20',
     Pair<OverheadFigures> & {
       /** Ours as in production: memory and guardrail on. */
       oursProduction: OverheadFigures;
+      /** Production less the guardrail's own time: what the agent adds. */
+      oursProductionAgent: OverheadFigures;
+      /** Ours (memory and guardrail off) exporting every span to the twin's X-Ray OTLP endpoint. */
+      oursTracing: OverheadFigures;
       ratio: { p50: number; p99: number };
       ratioProduction: { p50: number; p99: number };
+      ratioProductionAgent: { p50: number; p99: number };
+      /** Tracing on / tracing off, both ours. */
+      ratioTracing: { p50: number; p99: number };
     }
   >;
+  load?: Partial<Pair<LoadFigures>>;
   coldStart?: (Pair<ColdFigures> & {
     node: string;
     ratio: { healthy: number; firstToken: number };
@@ -102,53 +118,120 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average at start ${m.loadAverageAtStart.join(' / ')} (a shared development machine: other work ran at the same time, so read the ratios, measured side by side, rather than the absolute figures).`,
     '',
-    `Twin model first-token delay: ${r.settings.modelFirstTokenMs} ms. "Official" = the official TypeScript SDK's runtime server (npm \`bedrock-agentcore\`, \`BedrockAgentCoreApp\`) with an equivalent minimal streaming handler (scripts/bench/official-server.ts); "ours" = the minified agent bundle, memory and guardrail off (same work as the official handler: one ConverseStream, streamed as AG-UI events).`,
+    `Twin model first-token delay: ${r.settings.modelFirstTokenMs} ms. Warm servers (overhead, load, prompt caching) run on ${r.settings.warmNode ?? "this machine's Node"}. "Official" = the official TypeScript SDK's runtime server (npm \`bedrock-agentcore\`, \`BedrockAgentCoreApp\`) with an equivalent minimal streaming handler (scripts/bench/official-server.ts); "ours" = the minified agent bundle, memory and guardrail off (same work as the official handler: one ConverseStream, streamed as AG-UI events).`,
   ];
   if (r.firstTokenOverhead) {
-    const rows = (['concurrency1', 'concurrency20'] as const).flatMap((k) => {
-      const f = r.firstTokenOverhead![k];
-      const c = k === 'concurrency1' ? 1 : 20;
-      return [
-        [
+    const o = r.firstTokenOverhead;
+    const both = (k: 'concurrency1' | 'concurrency20', pct: 'p50' | 'p99') => {
+      const f = o[k];
+      const ms = `${pct}Ms` as const;
+      return { f, c: k === 'concurrency1' ? 1 : 20, ms };
+    };
+    const keys = ['concurrency1', 'concurrency20'] as const;
+    const pcts = ['p50', 'p99'] as const;
+    const rows = keys.flatMap((k) =>
+      pcts.map((pct) => {
+        const { f, c, ms } = both(k, pct);
+        return [
           c,
-          'p50',
-          f.ours.p50Ms,
-          f.oursProduction.p50Ms,
-          f.official.p50Ms,
-          f.ratio.p50,
-          f.ratioProduction.p50,
-          `${f.ours.samples} / ${f.oursProduction.samples} / ${f.official.samples}`,
-        ],
-        [
+          pct,
+          f.ours[ms],
+          f.oursProduction[ms],
+          f.oursProductionAgent[ms],
+          f.official[ms],
+          f.ratio[pct],
+          f.ratioProduction[pct],
+          f.ratioProductionAgent[pct],
+          pct === 'p50'
+            ? `${f.ours.samples} / ${f.oursProduction.samples} / ${f.oursTracing.samples} / ${f.official.samples}`
+            : '',
+        ];
+      }),
+    );
+    const tracingRows = keys.flatMap((k) =>
+      pcts.map((pct) => {
+        const { f, c, ms } = both(k, pct);
+        return [
           c,
-          'p99',
-          f.ours.p99Ms,
-          f.oursProduction.p99Ms,
-          f.official.p99Ms,
-          f.ratio.p99,
-          f.ratioProduction.p99,
-          '',
-        ],
-      ];
-    });
+          pct,
+          f.ours[ms],
+          f.oursTracing[ms],
+          round1(f.oursTracing[ms] - f.ours[ms]),
+          f.ratioTracing[pct],
+        ];
+      }),
+    );
     out.push(
       '',
       '### Overhead on the first token',
       '',
-      'Time from POST to the first TEXT_MESSAGE_CONTENT at the client, minus the model\'s own first-token delay (added ms). "Production" = ours with long-term memory (three retrievals before the model call, two event writes after) and the guardrail on, as deployed.',
+      `Time from POST to the first TEXT_MESSAGE_CONTENT at the client, minus the model's own first-token delay (added ms). "Production" = ours with long-term memory (the session's events and three record retrievals before the model call, the turn written after) and the guardrail on (sync mode), as deployed. The guardrail's own time before the first chunk, as the twin emulates Bedrock's (input scan, then the first buffered window and its scan), measured straight from the SDK: ${o.guardrailMs} ms; "agent's share" is production less that service time.`,
       '',
       table(
         [
           'streams',
           'percentile',
           'ours (ms)',
-          'ours, production (ms)',
+          'production (ms)',
+          "production, agent's share (ms)",
           'official (ms)',
           'ratio ours/official',
           'ratio production/official',
-          'samples',
+          "ratio agent's share/official",
+          'samples (ours / production / tracing / official)',
         ],
         rows,
+      ),
+      '',
+      '### Telemetry cost on the first token',
+      '',
+      "Ours (memory and guardrail off) with tracing exporting every span (batched, SigV4-signed OTLP/HTTP to the twin's X-Ray endpoint, as AGENT_OBSERVABILITY_ENABLED does on AgentCore) beside ours with tracing off, in the same interleaved rounds. Logs and EMF metric lines are written in both.",
+      '',
+      table(
+        ['streams', 'percentile', 'tracing off (ms)', 'tracing on (ms)', 'difference (ms)', 'ratio on/off'],
+        tracingRows,
+      ),
+    );
+  }
+  if (r.load) {
+    const entries = (['ours', 'official'] as const).flatMap((name) => {
+      const l = r.load![name];
+      return l ? [[name, l] as const] : [];
+    });
+    const ratioLine =
+      r.load.ours && r.load.official && r.load.official.sustainedPerSecond > 0
+        ? ` Ratio ours/official: ${ratio(r.load.ours.sustainedPerSecond, r.load.official.sustainedPerSecond)} (higher is better).`
+        : '';
+    out.push(
+      '',
+      `### Load: sustained invocations per second in one process`,
+      '',
+      `Open loop: invocations start at a fixed rate for ${r.settings.loadStepMs ?? '?'} ms per step, each on a new session; the rate doubles from 5/s until first-token p99 (POST → first token, the model's ${r.settings.modelFirstTokenMs} ms included) exceeds twice the idle p99 or a run fails, then bisects. Resident memory: after warm-up, idle; and the highest sampled (every 100 ms) during the steps. Ours with memory and guardrail off, like the official handler.${ratioLine}`,
+      '',
+      table(
+        [
+          'server',
+          'sustained (invocations/s)',
+          'idle first-token p99 (ms)',
+          'limit (ms)',
+          'RSS idle (MB)',
+          'RSS loaded (MB)',
+          'steps (rate: p99, ok)',
+        ],
+        entries.map(([name, l]) => [
+          name,
+          l.sustainedPerSecond,
+          l.idleP99Ms,
+          l.limitMs,
+          l.rssIdleMB,
+          l.rssLoadedMB,
+          l.steps
+            .map(
+              (x) =>
+                `${x.rate}/s: ${x.p99Ms}${x.errors ? ` (${x.errors} errors)` : ''} ${x.ok ? 'ok' : 'over'}`,
+            )
+            .join('; '),
+        ]),
       ),
     );
   }

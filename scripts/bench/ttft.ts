@@ -3,6 +3,9 @@
  * fixed first-token delay, for each server at each concurrency, rounds interleaved so both see the same
  * machine load.
  */
+import { Agent } from 'node:http';
+import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { newThreadId, runInput, timedRun } from './agui-client';
 import { percentile, ratio, round1 } from './stats';
 
@@ -73,3 +76,62 @@ export const ratios = (ours: OverheadFigures, official: OverheadFigures) => ({
   p50: ratio(ours.p50Ms, official.p50Ms),
   p99: ratio(ours.p99Ms, official.p99Ms),
 });
+
+/**
+ * What the guardrail itself adds before the first chunk, as the twin emulates Bedrock (input scan, and
+ * in sync mode the buffered first window and its scan): the median first-chunk time of guarded minus
+ * unguarded ConverseStream calls straight from the real SDK client, alternating, one at a time. It is
+ * service time, like the model's own first-token delay, so it is shown beside the agent's overhead.
+ */
+export async function measureGuardrailTime(
+  env: Record<string, string>,
+  modelId: string,
+  guardrail: { id: string; version: string },
+  samples: number,
+): Promise<number> {
+  const client = new BedrockRuntimeClient({
+    endpoint: env.AWS_ENDPOINT_URL,
+    region: env.AWS_REGION,
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      sessionToken: env.AWS_SESSION_TOKEN,
+    },
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true }) }),
+  });
+  const firstChunk = async (guarded: boolean) => {
+    const started = performance.now();
+    const out = await client.send(
+      new ConverseStreamCommand({
+        modelId,
+        messages: [{ role: 'user', content: [{ text: 'Tell me about blue/green deployments.' }] }],
+        ...(guarded && {
+          guardrailConfig: {
+            guardrailIdentifier: guardrail.id,
+            guardrailVersion: guardrail.version,
+            streamProcessingMode: 'sync',
+            trace: 'enabled',
+          },
+        }),
+      }),
+    );
+    let first: number | undefined;
+    for await (const event of out.stream ?? []) {
+      if (first === undefined && event.contentBlockDelta?.delta?.text) first = performance.now() - started;
+    }
+    return first ?? NaN;
+  };
+  try {
+    const plain: number[] = [];
+    const guarded: number[] = [];
+    await firstChunk(false);
+    await firstChunk(true);
+    for (let i = 0; i < samples; i++) {
+      plain.push(await firstChunk(false));
+      guarded.push(await firstChunk(true));
+    }
+    return round1(percentile(guarded, 50) - percentile(plain, 50));
+  } finally {
+    client.destroy();
+  }
+}

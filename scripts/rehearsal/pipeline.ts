@@ -39,14 +39,6 @@ const shared = sharedResourceNames(dev.app.app);
 const role = (name: string) => `arn:aws:iam::${dev.account}:role/${name}`;
 const out = (step: string, output: string): StepInput => ({ step, output });
 
-/**
- * The `run:` step of ci.yml (id `twin-cognito`, after the deploy credentials) whose `token-url` output
- * the smoke steps take: the twin serves the pool's token endpoint at its own address, not at the hosted
- * domain the stack's TokenEndpoint output names (scripts/ci/twin-token-url.ts). Outside a workflow,
- * give it as `{ 'twin-cognito': { 'token-url': … } }` to resolveInputs.
- */
-export const twinTokenUrl = out('twin-cognito', 'token-url');
-
 /** aws-credentials as `job`'s role, with the token the twin issued for that job (from a file: no id-token permission). */
 function credentials(id: string, roleName: string, token: TokenJob): PipelineStep {
   return {
@@ -93,7 +85,7 @@ export const rehearsalPipeline: PipelineStep[] = [
   {
     id: 'smoke',
     action: 'smoke-test',
-    inputs: { environment: 'dev', qualifier: 'DEFAULT', 'token-url': twinTokenUrl },
+    inputs: { environment: 'dev', qualifier: 'DEFAULT' },
   },
   {
     id: 'promote',
@@ -118,7 +110,7 @@ export const rehearsalPipeline: PipelineStep[] = [
   {
     id: 'smoke-live',
     action: 'smoke-test',
-    inputs: { environment: 'dev', qualifier: dev.runtime.liveEndpoint, 'token-url': twinTokenUrl },
+    inputs: { environment: 'dev', qualifier: dev.runtime.liveEndpoint },
   },
 ];
 

@@ -5,7 +5,8 @@
  * with host networking against the twin on 127.0.0.1. First run builds the stand-ins (minutes, cached);
  * later runs reuse them and podman's layer cache. See docs/local-containers.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,33 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
     await twin?.close();
   });
 
+  it('builds FROM --platform=$BUILDPLATFORM stages natively, so npm and esbuild are not emulated', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'build-platform-'));
+    const tag = 'localhost/agentcore-gitops/build-platform-probe:test';
+    try {
+      writeFileSync(
+        path.join(dir, 'Dockerfile'),
+        [
+          'FROM --platform=$BUILDPLATFORM node:24-bookworm-slim AS build',
+          'RUN uname -m > /build-arch',
+          'FROM node:24-bookworm-slim',
+          'COPY --from=build /build-arch /build-arch',
+        ].join('\n'),
+      );
+      await agentImage({
+        context: dir,
+        dockerfile: path.join(dir, 'Dockerfile'),
+        platform: 'linux/arm64',
+        tag,
+      });
+      const { stdout } = await run('podman', ['run', '--rm', tag, 'cat', '/build-arch']);
+      expect(stdout.trim()).toBe(process.arch === 'arm64' ? 'aarch64' : 'x86_64');
+    } finally {
+      await run('podman', ['rmi', tag], { check: false });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('is a linux/arm64 image whose configured user is not root', async () => {
     const { stdout } = await run('podman', [
       'image',
@@ -106,10 +134,45 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
   });
 
   it('runs node as arm64 and as a non-root user', async () => {
-    const uid = await run('podman', ['exec', container!, 'id', '-u']);
-    expect(Number(uid.stdout.trim())).not.toBe(0);
-    const arch = await run('podman', ['exec', container!, 'node', '-p', 'process.arch']);
-    expect(arch.stdout.trim()).toBe('arm64');
+    const { stdout } = await run('podman', [
+      'exec',
+      container!,
+      'node',
+      '-p',
+      '`${process.arch} ${process.getuid()}`',
+    ]);
+    const [arch, uid] = stdout.trim().split(' ');
+    expect(arch).toBe('arm64');
+    expect(Number(uid)).not.toBe(0);
+  });
+
+  it('holds only node, the libraries it links, CA certificates, zoneinfo and the bundle: no shell, npm or Perl', async () => {
+    const created = await run('podman', ['create', IMAGE]);
+    const id = created.stdout.trim();
+    try {
+      const listed = await run('sh', ['-c', `podman export ${id} | tar -t`]);
+      const files = listed.stdout
+        .trim()
+        .split('\n')
+        .map((f) => f.replace(/\/$/, ''));
+      const allowed = [
+        /^(etc|usr|usr\/lib|usr\/local|usr\/local\/bin|usr\/share|etc\/ssl|etc\/ssl\/certs|tmp|lib|app)$/,
+        /^etc\/(passwd|group)$/,
+        /^etc\/ssl\/certs\/ca-certificates\.crt$/,
+        /^usr\/local\/bin\/node$/,
+        /^usr\/lib\/(ld-linux-aarch64\.so\.1|aarch64-linux-gnu)$/,
+        /^usr\/lib\/aarch64-linux-gnu\/(ld-linux-aarch64\.so\.1|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|libstdc\+\+\.so\.6|libgcc_s\.so\.1)$/,
+        /^usr\/share\/zoneinfo(\/.*)?$/,
+        /^app\/(server\.mjs|[\w.-]+\.LEGAL\.txt|chunks(\/.*)?|\.compile-cache(\/.*)?)$/,
+        // podman export adds these mount points for a container
+        /^(dev|proc|sys|run|etc\/(hosts|hostname|resolv\.conf)|run\/.*|dev\/.*)$/,
+      ];
+      expect(files.filter((f) => !allowed.some((a) => a.test(f)))).toEqual([]);
+      expect(files).toContain('app/server.mjs');
+      expect(files.some((f) => f.startsWith('app/.compile-cache/'))).toBe(true);
+    } finally {
+      await run('podman', ['rm', id], { check: false });
+    }
   });
 
   it('answers /ping as AgentCore expects', async () => {
@@ -132,6 +195,47 @@ describe.skipIf(skip)('agent container (linux/arm64, podman)', () => {
     expect(events.find((e) => e.type === 'TOOL_CALL_START')).toMatchObject({ toolCallName: 'current_time' });
     expect(textOf(events)).toContain('current_time');
   });
+
+  it('starts from the baked compile cache, and stops on SIGTERM while still loading as PID 1, before the kill', async () => {
+    // A second container stopped as soon as /ping answers: under qemu its modules take seconds more.
+    const port = await freePort();
+    const env = {
+      ...twin.env(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AGENT_ENV: 'container-test',
+      // node says on stderr whether it read and accepted each module's baked compile cache
+      NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+    };
+    const { stdout } = await run('podman', [
+      'run',
+      '-d',
+      '--network=host',
+      ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      IMAGE,
+    ]);
+    const id = stdout.trim();
+    try {
+      await pingUntilHealthy(`http://127.0.0.1:${port}`, { timeoutMs: 60_000, intervalMs: 20 });
+      const logs = await run('podman', ['logs', id]);
+      const stillLoading = !`${logs.stdout}${logs.stderr}`.includes('agent listening');
+      // The baked V8 compile cache is found and used (made as another uid, or unreadable, it is not).
+      expect(logs.stderr).toMatch(/code cache for ESM file:\/\/\/app\/server\.mjs was accepted/);
+      expect(logs.stderr).not.toMatch(/compile cache\].*(permission denied|rejected)/);
+      const started = performance.now();
+      await run('podman', ['stop', '-t', '10', id]);
+      const stopMs = performance.now() - started;
+      const code = await run('podman', ['inspect', '--format', '{{.State.ExitCode}}', id]);
+      console.log(
+        `[container] stopped ${stillLoading ? 'while loading' : 'after loading'} in ${stopMs.toFixed(0)} ms`,
+      );
+      // 0, not 137: node handled SIGTERM (as soon as the chunk it is evaluating is done) before the kill.
+      expect(Number(code.stdout.trim())).toBe(0);
+      expect(stopMs).toBeLessThan(10_000);
+    } finally {
+      await run('podman', ['rm', '-f', '-t', '0', id], { check: false });
+    }
+  }, 120_000);
 
   it('stops on SIGTERM as PID 1 with exit code 0, well before the 10 s kill', async () => {
     const started = performance.now();

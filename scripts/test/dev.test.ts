@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { main as traceCommand } from '../trace';
 
 /** `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,16 +57,22 @@ describe('npm start', () => {
     expect(await listening(agent)).toBe(false);
   }, 30_000);
 
-  it('starts the twin, the agent and the page, logs to a file, and stops quietly on Ctrl-C', async () => {
+  it('starts the twin, the agent and the page, logs to a file, shows a session’s trace, and stops quietly on Ctrl-C', async () => {
     const [twin, agent, chat] = [await freePort(), await freePort(), await freePort()];
-    const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) });
+    // --verbose prints the agent's log lines here and still writes the file the trace command reads.
+    const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) }, [
+      '--verbose',
+    ]);
     cleanups.push(() => run.child.kill('SIGKILL'));
     const deadline = Date.now() + 60_000;
     while (!run.output().includes('Ctrl-C stops') && Date.now() < deadline) {
       if (run.child.exitCode !== null) throw new Error(`npm start exited:\n${run.output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(run.output()).toMatch(/Agent logs and metrics: \S+agentcore-gitops-agent-\d+\.log/);
+    expect(run.output()).toMatch(/Agent logs and metrics: .*agentcore-gitops-agent-\d+\.log/);
+    // Where to see a session's trace: the twin's command, and the console for real AWS.
+    expect(run.output()).toContain('npm run trace -- my-first-local-session-0000000000001');
+    expect(run.output()).toContain('CloudWatch → GenAI Observability → Bedrock AgentCore → Sessions View');
     // The agent answers /ping once tsx has started it.
     let ping = 0;
     while (ping !== 200 && Date.now() < deadline) {
@@ -77,6 +84,31 @@ describe('npm start', () => {
     }
     expect(ping).toBe(200);
     expect(await listening(chat)).toBe(true);
+
+    // One answer in a session, then its trace as the printed command shows it. Tracing starts just
+    // after the agent listens (an answer before that has no trace): --verbose shows when.
+    while (!run.output().includes('tracing: exporting spans') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const session = 'dev-test-session-'.padEnd(40, '0');
+    const answer = await fetch(`http://127.0.0.1:${agent}/invocations`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-amzn-bedrock-agentcore-runtime-session-id': session,
+      },
+      body: JSON.stringify({ prompt: 'What time is it in Tokyo?' }),
+    }).then((r) => r.text());
+    expect(answer).toContain('RUN_FINISHED');
+    let trace = '';
+    while (!trace.includes('execute_tool current_time') && Date.now() < deadline) {
+      trace = await traceCommand([session], { TWIN_PORT: String(twin), PORT: String(agent) }).catch(
+        (e: Error) => e.message,
+      );
+      if (!trace.includes('execute_tool current_time')) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(trace).toMatch(new RegExp(`^trace [0-9a-f]{32}  session ${session}  \\d+ ms$`, 'm'));
+    expect(trace).toMatch(/^invoke_agent agentcore-gitops-agent /m);
+    expect(trace).toMatch(/where the time went: first token \d+ ms/);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(run.output()).not.toMatch(/Error|error:/);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { breakdown, grownSpan, renderTree, w3cTraceId, type TraceSpan } from '../src/lib/traces';
+import {
+  breakdown,
+  grownSpan,
+  renderTree,
+  spanProfile,
+  traceConsoleUrl,
+  w3cTraceId,
+  type TraceSpan,
+} from '../src/lib/traces';
 
 const T = 'a'.repeat(32);
 /** A run as the agent traces it: memory, two model calls around a tool, background work after. */
@@ -55,12 +63,30 @@ describe('trace breakdowns', () => {
     });
   });
 
-  it('names the span that grew most between two runs of the same prompt', () => {
-    expect(grownSpan(run([300, 200], 50), run([300, 200], 800))).toEqual({
+  it('names the span that grew most between two sets of runs of the same prompt (medians)', () => {
+    const live = [run([300, 200], 50), run([320, 210], 60), run([900, 200], 40)];
+    const candidate = [run([310, 200], 800), run([300, 190], 790)];
+    // Per name: summed within a run (two `chat model` spans), median across runs, background left out.
+    expect(spanProfile(live)).toEqual(
+      new Map([
+        ['retrieval m-1', 20],
+        ['chat model', 530],
+        ['execute_tool calculator', 50],
+      ]),
+    );
+    expect(grownSpan(spanProfile(live), spanProfile(candidate))).toEqual({
       name: 'execute_tool calculator',
       baselineMs: 50,
-      candidateMs: 800,
+      candidateMs: 795,
     });
+    // Nothing grew: nothing to name.
+    expect(grownSpan(spanProfile(live), spanProfile(live))).toBeUndefined();
+  });
+
+  it('links a trace to its CloudWatch console page in X-Ray form', () => {
+    expect(traceConsoleUrl('eu-west-1', 'ab'.repeat(16))).toBe(
+      `https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#xray:traces/1-abababab-${'ab'.repeat(12)}`,
+    );
   });
 
   it('renders the tree with offsets and durations', () => {

@@ -1,4 +1,5 @@
 import { estimateCost, type ModelPrice, type Usage } from '../../../cost/model';
+import { stdoutLines } from './output';
 
 /** CloudWatch embedded metric format (EMF): one JSON object per line with an `_aws` block. */
 export type Unit = 'Count' | 'Milliseconds' | 'None';
@@ -44,12 +45,15 @@ export function emfRecord(input: EmfInput): Record<string, unknown> {
   return record;
 }
 
-/** Writes EMF lines for one environment; CloudWatch turns them into metrics without API calls. */
+/**
+ * Writes EMF lines for one environment; CloudWatch turns them into metrics without API calls. They go
+ * to stdout through the log lines' writer (output.ts): one order, and a failing stdout stops neither.
+ */
 export class Metrics {
   constructor(
     private readonly namespace: string,
     private readonly environment: string,
-    private readonly write: (line: string) => void = (line) => process.stdout.write(line),
+    private readonly write: (line: string) => void = (line) => stdoutLines().write(line),
   ) {}
 
   /** Emit metrics with Environment plus the given dimensions, aggregated per each dimension set. */

@@ -52,6 +52,10 @@ export class OtlpTraceExporter implements SpanExporter {
   private readonly signer?: SignatureV4;
   private failing = false;
   private dropped = 0;
+  /** Spans handed to `export` whose request has not settled yet. */
+  pendingSpans = 0;
+  /** Spans whose export failed, since the start. */
+  failedSpans = 0;
 
   constructor(private readonly options: OtlpTraceExporterOptions) {
     const sign = options.target.sign;
@@ -66,8 +70,10 @@ export class OtlpTraceExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.pendingSpans += spans.length;
     this.send(spans).then(
       () => {
+        this.pendingSpans -= spans.length;
         if (this.failing) {
           this.options.log.info({ droppedSpans: this.dropped }, 'trace export works again');
           this.failing = false;
@@ -76,6 +82,8 @@ export class OtlpTraceExporter implements SpanExporter {
         done({ code: ExportResultCode.SUCCESS });
       },
       (e: Error) => {
+        this.pendingSpans -= spans.length;
+        this.failedSpans += spans.length;
         this.dropped += spans.length;
         if (!this.failing) {
           this.failing = true;

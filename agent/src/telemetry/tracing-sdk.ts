@@ -57,15 +57,29 @@ export function startSdk(options: SdkOptions) {
     'service.name': options.serviceName,
     'aws.service.type': 'gen_ai_agent',
   }).merge(detectResources({ detectors: [envDetector] }));
+  const exporter = new OtlpTraceExporter({ target: options.target, log: options.log });
   const provider = new BasicTracerProvider({
     resource,
-    spanProcessors: [
-      new SessionSpanProcessor(),
-      new BatchSpanProcessor(new OtlpTraceExporter({ target: options.target, log: options.log })),
-    ],
+    spanProcessors: [new SessionSpanProcessor(), new BatchSpanProcessor(exporter)],
   });
   return {
     tracer: (name: string) => provider.getTracer(name),
-    shutdown: () => provider.shutdown(),
+    /**
+     * Export the buffered spans and stop, waiting at most `timeoutMs` (an endpoint that never
+     * answers must not hold the process past its shutdown deadline): the spans that were not
+     * exported. The batch processor hands every buffered span to the exporter at once, so what is
+     * still pending at the deadline, plus what failed meanwhile, is everything lost.
+     */
+    async shutdown(timeoutMs: number): Promise<number> {
+      const failedBefore = exporter.failedSpans;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        // A failed export rejects; the exporter has counted (and logged) it.
+        provider.shutdown().catch(() => {}),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      return exporter.pendingSpans + exporter.failedSpans - failedBefore;
+    },
   };
 }

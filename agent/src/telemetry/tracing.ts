@@ -87,7 +87,8 @@ export function traceExport(config: Config, env: NodeJS.ProcessEnv = process.env
 
 interface Sdk {
   tracer(name: string): Tracer;
-  shutdown(): Promise<void>;
+  /** Resolves within `timeoutMs` with the number of spans that were not exported. */
+  shutdown(timeoutMs: number): Promise<number>;
 }
 
 /**
@@ -132,9 +133,19 @@ export class Tracing {
     return this.ready;
   }
 
-  /** Export what is buffered and stop. */
-  async shutdown(): Promise<void> {
-    await (await this.sdk)?.shutdown();
+  /**
+   * Export what is buffered and stop, within `timeoutMs` (the SDK, if still loading, gets no extra
+   * time): resolves with the number of spans that were not exported.
+   */
+  async shutdown(timeoutMs: number): Promise<number> {
+    const startedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const sdk = await Promise.race([
+      this.sdk,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return (await sdk?.shutdown(Math.max(0, timeoutMs - (Date.now() - startedAt)))) ?? 0;
   }
 
   /** The caller's trace context (traceparent, baggage) from request headers; AgentCore sends them. */

@@ -11,35 +11,7 @@ import {
   writeSummary,
   xrayClient,
 } from '../lib/action';
-import { w3cTraceId } from '../lib/traces';
-import { smokeTest, type SmokeReport } from '../steps/smoke-test';
-
-/** The X-Ray trace view of an answer in the CloudWatch console. */
-const traceLink = (region: string, traceId: string) => {
-  const id = w3cTraceId(traceId);
-  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#xray:traces/1-${id.slice(0, 8)}-${id.slice(8)}`;
-};
-
-/** Each request with its trace; for the slowest, where the time went (from its spans). */
-function traceSummary(report: SmokeReport, region: string): string {
-  const rows = report.requests.map((r) => {
-    const b = r.breakdown;
-    const where = b
-      ? `first token ${b.firstTokenMs?.toFixed(0) ?? '?'} ms · model ${b.modelMs.toFixed(0)} ms (${b.modelCalls}) · tools ${b.toolMs.toFixed(0)} ms · memory ${b.memoryMs.toFixed(0)} ms · slowest span ${b.slowest?.name ?? '-'}`
-      : '';
-    const trace = r.traceId ? `[${r.traceId}](${traceLink(region, r.traceId)})` : 'no trace id';
-    return `| ${r.name} | ${r.totalMs ?? '-'} | ${trace} | ${where} |`;
-  });
-  const slowest = [...report.requests].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0)).slice(0, 3);
-  return [
-    '',
-    `**Traces** (CloudWatch Transaction Search; slowest: ${slowest.map((r) => r.name).join(', ')})${report.traceNote ? ` — ${report.traceNote}` : ''}`,
-    '',
-    '| Request | Total ms | Trace | Where the time went |',
-    '| --- | --- | --- | --- |',
-    ...rows,
-  ].join('\n');
-}
+import { smokeTest, traceSummaryMarkdown, type SmokeReport } from '../steps/smoke-test';
 
 /** Tokens and estimated cost per request and for the gate; a pricing problem only warns (the gates decide). */
 function costSummary(report: SmokeReport): string {
@@ -54,7 +26,7 @@ function costSummary(report: SmokeReport): string {
 
 export const run = action(async () => {
   const env = environmentInput();
-  const { credentials, outputs } = await invokeCredentials(env, undefined, core.getInput('token-url'));
+  const { credentials, outputs } = await invokeCredentials(env);
   const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
   if (!runtimeArn)
     throw new Error(
@@ -70,7 +42,16 @@ export const run = action(async () => {
     concurrency: env.smoke.concurrency,
     thresholds: env.smoke,
     onToken: (token) => core.setSecret(token),
-    traces: { xray: xrayClient(env) },
+    traces: { xray: xrayClient(env), waitMs: numberInput('trace-wait-seconds', 60)! * 1000 },
+    // A failed latency gate is explained against what users get now: the environment's live endpoint.
+    baseline:
+      runtimeArn === outputs.RuntimeArn && qualifier === env.runtime.liveEndpoint
+        ? undefined
+        : {
+            dataPlaneUrl: dataPlaneUrl(env),
+            runtimeArn: outputs.RuntimeArn,
+            qualifier: env.runtime.liveEndpoint,
+          },
   });
   setOutputs({
     passed: report.passed,
@@ -94,7 +75,7 @@ export const run = action(async () => {
         `Latency over ${report.latency.samples} samples at concurrency ${env.smoke.concurrency}: first token p50 ${report.latency.firstTokenP50Ms} ms, p95 ${report.latency.firstTokenP95Ms} ms; total p50 ${report.latency.totalP50Ms} ms, p95 ${report.latency.totalP95Ms} ms.`,
         true,
       )
-      .addRaw(traceSummary(report, env.region), true)
+      .addRaw(traceSummaryMarkdown(report, env.region), true)
       .addRaw(costSummary(report), true),
   );
   if (report.failure) throw new Error(report.failure);

@@ -130,11 +130,11 @@ export const bedrockClient = (env: Environment) => new BedrockRuntimeClient(sdkC
  * made them (for previews, the stack of the environment they reuse); the client's secret is read from
  * the pool and masked. Also returns the stack outputs.
  */
-export async function invokeCredentials(env: Environment, scope = core.getInput('scope'), tokenUrl?: string) {
+export async function invokeCredentials(env: Environment, scope = core.getInput('scope')) {
   const outputs = await stackOutputs(env);
   const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
   const credentials: ClientCredentials = {
-    tokenUrl: tokenUrl || outputs.TokenEndpoint,
+    tokenUrl: outputs.TokenEndpoint,
     clientId: outputs.MachineClientId,
     clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
     scope: scope || outputs.InvokeScope,

@@ -3,7 +3,7 @@ import {
   StartTraceRetrievalCommand,
   type XRayClient,
 } from '@aws-sdk/client-xray';
-import { pollUntil, type Clock } from './poll';
+import { pollUntil, realClock, type Clock } from './poll';
 
 /**
  * An answer's trace, as CloudWatch Transaction Search returns it (X-Ray StartTraceRetrieval +
@@ -21,17 +21,22 @@ export interface TraceSpan {
   attributes: Record<string, unknown>;
 }
 
+/** A span as Transaction Search stores it in `aws/spans` (OTLP fields; times as numbers or strings). */
 interface OtlpDocument {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
   name: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
+  startTimeUnixNano: string | number;
+  endTimeUnixNano?: string | number;
+  /** `aws/spans` records carry the duration too; used when the end is absent. */
+  durationNano?: string | number;
   attributes?: Record<string, unknown>;
 }
 
-const ms = (nanos: string) => Number(BigInt(nanos) / 1000n) / 1000;
+/** Nanoseconds since the epoch → milliseconds (fractions kept). */
+const ms = (nanos: string | number) =>
+  typeof nanos === 'number' ? nanos / 1e6 : Number(BigInt(nanos) / 1000n) / 1000;
 
 /** A W3C trace id (32 hex, as the agent reports it) or its X-Ray form `1-5f84c7a1-…`. */
 export const isTraceId = (id: string) =>
@@ -39,9 +44,18 @@ export const isTraceId = (id: string) =>
 /** Either form → 32 lower-case hex, the key `retrieveTraces` answers by. */
 export const w3cTraceId = (id: string) => id.replace(/^1-([0-9a-f]{8})-/i, '$1').toLowerCase();
 
+/** The trace's page in the CloudWatch console (X-Ray trace view; the console shows W3C ids in X-Ray form). */
+export function traceConsoleUrl(region: string, traceId: string): string {
+  const id = w3cTraceId(traceId);
+  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#xray:traces/1-${id.slice(0, 8)}-${id.slice(8)}`;
+}
+
+/** StartTraceRetrieval takes at most 100 trace ids per call. */
+const RETRIEVAL_BATCH = 100;
+
 /**
- * The spans of these traces, from the Transaction Search log group. Retrieval is asynchronous:
- * polled until COMPLETE. Spans reach the log group a few seconds after a run (batched export).
+ * The spans of these traces, from the Transaction Search log group (`aws/spans`), keyed by W3C trace
+ * id; traces with no span there yet are absent. Retrieval is asynchronous: polled until COMPLETE.
  */
 export async function retrieveTraces(
   xray: XRayClient,
@@ -49,44 +63,87 @@ export async function retrieveTraces(
   window: { start: Date; end: Date },
   options: { timeoutMs?: number; clock?: Clock } = {},
 ): Promise<Map<string, TraceSpan[]>> {
-  const { RetrievalToken } = await xray.send(
-    new StartTraceRetrievalCommand({ TraceIds: traceIds, StartTime: window.start, EndTime: window.end }),
-  );
-  const traces = await pollUntil(
-    async () => {
-      const out = await xray.send(new ListRetrievedTracesCommand({ RetrievalToken, TraceFormat: 'OTEL' }));
-      if (
-        out.RetrievalStatus === 'FAILED' ||
-        out.RetrievalStatus === 'CANCELLED' ||
-        out.RetrievalStatus === 'TIMEOUT'
-      )
-        throw new Error(`trace retrieval ${out.RetrievalStatus}`);
-      return out.RetrievalStatus === 'COMPLETE' ? (out.Traces ?? []) : undefined;
-    },
-    {
-      timeoutMs: options.timeoutMs ?? 60_000,
-      intervalMs: 1000,
-      clock: options.clock,
-      what: 'trace retrieval',
-    },
-  );
   const byTrace = new Map<string, TraceSpan[]>();
-  for (const trace of traces) {
-    const spans = (trace.Spans ?? []).map((s) => {
-      const d = JSON.parse(s.Document ?? '{}') as OtlpDocument;
-      return {
-        traceId: d.traceId,
-        spanId: d.spanId,
-        ...(d.parentSpanId && { parentSpanId: d.parentSpanId }),
-        name: d.name,
-        startMs: ms(d.startTimeUnixNano),
-        endMs: ms(d.endTimeUnixNano),
-        attributes: d.attributes ?? {},
-      };
-    });
-    if (spans.length) byTrace.set(spans[0].traceId, spans);
+  for (let i = 0; i < traceIds.length; i += RETRIEVAL_BATCH) {
+    const { RetrievalToken } = await xray.send(
+      new StartTraceRetrievalCommand({
+        TraceIds: traceIds.slice(i, i + RETRIEVAL_BATCH),
+        StartTime: window.start,
+        EndTime: window.end,
+      }),
+    );
+    const traces = await pollUntil(
+      async () => {
+        const out = await xray.send(new ListRetrievedTracesCommand({ RetrievalToken, TraceFormat: 'OTEL' }));
+        if (
+          out.RetrievalStatus === 'FAILED' ||
+          out.RetrievalStatus === 'CANCELLED' ||
+          out.RetrievalStatus === 'TIMEOUT'
+        )
+          throw new Error(`trace retrieval ${out.RetrievalStatus}`);
+        return out.RetrievalStatus === 'COMPLETE' ? (out.Traces ?? []) : undefined;
+      },
+      {
+        timeoutMs: options.timeoutMs ?? 60_000,
+        intervalMs: 1000,
+        clock: options.clock,
+        what: 'trace retrieval',
+      },
+    );
+    for (const trace of traces) {
+      const spans = (trace.Spans ?? []).map((s) => {
+        const d = JSON.parse(s.Document ?? '{}') as OtlpDocument;
+        return {
+          traceId: w3cTraceId(d.traceId),
+          spanId: d.spanId,
+          ...(d.parentSpanId && { parentSpanId: d.parentSpanId }),
+          name: d.name,
+          startMs: ms(d.startTimeUnixNano),
+          endMs:
+            d.endTimeUnixNano !== undefined
+              ? ms(d.endTimeUnixNano)
+              : ms(d.startTimeUnixNano) + ms(d.durationNano ?? 0),
+          attributes: d.attributes ?? {},
+        };
+      });
+      if (spans.length) byTrace.set(spans[0].traceId, spans);
+    }
   }
   return byTrace;
+}
+
+/** A trace is whole once its run span (`invoke_agent`, the last of the answer's spans to end) is in. */
+const isWhole = (spans: TraceSpan[]) => spans.some((s) => opOf(s) === 'invoke_agent');
+
+/**
+ * The whole traces of these ids, read again every `pollMs` until all are in or `waitMs` has passed:
+ * spans reach Transaction Search seconds (on AWS, up to minutes) after the answer, since the agent
+ * exports in batches. Traces still missing at the deadline are absent from the map: the caller says so.
+ */
+export async function awaitTraces(
+  xray: XRayClient,
+  traceIds: string[],
+  options: { waitMs: number; pollMs?: number; clock?: Clock },
+): Promise<Map<string, TraceSpan[]>> {
+  const clock = options.clock ?? realClock;
+  const deadline = clock.now() + options.waitMs;
+  const start = new Date(clock.now() - 3600_000);
+  const ids = [...new Set(traceIds.map(w3cTraceId))];
+  const found = new Map<string, TraceSpan[]>();
+  for (;;) {
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length === 0) return found;
+    const read = await retrieveTraces(
+      xray,
+      missing,
+      { start, end: new Date(clock.now() + 60_000) },
+      { timeoutMs: Math.max(5_000, deadline - clock.now()), clock },
+    );
+    for (const [id, spans] of read) if (isWhole(spans)) found.set(id, spans);
+    const left = deadline - clock.now();
+    if (found.size === ids.length || left <= 0) return found;
+    await clock.sleep(Math.min(options.pollMs ?? 2000, left));
+  }
 }
 
 const opOf = (s: TraceSpan) => String(s.attributes['gen_ai.operation.name'] ?? '');
@@ -124,27 +181,41 @@ export function breakdown(spans: TraceSpan[]): Breakdown {
   };
 }
 
-/** The span (by name) whose duration grew most between two traces of the same prompt. */
-export function grownSpan(
-  baseline: TraceSpan[],
-  candidate: TraceSpan[],
-): { name: string; baselineMs: number; candidateMs: number } | undefined {
-  const total = (spans: TraceSpan[]) => {
+/**
+ * Time per span name in a set of runs of the same prompt: per run the summed duration of the spans of
+ * that name (background work left out, the run span too), then the median over the runs (a run
+ * without such a span counts 0).
+ */
+export function spanProfile(runs: TraceSpan[][]): Map<string, number> {
+  const perRun = runs.map((spans) => {
     const m = new Map<string, number>();
-    for (const s of spans) if (!isBackground(s)) m.set(s.name, (m.get(s.name) ?? 0) + s.endMs - s.startMs);
+    for (const s of spans)
+      if (!isBackground(s) && opOf(s) !== 'invoke_agent')
+        m.set(s.name, (m.get(s.name) ?? 0) + s.endMs - s.startMs);
     return m;
-  };
-  const before = total(baseline);
-  const after = total(candidate);
-  const run = (name: string) => name.startsWith('invoke_agent');
+  });
+  const names = new Set(perRun.flatMap((m) => [...m.keys()]));
+  return new Map([...names].map((name) => [name, median(perRun.map((m) => m.get(name) ?? 0))] as const));
+}
+
+const median = (values: number[]) => {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+
+/** The span (by name) whose time grew most from `before` to `after` (two spanProfile results). */
+export function grownSpan(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): { name: string; baselineMs: number; candidateMs: number } | undefined {
   let best: { name: string; baselineMs: number; candidateMs: number } | undefined;
   for (const [name, candidateMs] of after) {
-    if (run(name)) continue;
     const baselineMs = before.get(name) ?? 0;
     if (!best || candidateMs - baselineMs > best.candidateMs - best.baselineMs)
       best = { name, baselineMs, candidateMs };
   }
-  return best;
+  return best && best.candidateMs > best.baselineMs ? best : undefined;
 }
 
 /** The span tree with start offsets and durations, one line per span, children indented. */
