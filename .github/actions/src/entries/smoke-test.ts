@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
   dataPlaneUrl,
   environmentInput,
@@ -11,23 +10,22 @@ import {
   writeSummary,
   xrayClient,
 } from '../lib/action';
-import { w3cTraceId } from '../lib/traces';
-import { smokeTest, type SmokeReport } from '../steps/smoke-test';
+import type { SmokeReport } from '../steps/smoke-test';
 
 /** The X-Ray trace view of an answer in the CloudWatch console. */
-const traceLink = (region: string, traceId: string) => {
+const traceLink = (w3cTraceId: (id: string) => string, region: string, traceId: string) => {
   const id = w3cTraceId(traceId);
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#xray:traces/1-${id.slice(0, 8)}-${id.slice(8)}`;
 };
 
 /** Each request with its trace; for the slowest, where the time went (from its spans). */
-function traceSummary(report: SmokeReport, region: string): string {
+function traceSummary(report: SmokeReport, region: string, w3cTraceId: (id: string) => string): string {
   const rows = report.requests.map((r) => {
     const b = r.breakdown;
     const where = b
       ? `first token ${b.firstTokenMs?.toFixed(0) ?? '?'} ms · model ${b.modelMs.toFixed(0)} ms (${b.modelCalls}) · tools ${b.toolMs.toFixed(0)} ms · memory ${b.memoryMs.toFixed(0)} ms · slowest span ${b.slowest?.name ?? '-'}`
       : '';
-    const trace = r.traceId ? `[${r.traceId}](${traceLink(region, r.traceId)})` : 'no trace id';
+    const trace = r.traceId ? `[${r.traceId}](${traceLink(w3cTraceId, region, r.traceId)})` : 'no trace id';
     return `| ${r.name} | ${r.totalMs ?? '-'} | ${trace} | ${where} |`;
   });
   const slowest = [...report.requests].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0)).slice(0, 3);
@@ -42,9 +40,10 @@ function traceSummary(report: SmokeReport, region: string): string {
 }
 
 /** Tokens and estimated cost per request and for the gate; a pricing problem only warns (the gates decide). */
-function costSummary(report: SmokeReport): string {
+async function costSummary(report: SmokeReport): Promise<string> {
   try {
-    return `\n**Tokens and estimated cost** (prices from environments/prices.yaml):\n\n${smokeCostMarkdown(report.requests, pricesInput().models)}`;
+    const { smokeCostMarkdown } = await import('../../../../cost/smoke');
+    return `\n**Tokens and estimated cost** (prices from environments/prices.yaml):\n\n${smokeCostMarkdown(report.requests, (await pricesInput()).models)}`;
   } catch (e) {
     const message = `could not price the smoke requests: ${(e as Error).message}`;
     core.warning(message);
@@ -53,8 +52,12 @@ function costSummary(report: SmokeReport): string {
 }
 
 export const run = action(async () => {
-  const env = environmentInput();
+  const env = await environmentInput();
   const { credentials, outputs } = await invokeCredentials(env, undefined, core.getInput('token-url'));
+  const [{ smokeTest }, { w3cTraceId }] = await Promise.all([
+    import('../steps/smoke-test'),
+    import('../lib/traces'),
+  ]);
   const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
   if (!runtimeArn)
     throw new Error(
@@ -70,7 +73,7 @@ export const run = action(async () => {
     concurrency: env.smoke.concurrency,
     thresholds: env.smoke,
     onToken: (token) => core.setSecret(token),
-    traces: { xray: xrayClient(env) },
+    traces: { xray: await xrayClient(env) },
   });
   setOutputs({
     passed: report.passed,
@@ -78,7 +81,7 @@ export const run = action(async () => {
     'first-token-p95-ms': report.latency.firstTokenP95Ms,
     'total-p95-ms': report.latency.totalP95Ms,
   });
-  await writeSummary((s) =>
+  await writeSummary(async (s) =>
     s
       .addHeading(`Smoke gates ${env.name} (${qualifier}): ${report.passed ? 'passed' : 'FAILED'}`, 3)
       .addTable([
@@ -94,8 +97,8 @@ export const run = action(async () => {
         `Latency over ${report.latency.samples} samples at concurrency ${env.smoke.concurrency}: first token p50 ${report.latency.firstTokenP50Ms} ms, p95 ${report.latency.firstTokenP95Ms} ms; total p50 ${report.latency.totalP50Ms} ms, p95 ${report.latency.totalP95Ms} ms.`,
         true,
       )
-      .addRaw(traceSummary(report, env.region), true)
-      .addRaw(costSummary(report), true),
+      .addRaw(traceSummary(report, env.region, w3cTraceId), true)
+      .addRaw(await costSummary(report), true),
   );
   if (report.failure) throw new Error(report.failure);
 });

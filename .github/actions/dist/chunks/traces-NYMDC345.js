@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a,b,c,d,e,f}from"./chunk-C5LFUJNL.js";import"./chunk-PYBLS2HJ.js";import"./chunk-5PJ4NEZV.js";import"./chunk-AQCLK3CJ.js";import"./chunk-CZWWW2GU.js";import"./chunk-A7HNDAP2.js";import"./chunk-PBTVRRSZ.js";import"./chunk-NPDEOP26.js";import"./chunk-32MR7OFB.js";import"./chunk-3H3PD4EQ.js";import"./chunk-X5773VLT.js";import"./chunk-UHFFJZJX.js";import"./chunk-244MI2NI.js";import"./chunk-I3GPN2KU.js";export{d as breakdown,e as grownSpan,a as isTraceId,f as renderTree,c as retrieveTraces,b as w3cTraceId};
