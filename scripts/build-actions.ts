@@ -1,7 +1,12 @@
 /**
- * Bundle every pipeline step into one self-contained ESM file, .github/actions/dist/<step>.js
- * (the runner does not npm install). Output is deterministic, so CI can rebuild in memory and
- * compare bytes with the committed bundles.
+ * Bundle the pipeline steps into ESM for the runner (which does not npm install): an entry per step,
+ * .github/actions/dist/<step>.js, and the chunks the entries share or load on demand,
+ * dist/chunks/*.js. A step loads only what it runs: the entries import the AWS SDK clients, Octokit,
+ * the environments' YAML and schemas (...) with `await import()` where they are used, and esbuild
+ * turns each of those into a chunk that Node loads then, relative to the entry
+ * (runs.main: ../dist/<step>.js; the repository's package.json `"type": "module"` makes them ESM).
+ * Output is deterministic (content-hashed chunk names), so CI can rebuild in memory and compare bytes
+ * with the committed files.
  *
  *   npm run build:actions
  */
@@ -14,6 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const actionsDir = path.join(root, '.github/actions');
 export const entriesDir = path.join(actionsDir, 'src/entries');
 export const distDir = path.join(actionsDir, 'dist');
+/** Where the shared and on-demand chunks go, under distDir. */
+export const chunksDir = path.join(distDir, 'chunks');
 
 /** One entry per step: src/entries/<step>.ts (exports run()) → dist/<step>.js, used by <step>/action.yml. */
 export function actionSteps(): string[] {
@@ -49,15 +56,50 @@ const indexPlugin: Plugin = {
   },
 };
 
-/** How the steps are bundled (every entry behind its index, one ESM file each). */
+/**
+ * @actions/core's index imports its OIDC client at its top level, and with it @actions/http-client
+ * and undici (~430 KiB minified), though only getIDToken() uses it: every step would load them before
+ * reading its first input. Rewritten as the import() it could be, they load only when a step asks
+ * for a token (aws-credentials, infra-diff and infra-drift on a runner). The build fails if the
+ * package no longer reads as expected, naming what to check.
+ */
+const CORE_INDEX = /[\\/]node_modules[\\/]@actions[\\/]core[\\/]lib[\\/]core\.js$/;
+const OIDC_IMPORT = "import { OidcClient } from './oidc-utils.js';";
+const OIDC_CALL = 'return yield OidcClient.getIDToken(aud);';
+const lazyOidcPlugin: Plugin = {
+  name: 'lazy-oidc-client',
+  setup(b) {
+    b.onLoad({ filter: CORE_INDEX }, async (args) => {
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      if (!source.includes(OIDC_IMPORT) || !source.includes(OIDC_CALL))
+        throw new Error(
+          `${args.path} no longer has "${OIDC_IMPORT}" and "${OIDC_CALL}": update lazyOidcPlugin in scripts/build-actions.ts`,
+        );
+      return {
+        contents: source
+          .replace(OIDC_IMPORT, '')
+          .replace(OIDC_CALL, "return yield (yield import('./oidc-utils.js')).OidcClient.getIDToken(aud);"),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/** How the steps are bundled (every entry behind its index; shared and lazily loaded code in chunks). */
 const actionsBundle = () =>
   ({
     absWorkingDir: root,
     entryPoints: Object.fromEntries(actionSteps().map((s) => [s, `${INDEX}:${s}`])),
-    plugins: [indexPlugin],
+    plugins: [indexPlugin, lazyOidcPlugin],
     outdir: distDir,
     bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
+    // The ESM builds (`module`) of packages that also ship CommonJS as `main`, as the AWS SDK clients
+    // do: an import() of an ES module gives its named exports (of a CommonJS chunk, only `default`),
+    // and ES modules are tree-shaken.
+    mainFields: ['module', 'main'],
     // Runners use node24; node20 syntax also runs the bundles on this repository's dev machines.
     target: 'node20',
     format: 'esm',
@@ -76,24 +118,72 @@ export async function bundleActions(): Promise<Map<string, Uint8Array>> {
   return new Map(result.outputFiles.map((f: OutputFile) => [f.path, f.contents]));
 }
 
-/** Per bundle (dist/<step>.js), the repository-relative files it is made of (esbuild metafile inputs). */
+/**
+ * Per output file (dist/<step>.js and dist/chunks/<chunk>.js, relative to dist/), the
+ * repository-relative files it is made of (esbuild metafile inputs).
+ */
 export async function actionBundleInputs(): Promise<Map<string, string[]>> {
   const result = await build({ ...actionsBundle(), metafile: true, logLevel: 'silent' });
   return new Map(
     Object.entries(result.metafile.outputs).map(([file, out]) => [
-      path.basename(file),
+      path.relative(distDir, path.resolve(root, file)),
       Object.keys(out.inputs),
     ]),
   );
 }
 
+/** What a step loads before its run() starts: its entry and the chunks it imports statically. */
+export interface EntryClosure {
+  /** dist/<step>.js and dist/chunks/… (relative to dist/). */
+  outputs: string[];
+  /** The repository-relative source files those are made of. */
+  inputs: string[];
+  bytes: number;
+}
+
+/** Per step, its entry's static import closure (esbuild metafile: import statements, not import()). */
+export async function actionEntryClosures(): Promise<Map<string, EntryClosure>> {
+  const { metafile } = await build({ ...actionsBundle(), metafile: true, logLevel: 'silent' });
+  const closure = (file: string, seen: Set<string>): Set<string> => {
+    if (seen.has(file)) return seen;
+    seen.add(file);
+    for (const i of metafile.outputs[file].imports)
+      if (i.kind === 'import-statement' && !i.external) closure(i.path, seen);
+    return seen;
+  };
+  return new Map(
+    actionSteps().map((step) => {
+      const entry = path.relative(root, path.join(distDir, `${step}.js`));
+      const files = [...closure(entry, new Set())];
+      return [
+        step,
+        {
+          outputs: files.map((f) => path.relative(distDir, path.resolve(root, f))),
+          inputs: [...new Set(files.flatMap((f) => Object.keys(metafile.outputs[f].inputs)))],
+          bytes: files.reduce((n, f) => n + metafile.outputs[f].bytes, 0),
+        },
+      ];
+    }),
+  );
+}
+
+/** The files now in dist/ and dist/chunks/ (absolute paths). */
+export function distFiles(): string[] {
+  return [distDir, chunksDir].flatMap((dir) =>
+    fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => path.join(dir, e.name))
+      : [],
+  );
+}
+
 export async function buildActions(): Promise<string[]> {
   const files = await bundleActions();
-  fs.mkdirSync(distDir, { recursive: true });
+  fs.mkdirSync(chunksDir, { recursive: true });
   const expected = new Set(files.keys());
-  for (const stale of fs.readdirSync(distDir).map((f) => path.join(distDir, f))) {
-    if (!expected.has(stale)) fs.rmSync(stale);
-  }
+  for (const stale of distFiles()) if (!expected.has(stale)) fs.rmSync(stale);
   for (const [file, bytes] of files) fs.writeFileSync(file, bytes);
   return [...files.keys()];
 }
@@ -101,7 +191,14 @@ export async function buildActions(): Promise<string[]> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const started = performance.now();
   const files = await buildActions();
-  for (const f of files)
+  for (const f of files.filter((f) => path.dirname(f) === distDir))
     console.log(`${path.relative(root, f)}  ${(fs.statSync(f).size / 1024).toFixed(0)} KiB`);
-  console.log(`built ${files.length} action bundles in ${Math.round(performance.now() - started)} ms`);
+  const chunks = files.filter((f) => path.dirname(f) === chunksDir);
+  const chunkBytes = chunks.reduce((n, f) => n + fs.statSync(f).size, 0);
+  console.log(
+    `${path.relative(root, chunksDir)}: ${chunks.length} chunks, ${(chunkBytes / 1024).toFixed(0)} KiB`,
+  );
+  console.log(
+    `built ${files.length - chunks.length} action entries in ${Math.round(performance.now() - started)} ms`,
+  );
 }

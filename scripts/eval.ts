@@ -43,7 +43,7 @@ async function runtimeEndpoint(env: Environment, target: string, token: string):
   const { runtime, qualifier } = parseRuntimeTarget(target);
   const runtimeArn = runtime.startsWith('arn:')
     ? runtime
-    : (await requireRuntime(controlClient(env), runtime)).agentRuntimeArn!;
+    : (await requireRuntime(await controlClient(env), runtime)).agentRuntimeArn!;
   return {
     label: target,
     invoke: endpointInvoker(
@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     suites,
     settings: env.evals,
     prices: loadPrices().models,
-    judge: env.evals.judgeModel ? bedrockJudge(env.evals.judgeModel, bedrockClient(env)) : undefined,
+    judge: env.evals.judgeModel ? bedrockJudge(env.evals.judgeModel, await bedrockClient(env)) : undefined,
   });
   console.log(report.markdown);
   if (report.failure) console.error(`\n${report.failure}`);

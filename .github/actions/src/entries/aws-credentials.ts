@@ -1,16 +1,17 @@
 import * as core from '@actions/core';
-import { STSClient } from '@aws-sdk/client-sts';
 import { environmentInput, listInput, numberInput, requiredInput, action, setOutputs } from '../lib/action';
-import { webIdentityToken } from '../lib/oidc';
-import { assumeRole, sessionName } from '../steps/aws-credentials';
 
 export const run = action(async () => {
   const roleArn = requiredInput('role-to-assume');
   const region =
-    core.getInput('aws-region') || (core.getInput('environment') ? environmentInput().region : '');
+    core.getInput('aws-region') || (core.getInput('environment') ? (await environmentInput()).region : '');
   if (!region) throw new Error('set input "aws-region" or "environment" (whose file names the region)');
   const audience = core.getInput('audience') || 'sts.amazonaws.com';
+  // STS loads while the token is fetched.
+  const modules = Promise.all([import('@aws-sdk/client-sts'), import('../steps/aws-credentials')]);
+  const { webIdentityToken } = await import('../lib/oidc');
   const token = await webIdentityToken(audience);
+  const [{ STSClient }, { assumeRole, sessionName }] = await modules;
   const result = await assumeRole({
     sts: new STSClient({ region, maxAttempts: 1 }),
     roleArn,

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import * as core from '@actions/core';
-import { exec } from '@actions/exec';
 import {
   ecrClient,
   environmentInput,
@@ -9,26 +8,19 @@ import {
   setOutputs,
   writeSummaryRow,
 } from '../lib/action';
-import { pushPackedImage } from '../lib/ecr-push';
-import { packImage } from '../lib/image-format';
-import { imageTags } from '../lib/tags';
-import {
-  buildImageInputs,
-  chooseBuilder,
-  dockerBuild,
-  imageRepository,
-  type BuiltImage,
-} from '../steps/build-image';
+import type { BuiltImage } from '../steps/build-image';
 
 export const run = action(async () => {
   requiredInput('sha');
+  const [{ buildImageInputs, chooseBuilder, dockerBuild, imageRepository }, { imageTags }] =
+    await Promise.all([import('../steps/build-image'), import('../lib/tags')]);
   const inputs = buildImageInputs(
     core.getInput,
     process.env.GITHUB_WORKSPACE ?? process.cwd(),
     process.env.GITHUB_REF,
   );
   // The registry lives with the environment previews reuse (dev); its file names the account and region.
-  const env = environmentInput(inputs.environment);
+  const env = await environmentInput(inputs.environment);
   const tags = imageTags({
     sha: inputs.sha,
     ref: inputs.ref,
@@ -36,7 +28,7 @@ export const run = action(async () => {
     pullRequest: inputs.pullRequest,
   });
   const repository = imageRepository(env, inputs.pullRequest);
-  const ecr = ecrClient(env);
+  const ecr = await ecrClient(env);
   const builder = chooseBuilder(
     inputs.builder,
     process.env.AWS_ENDPOINT_URL_ECR || process.env.AWS_ENDPOINT_URL,
@@ -46,12 +38,17 @@ export const run = action(async () => {
     // The twin has no container engine: the agent bundle itself is packed into the local image format.
     if (!fs.existsSync(inputs.agentBundle))
       throw new Error(`agent bundle ${inputs.agentBundle} not found; run npm run build:agent first`);
+    const [{ packImage }, { pushPackedImage }] = await Promise.all([
+      import('../lib/image-format'),
+      import('../lib/ecr-push'),
+    ]);
     const packed = packImage(fs.readFileSync(inputs.agentBundle), {
       architecture: inputs.architecture,
       labels: { 'org.opencontainers.image.revision': inputs.sha },
     });
     image = await pushPackedImage(ecr, repository, packed, tags);
   } else {
+    const { exec } = await import('@actions/exec');
     image = await dockerBuild({
       ecr,
       exec: (command, args, options) => exec(command, args, options),

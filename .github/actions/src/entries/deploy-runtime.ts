@@ -9,21 +9,24 @@ import {
   waitOptions,
   writeSummaryRow,
 } from '../lib/action';
-import { deployRuntime, restoreDefault } from '../steps/deploy-runtime';
 
 export const run = action(async () => {
-  const env = environmentInput();
+  const env = await environmentInput();
   const restore = booleanInput('restore-default');
   const imageUri = core.getInput('image-uri');
   if (restore === !!imageUri)
     throw new Error(
       'give image-uri (deploy a candidate) or restore-default: true (after a failed gate), not both',
     );
-  const control = controlClient(env);
+  const [control, outputs, { deployRuntime, restoreDefault }] = await Promise.all([
+    controlClient(env),
+    stackOutputs(env),
+    import('../steps/deploy-runtime'),
+  ]);
   const runtime = {
     control,
     runtimeName: env.names.runtime,
-    runtimeId: (await stackOutputs(env)).RuntimeId,
+    runtimeId: outputs.RuntimeId,
     wait: waitOptions(env),
     log: core.info,
   };

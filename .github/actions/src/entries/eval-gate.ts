@@ -1,8 +1,5 @@
 import path from 'node:path';
 import * as core from '@actions/core';
-import { checkThresholds } from '../../../../evals/compare';
-import { loadSuites } from '../../../../evals/schema';
-import { bedrockJudge } from '../../../../evals/judge';
 import {
   bedrockClient,
   dataPlaneUrl,
@@ -13,12 +10,15 @@ import {
   setOutputs,
   writeSummary,
 } from '../lib/action';
-import { clientCredentialsToken } from '../lib/cognito';
-import { endpointInvoker, evalGate, type EvalEndpoint } from '../steps/eval-gate';
+import type { EvalEndpoint } from '../steps/eval-gate';
 
 export const run = action(async () => {
-  const env = environmentInput();
+  const env = await environmentInput();
   const { credentials, outputs } = await invokeCredentials(env);
+  const [{ clientCredentialsToken }, { endpointInvoker, evalGate }] = await Promise.all([
+    import('../lib/cognito'),
+    import('../steps/eval-gate'),
+  ]);
   const token = await clientCredentialsToken(credentials);
   core.setSecret(token);
   // Previews compare with the live endpoint of the environment they reuse (its stack's runtime).
@@ -42,6 +42,10 @@ export const run = action(async () => {
     throw new Error(`input "baseline" must be live or none, got "${baseline}"`);
   const suitesDir =
     core.getInput('evals-dir') || path.join(process.env.GITHUB_WORKSPACE ?? process.cwd(), 'evals/suites');
+  const [{ loadSuites }, { checkThresholds }] = await Promise.all([
+    import('../../../../evals/schema'),
+    import('../../../../evals/compare'),
+  ]);
   const suites = loadSuites(suitesDir);
   checkThresholds(
     env.evals.thresholds,
@@ -52,8 +56,10 @@ export const run = action(async () => {
     live: baseline === 'live' ? endpoint(outputs.RuntimeArn, liveEndpoint) : undefined,
     suites,
     settings: env.evals,
-    prices: pricesInput().models,
-    judge: env.evals.judgeModel ? bedrockJudge(env.evals.judgeModel, bedrockClient(env)) : undefined,
+    prices: (await pricesInput()).models,
+    judge: env.evals.judgeModel
+      ? (await import('../../../../evals/judge')).bedrockJudge(env.evals.judgeModel, await bedrockClient(env))
+      : undefined,
   });
   setOutputs({
     passed: report.passed,

@@ -1,16 +1,19 @@
 import * as core from '@actions/core';
-import * as github from '@actions/github';
 import { requiredInput, action, runUrl, setOutputs, writeSummary } from '../lib/action';
-import { upsertComment } from '../lib/comment';
-import { diffEveryStack } from '../lib/stack-access';
-import { INFRA_DIFF_MARKER, renderDiffComment } from '../steps/infra-diff';
 
 export const run = action(async () => {
   // Inputs first: a missing one fails before any AWS call.
   const sha = requiredInput('sha');
-  const octokit = github.getOctokit(requiredInput('github-token'));
+  const token = requiredInput('github-token');
   const pullRequest = Number(requiredInput('pull-request'));
+  const { diffEveryStack } = await import('../lib/stack-access');
   const result = await diffEveryStack();
+  const [github, { upsertComment }, { INFRA_DIFF_MARKER, renderDiffComment }] = await Promise.all([
+    import('@actions/github'),
+    import('../lib/comment'),
+    import('../steps/infra-diff'),
+  ]);
+  const octokit = github.getOctokit(token);
   const body = renderDiffComment(result.diffs, {
     sha,
     runUrl: runUrl(),

@@ -1,11 +1,11 @@
 import * as core from '@actions/core';
 import { booleanInput, action, runUrl, setOutputs, writeSummary } from '../lib/action';
-import { diffEveryStack } from '../lib/stack-access';
-import { driftHeadline, driftReport, renderDriftSummary } from '../steps/infra-drift';
 
 export const run = action(async () => {
   const failOnDrift = booleanInput('fail-on-drift');
+  const { diffEveryStack } = await import('../lib/stack-access');
   const result = await diffEveryStack();
+  const { driftHeadline, driftReport, renderDriftSummary } = await import('../steps/infra-drift');
   const report = driftReport(result);
   await writeSummary((s) =>
     s.addRaw(renderDriftSummary(report, { sha: process.env.GITHUB_SHA ?? 'local', runUrl: runUrl() })),

@@ -1,7 +1,6 @@
 import * as core from '@actions/core';
-import * as github from '@actions/github';
-import { previewRuntimeName, type Environment } from '../../../../environments';
-import { resourcesFromStackOutputs, type RuntimeResources } from '../../../../environments/runtime-spec';
+import type { Environment } from '../../../../environments';
+import type { RuntimeResources } from '../../../../environments/runtime-spec';
 import {
   controlClient,
   dataPlaneUrl,
@@ -15,16 +14,7 @@ import {
   waitOptions,
   writeSummary,
 } from '../lib/action';
-import { invocationUrl } from '../lib/agui';
-import { readStackOutputs } from '../lib/stack-outputs';
-import {
-  deletePreview,
-  deployPreview,
-  previewComment,
-  reportState,
-  upsertComment,
-  type PreviewState,
-} from '../steps/preview';
+import type { PreviewState } from '../steps/preview';
 
 /**
  * What a preview runs on: the resources of the environment it reuses (preview.reuses, normally dev),
@@ -35,8 +25,12 @@ async function reusedResources(env: Environment): Promise<RuntimeResources> {
   const hostName = env.preview?.reuses;
   if (!hostName)
     throw new Error(`${env.file} has no preview.reuses naming the environment whose resources previews use`);
-  const host = environmentInput(hostName);
-  return resourcesFromStackOutputs(await readStackOutputs(ssmClient(host), host), pricesInput());
+  const host = await environmentInput(hostName);
+  const [{ resourcesFromStackOutputs }, { readStackOutputs }] = await Promise.all([
+    import('../../../../environments/runtime-spec'),
+    import('../lib/stack-outputs'),
+  ]);
+  return resourcesFromStackOutputs(await readStackOutputs(await ssmClient(host), host), await pricesInput());
 }
 
 const OPERATIONS = ['deploy', 'report', 'delete'] as const;
@@ -47,10 +41,14 @@ export const run = action(async () => {
     throw new Error(`input "operation" must be one of ${OPERATIONS.join(', ')}, got "${operation}"`);
   }
   const pullRequest = Number(requiredInput('pull-request'));
-  const env = environmentInput(core.getInput('environment') || 'preview');
-  const runtimeName = previewRuntimeName(env.app.app, pullRequest);
   const sha = requiredInput('sha');
-  const octokit = github.getOctokit(requiredInput('github-token'));
+  const token = requiredInput('github-token');
+  const env = await environmentInput(core.getInput('environment') || 'preview');
+  const [
+    { previewRuntimeName },
+    { deletePreview, deployPreview, previewComment, reportState, upsertComment },
+  ] = await Promise.all([import('../../../../environments'), import('../steps/preview')]);
+  const runtimeName = previewRuntimeName(env.app.app, pullRequest);
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? env.app.github.repository).split('/');
   const pr = { owner, repo, number: pullRequest };
   const runPage = runUrl(`${owner}/${repo}`);
@@ -59,7 +57,7 @@ export const run = action(async () => {
 
   if (operation === 'deploy') {
     const deploy = await deployPreview({
-      control: controlClient(env),
+      control: await controlClient(env),
       env,
       resources: await reusedResources(env),
       pullRequest,
@@ -72,7 +70,7 @@ export const run = action(async () => {
       'runtime-name': deploy.runtimeName,
       'runtime-arn': deploy.runtimeArn,
       version: deploy.version,
-      'endpoint-url': invocationUrl({
+      'endpoint-url': (await import('../lib/agui')).invocationUrl({
         dataPlaneUrl: dataPlane,
         runtimeArn: deploy.runtimeArn,
         qualifier: 'DEFAULT',
@@ -95,12 +93,13 @@ export const run = action(async () => {
       runUrl: runPage,
     });
   } else {
-    const outcome = await deletePreview(controlClient(env), runtimeName);
+    const outcome = await deletePreview(await controlClient(env), runtimeName);
     core.info(outcome === 'deleted' ? `deleted ${runtimeName}` : `${runtimeName} was already gone`);
     state = { kind: 'deleted', runtimeName, runUrl: runPage };
   }
 
-  const comment = await upsertComment(octokit, pr, previewComment(state));
+  const github = await import('@actions/github');
+  const comment = await upsertComment(github.getOctokit(token), pr, previewComment(state));
   setOutputs({ 'comment-id': comment.id, 'comment-url': comment.url });
   await writeSummary((s) =>
     s.addHeading(`Preview #${pullRequest}: ${operation}`, 3).addRaw(previewComment(state), true),

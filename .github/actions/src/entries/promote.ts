@@ -8,15 +8,15 @@ import {
   setOutputs,
   writeSummary,
 } from '../lib/action';
-import { promote } from '../steps/promote';
-import { alarmStates } from '../steps/watch-alarms';
 
 export const run = action(async () => {
-  const env = environmentInput();
   const version = requiredInput('version');
   const sha = requiredInput('sha');
+  const env = await environmentInput();
+  const { alarmStates } = await import('../steps/watch-alarms');
   // Before live moves: watch-alarms judges only alarms that go into ALARM after this.
-  const baseline = await alarmStates(cloudwatchClient(env), env.names.alarmPrefix);
+  const baseline = await alarmStates(await cloudwatchClient(env), env.names.alarmPrefix);
+  const { promote } = await import('../steps/promote');
   const result = await promote({
     ...(await promotionTarget(env)),
     version,

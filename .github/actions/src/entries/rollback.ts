@@ -7,16 +7,17 @@ import {
   setOutputs,
   writeSummaryRow,
 } from '../lib/action';
-import { parseRollbackTarget, rollback } from '../steps/rollback';
 
 export const run = action(async () => {
   // Validate everything before the first AWS call.
-  const target = parseRollbackTarget(requiredInput('target'));
+  const target = requiredInput('target');
   const reason = requiredInput('reason');
-  const env = environmentInput();
+  const { parseRollbackTarget, rollback } = await import('../steps/rollback');
+  const parsed = parseRollbackTarget(target);
+  const env = await environmentInput();
   const result = await rollback({
     ...(await promotionTarget(env)),
-    target,
+    target: parsed,
     log: core.info,
   });
   setOutputs({

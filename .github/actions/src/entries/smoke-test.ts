@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { smokeCostMarkdown } from '../../../../cost/smoke';
 import {
   dataPlaneUrl,
   environmentInput,
@@ -11,12 +10,13 @@ import {
   writeSummary,
   xrayClient,
 } from '../lib/action';
-import { smokeTest, traceSummaryMarkdown, type SmokeReport } from '../steps/smoke-test';
+import type { SmokeReport } from '../steps/smoke-test';
 
 /** Tokens and estimated cost per request and for the gate; a pricing problem only warns (the gates decide). */
-function costSummary(report: SmokeReport): string {
+async function costSummary(report: SmokeReport): Promise<string> {
   try {
-    return `\n**Tokens and estimated cost** (prices from environments/prices.yaml):\n\n${smokeCostMarkdown(report.requests, pricesInput().models)}`;
+    const { smokeCostMarkdown } = await import('../../../../cost/smoke');
+    return `\n**Tokens and estimated cost** (prices from environments/prices.yaml):\n\n${smokeCostMarkdown(report.requests, (await pricesInput()).models)}`;
   } catch (e) {
     const message = `could not price the smoke requests: ${(e as Error).message}`;
     core.warning(message);
@@ -25,8 +25,9 @@ function costSummary(report: SmokeReport): string {
 }
 
 export const run = action(async () => {
-  const env = environmentInput();
+  const env = await environmentInput();
   const { credentials, outputs } = await invokeCredentials(env);
+  const { smokeTest, traceSummaryMarkdown } = await import('../steps/smoke-test');
   const runtimeArn = core.getInput('runtime-arn') || (env.preview ? undefined : outputs.RuntimeArn);
   if (!runtimeArn)
     throw new Error(
@@ -42,7 +43,7 @@ export const run = action(async () => {
     concurrency: env.smoke.concurrency,
     thresholds: env.smoke,
     onToken: (token) => core.setSecret(token),
-    traces: { xray: xrayClient(env), waitMs: numberInput('trace-wait-seconds', 60)! * 1000 },
+    traces: { xray: await xrayClient(env), waitMs: numberInput('trace-wait-seconds', 60)! * 1000 },
     // A failed latency gate is explained against what users get now: the environment's live endpoint.
     baseline:
       runtimeArn === outputs.RuntimeArn && qualifier === env.runtime.liveEndpoint
@@ -59,7 +60,7 @@ export const run = action(async () => {
     'first-token-p95-ms': report.latency.firstTokenP95Ms,
     'total-p95-ms': report.latency.totalP95Ms,
   });
-  await writeSummary((s) =>
+  await writeSummary(async (s) =>
     s
       .addHeading(`Smoke gates ${env.name} (${qualifier}): ${report.passed ? 'passed' : 'FAILED'}`, 3)
       .addTable([
@@ -76,7 +77,7 @@ export const run = action(async () => {
         true,
       )
       .addRaw(traceSummaryMarkdown(report, env.region), true)
-      .addRaw(costSummary(report), true),
+      .addRaw(await costSummary(report), true),
   );
   if (report.failure) throw new Error(report.failure);
 });

@@ -1,6 +1,4 @@
 import * as core from '@actions/core';
-import * as github from '@actions/github';
-import { sharedResourceNames } from '../../../../environments';
 import {
   controlClient,
   environmentInput,
@@ -9,16 +7,21 @@ import {
   setOutputs,
   writeSummary,
 } from '../lib/action';
-import { sweepPreviews } from '../steps/sweep-previews';
 
 export const run = action(async () => {
-  const env = environmentInput(core.getInput('environment') || 'preview');
+  const token = requiredInput('github-token');
+  const env = await environmentInput(core.getInput('environment') || 'preview');
   if (!env.preview)
     throw new Error(`${env.file} has no preview: section (ttlHours); pass the preview environment`);
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? env.app.github.repository).split('/');
+  const [github, { sharedResourceNames }, { sweepPreviews }] = await Promise.all([
+    import('@actions/github'),
+    import('../../../../environments'),
+    import('../steps/sweep-previews'),
+  ]);
   const entries = await sweepPreviews({
-    control: controlClient(env),
-    octokit: github.getOctokit(requiredInput('github-token')),
+    control: await controlClient(env),
+    octokit: github.getOctokit(token),
     owner,
     repo,
     prefix: sharedResourceNames(env.app.app).previewRuntimePrefix,

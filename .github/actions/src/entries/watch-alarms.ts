@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { z } from 'zod';
 import {
   cloudwatchClient,
   environmentInput,
@@ -10,18 +9,18 @@ import {
   setOutputs,
   writeSummary,
 } from '../lib/action';
-import { watchAlarms, type AlarmSnapshot } from '../steps/watch-alarms';
+import type { AlarmSnapshot } from '../steps/watch-alarms';
 
-const baselineSchema = z.array(
-  z.object({
-    name: z.string(),
-    state: z.string().optional(),
-    reason: z.string().optional(),
-    transitionedAt: z.number().optional(),
-  }),
-);
-
-function baselineInput(): AlarmSnapshot[] {
+async function baselineInput(): Promise<AlarmSnapshot[]> {
+  const { z } = await import('zod');
+  const baselineSchema = z.array(
+    z.object({
+      name: z.string(),
+      state: z.string().optional(),
+      reason: z.string().optional(),
+      transitionedAt: z.number().optional(),
+    }),
+  );
   let json: unknown;
   try {
     json = JSON.parse(requiredInput('alarm-baseline'));
@@ -37,12 +36,13 @@ function baselineInput(): AlarmSnapshot[] {
 }
 
 export const run = action(async () => {
-  const env = environmentInput();
-  const baseline = baselineInput();
+  const env = await environmentInput();
+  const baseline = await baselineInput();
+  const { watchAlarms } = await import('../steps/watch-alarms');
   const rollbackVersion = core.getInput('rollback-to-version');
   const watchMinutes = numberInput('watch-minutes', env.alarms.watchMinutes)!;
   const result = await watchAlarms({
-    cloudwatch: cloudwatchClient(env),
+    cloudwatch: await cloudwatchClient(env),
     alarmPrefix: env.names.alarmPrefix,
     baseline,
     watchSeconds: watchMinutes * 60,

@@ -1,17 +1,17 @@
+/**
+ * What every step shares: its run() wrapper, inputs, outputs and summary, and the SDK clients and
+ * environment files it asks for. Only @actions/core is imported up front: the environments (YAML and
+ * zod schemas), the stack outputs and each SDK client are loaded with `await import()` when a step
+ * first asks for them, so a step loads only what it runs and a missing input fails before any of it
+ * loads (scripts/build-actions.ts bundles each of those imports as a chunk loaded on demand).
+ */
 import path from 'node:path';
 import * as core from '@actions/core';
-import { BedrockAgentCoreControlClient } from '@aws-sdk/client-bedrock-agentcore-control';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { XRayClient } from '@aws-sdk/client-xray';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { loadEnvironment, type Environment } from '../../../../environments';
-import { loadPrices, type PricesFile } from '../../../../environments/prices';
-import { clientSecret, type ClientCredentials } from './cognito';
+import type { Environment } from '../../../../environments';
+import type { PricesFile } from '../../../../environments/prices';
+import type { ClientCredentials } from './cognito';
 import type { WaitOptions } from './runtime';
-import { readStackOutputs, type StackOutputs } from './stack-outputs';
+import type { StackOutputs } from './stack-outputs';
 
 /**
  * An action's `run()`, as in actions/typescript-action: it never rejects; any error fails the step
@@ -55,7 +55,6 @@ export function listInput(name: string): string[] {
     .filter(Boolean);
 }
 
-/** The repository's environments/ folder (the bundles do not carry the YAML files). */
 /** This workflow run's page, for links in comments and summaries; undefined outside a runner. */
 export function runUrl(repository = process.env.GITHUB_REPOSITORY): string | undefined {
   return process.env.GITHUB_RUN_ID
@@ -63,6 +62,7 @@ export function runUrl(repository = process.env.GITHUB_REPOSITORY): string | und
     : undefined;
 }
 
+/** The repository's environments/ folder (the bundles do not carry the YAML files). */
 export function environmentsDir(): string {
   return (
     core.getInput('environments-dir') ||
@@ -71,12 +71,14 @@ export function environmentsDir(): string {
 }
 
 /** The environment named by the `environment` input, validated. */
-export function environmentInput(name = requiredInput('environment')): Environment {
+export async function environmentInput(name = requiredInput('environment')): Promise<Environment> {
+  const { loadEnvironment } = await import('../../../../environments');
   return loadEnvironment(name, environmentsDir());
 }
 
 /** The repository's environments/prices.yaml, validated. */
-export function pricesInput(): PricesFile {
+export async function pricesInput(): Promise<PricesFile> {
+  const { loadPrices } = await import('../../../../environments/prices');
   return loadPrices(path.join(environmentsDir(), 'prices.yaml'));
 }
 
@@ -88,9 +90,10 @@ export function waitOptions(env: Environment): WaitOptions {
  * The outputs of the stack that holds `env`'s resources: its own, or for previews the stack of the
  * environment they reuse (`preview.reuses`).
  */
-export function stackOutputs(env: Environment): Promise<StackOutputs> {
-  const owner = env.preview ? environmentInput(env.preview.reuses) : env;
-  return readStackOutputs(ssmClient(owner), owner);
+export async function stackOutputs(env: Environment): Promise<StackOutputs> {
+  const owner = env.preview ? await environmentInput(env.preview.reuses) : env;
+  const { readStackOutputs } = await import('./stack-outputs');
+  return readStackOutputs(await ssmClient(owner), owner);
 }
 
 /**
@@ -101,9 +104,9 @@ export function stackOutputs(env: Environment): Promise<StackOutputs> {
 export async function promotionTarget(env: Environment) {
   const outputs = await stackOutputs(env);
   return {
-    control: controlClient(env),
-    ssm: ssmClient(env),
-    ecr: ecrClient(env),
+    control: await controlClient(env),
+    ssm: await ssmClient(env),
+    ecr: await ecrClient(env),
     runtimeId: outputs.RuntimeId,
     runtimeName: env.names.runtime,
     endpointName: env.runtime.liveEndpoint,
@@ -115,15 +118,29 @@ export async function promotionTarget(env: Environment) {
   };
 }
 
-/** SDK clients for the environment's region; endpoints and credentials come from the standard AWS variables. */
+/**
+ * SDK clients for the environment's region, each package loaded on first use; endpoints and
+ * credentials come from the standard AWS variables.
+ */
 const sdkConfig = (env: Environment) => ({ region: env.region, maxAttempts: 5 });
-export const controlClient = (env: Environment) => new BedrockAgentCoreControlClient(sdkConfig(env));
-export const ecrClient = (env: Environment) => new ECRClient(sdkConfig(env));
-export const ssmClient = (env: Environment) => new SSMClient(sdkConfig(env));
-export const cloudwatchClient = (env: Environment) => new CloudWatchClient(sdkConfig(env));
-export const cognitoClient = (env: Environment) => new CognitoIdentityProviderClient(sdkConfig(env));
-export const xrayClient = (env: Environment) => new XRayClient(sdkConfig(env));
-export const bedrockClient = (env: Environment) => new BedrockRuntimeClient(sdkConfig(env));
+export const controlClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-bedrock-agentcore-control')).BedrockAgentCoreControlClient(
+    sdkConfig(env),
+  );
+export const ecrClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-ecr')).ECRClient(sdkConfig(env));
+export const ssmClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-ssm')).SSMClient(sdkConfig(env));
+export const cloudwatchClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(sdkConfig(env));
+export const cognitoClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-cognito-identity-provider')).CognitoIdentityProviderClient(
+    sdkConfig(env),
+  );
+export const xrayClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-xray')).XRayClient(sdkConfig(env));
+export const bedrockClient = async (env: Environment) =>
+  new (await import('@aws-sdk/client-bedrock-runtime')).BedrockRuntimeClient(sdkConfig(env));
 
 /**
  * How the gates get a token as clients do: pool, machine client and token endpoint from the stack that
@@ -133,10 +150,11 @@ export const bedrockClient = (env: Environment) => new BedrockRuntimeClient(sdkC
 export async function invokeCredentials(env: Environment, scope = core.getInput('scope')) {
   const outputs = await stackOutputs(env);
   const source = { clientId: outputs.MachineClientId, userPoolId: outputs.UserPoolId };
+  const { clientSecret } = await import('./cognito');
   const credentials: ClientCredentials = {
     tokenUrl: outputs.TokenEndpoint,
     clientId: outputs.MachineClientId,
-    clientSecret: await clientSecret(source, cognitoClient(env), (s) => core.setSecret(s)),
+    clientSecret: await clientSecret(source, await cognitoClient(env), (s) => core.setSecret(s)),
     scope: scope || outputs.InvokeScope,
   };
   return { credentials, outputs };
@@ -156,10 +174,12 @@ export function setOutputs(outputs: Record<string, string | number | boolean | u
   for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v === undefined ? '' : String(v));
 }
 
+type Summary = typeof core.summary;
+
 /** Write the job summary when running under a runner (GITHUB_STEP_SUMMARY set). */
-export async function writeSummary(build: (s: typeof core.summary) => typeof core.summary): Promise<void> {
+export async function writeSummary(build: (s: Summary) => Summary | Promise<Summary>): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  await build(core.summary).write();
+  await (await build(core.summary)).write();
 }
 
 /** A job-summary heading and a one-row table: each key a column header, each value its cell. */
