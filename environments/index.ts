@@ -53,6 +53,10 @@ export interface ResourceNames {
    * action reads them with one ssm:GetParameter instead of values copied into GitHub variables.
    */
   outputsParameter: string;
+  /** Log group the runtime's APPLICATION_LOGS are delivered to (CloudWatch vended logs; retention from the file). */
+  applicationLogGroup: string;
+  /** Log group the runtime's USAGE_LOGS (per-session CPU and memory) are delivered to. */
+  usageLogGroup: string;
 }
 
 /** Names shared by every environment: the image repository and the GitHub OIDC roles. */
@@ -73,6 +77,8 @@ export interface SharedResourceNames {
   cdkExecutionPolicy: string;
   /** Every preview runtime's name starts with this (see previewRuntimeName). */
   previewRuntimePrefix: string;
+  /** The CloudWatch Logs resource policy letting X-Ray write spans to `aws/spans` (one per account, with Transaction Search). */
+  transactionSearchPolicy: string;
 }
 
 export interface Environment extends EnvironmentFile {
@@ -103,6 +109,9 @@ export function resourceNames(app: string, env: string, account = ''): ResourceN
     releaseParameter: `/${app}/${env}/release`,
     liveVersionParameter: `/${app}/${env}/live-version`,
     outputsParameter: `/${app}/${env}/stack-outputs`,
+    // Under /aws/vendedlogs/, the prefix CloudWatch Logs' own delivery pages use for vended logs.
+    applicationLogGroup: `/aws/vendedlogs/bedrock-agentcore/runtime/APPLICATION_LOGS/${app}_${env}`,
+    usageLogGroup: `/aws/vendedlogs/bedrock-agentcore/runtime/USAGE_LOGS/${app}_${env}`,
   };
 }
 
@@ -118,7 +127,16 @@ export function sharedResourceNames(app: string): SharedResourceNames {
     diffRole: `${base}-infra-diff`,
     cdkExecutionPolicy: `${base}-cdk-execution`,
     previewRuntimePrefix: `${app}_pr_`,
+    transactionSearchPolicy: `${base}-transaction-search`,
   };
+}
+
+/**
+ * The log group AgentCore writes a runtime endpoint's container output (stdout/stderr, the agent's JSON
+ * logs) to: `/aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint name>`.
+ */
+export function runtimeLogGroup(runtimeId: string, endpoint: string): string {
+  return `/aws/bedrock-agentcore/runtimes/${runtimeId}-${endpoint}`;
 }
 
 /** Export name of an environment stack output (CloudFormation export names are unique per account/region). */

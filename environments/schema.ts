@@ -37,6 +37,34 @@ export const appSchema = z.strictObject({
   }),
 });
 
+/** The values CloudWatch Logs accepts for a log group's retention (AWS::Logs::LogGroup RetentionInDays). */
+export const logRetentionDays = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/**
+ * Traces and logs. Transaction Search is one setting per account and region (it switches the account's
+ * X-Ray span ingestion to CloudWatch Logs), so environments that share an account must agree on it.
+ */
+const observability = z.strictObject({
+  /**
+   * create: this account's shared stack turns Transaction Search on (AWS::XRay::TransactionSearchConfig
+   * with its CloudWatch Logs resource policy). existing: it is already on in the account (the CloudWatch
+   * console's Enable button, or another stack); the stacks leave it alone. CloudFormation can only create
+   * it, so `create` in an account where it is already on fails with AlreadyExists (docs/infra.md).
+   */
+  transactionSearch: z.enum(['create', 'existing']),
+  /** Percent of spans X-Ray indexes as trace summaries (with `create`); 1 is free, every span stays searchable. */
+  indexingPercentage: z.number().min(0).max(100),
+  /** Days the runtime's log groups keep their events. */
+  logRetentionDays: z
+    .number()
+    .int()
+    .refine((d) => (logRetentionDays as readonly number[]).includes(d), {
+      message: `must be one of the retention periods CloudWatch Logs accepts: ${logRetentionDays.join(', ')}`,
+    }),
+});
+
 const smokeCase = z.strictObject({
   name: z.string().min(1),
   prompt: z.string().min(1),
@@ -58,6 +86,7 @@ export const environmentSchema = z.strictObject({
   }),
   models: z.strictObject({ primary: z.string().min(3), background: z.string().min(3) }),
   memory: z.strictObject({ expiryDays: z.number().int().min(7).max(365) }),
+  observability,
   guardrail: z
     .strictObject({
       blockedInputMessage: z.string().min(1).max(500),
@@ -141,3 +170,4 @@ export type AppConfig = z.infer<typeof appSchema>;
 export type EnvironmentFile = z.infer<typeof environmentSchema>;
 export type SmokeCase = z.infer<typeof smokeCase>;
 export type EvalSettings = EnvironmentFile['evals'];
+export type ObservabilitySettings = EnvironmentFile['observability'];

@@ -56,6 +56,18 @@ describe('environments', () => {
     expect(msg).toContain('smoke.concurrency');
   });
 
+  it('accepts only the log retention periods CloudWatch Logs does, and lists them', () => {
+    const dir = scratchCopy();
+    const file = path.join(dir, 'dev.yaml');
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, 'utf8').replace(/logRetentionDays: \d+/, 'logRetentionDays: 31'),
+    );
+    expect(() => loadEnvironment('dev', dir)).toThrow(
+      /observability\.logRetentionDays.*must be one of the retention periods CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30/,
+    );
+  });
+
   it('rejects unknown keys, invalid YAML and unknown environments', () => {
     const dir = scratchCopy();
     fs.appendFileSync(path.join(dir, 'prod.yaml'), 'surprise: 1\n');

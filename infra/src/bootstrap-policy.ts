@@ -172,6 +172,78 @@ export const cloudFormationNeeds: Record<string, string[]> = {
     'kms:TagResource',
     'kms:UntagResource',
   ],
+  // Logs and X-Ray: the calls of the CloudWatch Logs delivery pages' user permissions
+  // (AWS-logs-infrastructure-V2-CloudWatchLogs.html, AWS-logs-infrastructure-V2-XRayTraces.html).
+  'AWS::Logs::LogGroup': [
+    'logs:CreateLogGroup',
+    'logs:DescribeLogGroups',
+    'logs:DeleteLogGroup',
+    'logs:PutRetentionPolicy',
+    'logs:DeleteRetentionPolicy',
+    ...tags('logs'),
+  ],
+  'AWS::Logs::ResourcePolicy': [
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DeleteResourcePolicy',
+  ],
+  'AWS::Logs::DeliverySource': [
+    'logs:PutDeliverySource',
+    'logs:GetDeliverySource',
+    'logs:DescribeDeliverySources',
+    'logs:DeleteDeliverySource',
+    // The service-level permission CloudWatch Logs checks on the resource that sends the logs.
+    'bedrock-agentcore:AllowVendedLogDeliveryForResource',
+    ...tags('logs'),
+  ],
+  'AWS::Logs::DeliveryDestination': [
+    'logs:PutDeliveryDestination',
+    'logs:GetDeliveryDestination',
+    'logs:DescribeDeliveryDestinations',
+    'logs:DeleteDeliveryDestination',
+    'logs:PutDeliveryDestinationPolicy',
+    'logs:GetDeliveryDestinationPolicy',
+    'logs:DeleteDeliveryDestinationPolicy',
+    // A CloudWatch Logs destination: the delivery adds itself to the log group's resource policy.
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+    // An X-Ray destination: likewise to X-Ray's resource policy.
+    'xray:PutResourcePolicy',
+    'xray:ListResourcePolicies',
+    'xray:GetTraceSegmentDestination',
+    ...tags('logs'),
+  ],
+  'AWS::Logs::Delivery': [
+    'logs:CreateDelivery',
+    'logs:GetDelivery',
+    'logs:DescribeDeliveries',
+    'logs:UpdateDeliveryConfiguration',
+    'logs:DeleteDelivery',
+    'logs:GetDeliverySource',
+    'logs:GetDeliveryDestination',
+    ...tags('logs'),
+  ],
+  'AWS::XRay::ResourcePolicy': [
+    'xray:PutResourcePolicy',
+    'xray:ListResourcePolicies',
+    'xray:DeleteResourcePolicy',
+  ],
+  // The role Transaction Search's enabling page lists (CloudWatch-Transaction-Search-getting-started.html).
+  'AWS::XRay::TransactionSearchConfig': [
+    'xray:GetTraceSegmentDestination',
+    'xray:UpdateTraceSegmentDestination',
+    'xray:GetIndexingRules',
+    'xray:UpdateIndexingRule',
+    'logs:CreateLogGroup',
+    'logs:CreateLogStream',
+    'logs:PutRetentionPolicy',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'application-signals:StartDiscovery',
+    'iam:CreateServiceLinkedRole',
+    'iam:GetRole',
+  ],
   'AWS::SNS::Topic': [
     'sns:CreateTopic',
     'sns:GetTopicAttributes',
@@ -227,6 +299,9 @@ export function executionPolicy(t: Topology, types: Iterable<string> = []): Exec
     iam: [
       `arn:aws:iam::*:role/${base}-*`,
       'arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com',
+      // Transaction Search creates Application Signals' service-linked role (IAM refuses any change
+      // to a service-linked role other than its creation and deletion by the service).
+      'arn:aws:iam::*:role/aws-service-role/application-signals.cloudwatch.amazonaws.com/AWSServiceRoleForCloudWatchApplicationSignals',
     ],
     // Dynamic references ({{resolve:ssm:…}}) and the stacks' BootstrapVersion parameter are read too.
     ssm: [`arn:aws:ssm:*:*:parameter/${t.app.app}/*`, `arn:aws:ssm:*:*:parameter/cdk-bootstrap/*`],

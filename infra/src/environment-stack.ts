@@ -17,6 +17,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -26,6 +27,7 @@ import {
   exportName,
   memoryNamespaces,
   metricsNamespace,
+  runtimeLogGroup,
   type Environment,
   stackOutputKeys,
   type StackOutputKey,
@@ -113,6 +115,14 @@ export class EnvironmentStack extends Stack {
       prices,
     });
     const jwt = spec.authorizerConfiguration.customJWTAuthorizer!;
+    const logGroup = (id: string, logGroupName: string) =>
+      new logs.LogGroup(this, id, {
+        logGroupName,
+        retention: env.observability.logRetentionDays as logs.RetentionDays,
+        // Kept when the stack is deleted, but not when its first creation rolls back: a retained group
+        // would make the next attempt fail with "already exists".
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      });
     this.runtime = new agentcore.Runtime(this, 'Runtime', {
       runtimeName: names.runtime,
       description: `${t.app.app} agent (${env.name})`,
@@ -131,6 +141,24 @@ export class EnvironmentStack extends Stack {
         maxLifetime: Duration.seconds(spec.lifecycleConfiguration.maxLifetime!),
       },
       environmentVariables: spec.environmentVariables,
+      // The runtime's own telemetry through CloudWatch vended-log deliveries (AWS::Logs::Delivery*):
+      // its spans to X-Ray (with Transaction Search on, into `aws/spans` beside the agent's own), its
+      // application and usage logs to log groups with this environment's retention.
+      tracingEnabled: true,
+      loggingConfigs: [
+        {
+          logType: agentcore.LogType.APPLICATION_LOGS,
+          destination: agentcore.LoggingDestination.cloudWatchLogs(
+            logGroup('ApplicationLogs', names.applicationLogGroup),
+          ),
+        },
+        {
+          logType: agentcore.LogType.USAGE_LOGS,
+          destination: agentcore.LoggingDestination.cloudWatchLogs(
+            logGroup('UsageLogs', names.usageLogGroup),
+          ),
+        },
+      ],
     });
     // `live` serves the version promote recorded in `liveVersionParameter`, resolved like the image, so
     // a `cdk deploy` that touches the endpoint keeps what the pipeline promoted (docs/infra.md).
@@ -139,6 +167,10 @@ export class EnvironmentStack extends Stack {
       names.liveVersionParameter,
     ).toString();
     const live = this.runtime.addEndpoint(env.runtime.liveEndpoint, { version: liveVersion });
+    // AgentCore creates an endpoint's output log group on its first session, without retention; the
+    // stack creates both (DEFAULT, the candidate, and live) right after the runtime, before any traffic.
+    for (const endpoint of new Set(['DEFAULT', env.runtime.liveEndpoint]))
+      logGroup(`RuntimeLogs${endpoint}`, runtimeLogGroup(this.runtime.agentRuntimeId, endpoint));
     this.acknowledgeExecutionRole(executionRole, env);
     Validations.of(this.runtime).acknowledge({
       id: 'Annotation::aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped',

@@ -1,6 +1,8 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as xray from 'aws-cdk-lib/aws-xray';
 import type { Construct } from 'constructs';
 import {
   githubJobWorkflowRef,
@@ -137,6 +139,9 @@ export class SharedStack extends Stack {
       });
     }
 
+    if (plan.transactionSearch.transactionSearch === 'create')
+      this.transactionSearch(t, plan.transactionSearch.indexingPercentage);
+
     for (const [purpose, role] of Object.entries(this.roles)) {
       new CfnOutput(this, `${pascal(purpose)}RoleArn`, {
         value: role.roleArn,
@@ -146,6 +151,43 @@ export class SharedStack extends Stack {
     if (this.repository) new CfnOutput(this, 'RepositoryUri', { value: this.repository.repositoryUri });
     if (this.previewRepository)
       new CfnOutput(this, 'PreviewRepositoryUri', { value: this.previewRepository.repositoryUri });
+  }
+
+  /**
+   * Transaction Search for the account, as https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Transaction-Search-Cloudformation.html
+   * writes it: a CloudWatch Logs resource policy letting X-Ray write spans to `aws/spans` (and Application
+   * Signals' group), then AWS::XRay::TransactionSearchConfig, which switches the account's span ingestion
+   * to CloudWatch Logs. Both are retained: the setting is the account's (other applications' spans go
+   * there too), so neither deleting this stack nor switching to `existing` turns it off.
+   */
+  private transactionSearch(t: Topology, indexingPercentage: number) {
+    const { account, region, partition } = this;
+    const policy = new logs.CfnResourcePolicy(this, 'TransactionSearchAccess', {
+      policyName: t.shared.transactionSearchPolicy,
+      policyDocument: this.toJsonString({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'TransactionSearchXRayAccess',
+            Effect: 'Allow',
+            Principal: { Service: 'xray.amazonaws.com' },
+            Action: 'logs:PutLogEvents',
+            Resource: [
+              `arn:${partition}:logs:${region}:${account}:log-group:aws/spans:*`,
+              `arn:${partition}:logs:${region}:${account}:log-group:/aws/application-signals/data:*`,
+            ],
+            Condition: {
+              ArnLike: { 'aws:SourceArn': `arn:${partition}:xray:${region}:${account}:*` },
+              StringEquals: { 'aws:SourceAccount': account },
+            },
+          },
+        ],
+      }),
+    });
+    policy.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const config = new xray.CfnTransactionSearchConfig(this, 'TransactionSearch', { indexingPercentage });
+    config.addResourceDependency(policy);
+    config.applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 
   /** Pull requests: build into the preview repository, run `<app>_pr_*` runtimes tagged as previews. */

@@ -3,6 +3,7 @@ import {
   sharedResourceNames,
   type AppConfig,
   type Environment,
+  type ObservabilitySettings,
   type SharedResourceNames,
 } from '../../environments';
 
@@ -16,6 +17,8 @@ export interface AccountPlan {
   deployed: Environment[];
   /** Present when pull-request previews run in this account. */
   preview?: Environment;
+  /** Transaction Search of the account (its environments agree on it: one setting per account and region). */
+  transactionSearch: Pick<ObservabilitySettings, 'transactionSearch' | 'indexingPercentage'>;
 }
 
 export interface Topology {
@@ -77,6 +80,7 @@ export function planTopology(environments: Environment[]): Topology {
     hostsRegistry: account === registry.account,
     deployed: deployed.filter((e) => e.account === account),
     preview: preview && preview.account === account ? preview : undefined,
+    transactionSearch: accountTransactionSearch(environments.filter((e) => e.account === account)),
   }));
   return {
     app,
@@ -87,6 +91,21 @@ export function planTopology(environments: Environment[]): Topology {
     registry,
     accounts,
   };
+}
+
+/** The one Transaction Search setting of an account's environments; they must agree (it is per account). */
+function accountTransactionSearch(inAccount: Environment[]): AccountPlan['transactionSearch'] {
+  const pick = ({ observability: o }: Environment) => ({
+    transactionSearch: o.transactionSearch,
+    indexingPercentage: o.indexingPercentage,
+  });
+  const [first, ...rest] = inAccount;
+  const differing = rest.find((e) => JSON.stringify(pick(e)) !== JSON.stringify(pick(first)));
+  if (differing)
+    throw new TopologyError(
+      `${differing.file}: observability.transactionSearch/indexingPercentage (${JSON.stringify(pick(differing))}) differ from ${first.file} (${JSON.stringify(pick(first))}); Transaction Search is one setting per account (${first.account}), so set the same values in both`,
+    );
+  return pick(first);
 }
 
 /** ARN of the one image repository (built from names, so stacks in other accounts need no cross-stack reference). */

@@ -19,6 +19,7 @@ import { resourcesFromStackOutputs, runtimeSpec } from '../../environments/runti
 import { spendMath } from '../../cost/alarm-math';
 import { loadPrices, modelPricesVariable } from '../../environments/prices';
 import { buildApp, type AgentApp } from '../src/app';
+import { SharedStack } from '../src/shared-stack';
 import { planTopology } from '../src/topology';
 import { resolve, type CfnTemplate } from './cfn';
 
@@ -40,6 +41,7 @@ type Resources = Record<
   string,
   { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }
 >;
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const resourcesOf = (t: Template, type: string) => t.findResources(type) as Resources;
 const only = (t: Template, type: string) => {
   const found = Object.entries(resourcesOf(t, type));
@@ -66,6 +68,15 @@ describe('topology', () => {
       ['agentcore-gitops-prod', '222222222222', 'us-east-1'],
     ]);
     expect(built.topology.registry).toEqual({ account: '111111111111', region: 'us-east-1' });
+  });
+
+  it('refuses environments of one account that disagree on Transaction Search (one setting per account)', () => {
+    const envs = [...built.topology.deployed, built.topology.preview!].map((e) =>
+      e.preview ? { ...e, observability: { ...e.observability, transactionSearch: 'existing' as const } } : e,
+    );
+    expect(() => planTopology(envs)).toThrow(
+      /preview\.yaml: observability\.transactionSearch.*differ from .*dev\.yaml.*one setting per account \(111111111111\)/,
+    );
   });
 
   it('refuses environments in another region than the registry, with the file and a fix', () => {
@@ -375,6 +386,58 @@ describe.each(['dev', 'prod'])('%s environment stack', (name) => {
     });
   });
 
+  it('observability: runtime spans to X-Ray, application and usage logs to their log groups, retention from the file', () => {
+    const runtime = only(t(), 'AWS::BedrockAgentCore::Runtime');
+    const sources = Object.entries(resourcesOf(t(), 'AWS::Logs::DeliverySource'));
+    expect(sources.map(([, s]) => s.Properties.LogType).sort()).toEqual([
+      'APPLICATION_LOGS',
+      'TRACES',
+      'USAGE_LOGS',
+    ]);
+    for (const [, source] of sources)
+      expect(source.Properties.ResourceArn).toEqual({ 'Fn::GetAtt': [runtime.id, 'AgentRuntimeArn'] });
+    const destinations = resourcesOf(t(), 'AWS::Logs::DeliveryDestination');
+    const deliveries = Object.values(resourcesOf(t(), 'AWS::Logs::Delivery'));
+    const groups = resourcesOf(t(), 'AWS::Logs::LogGroup');
+    /** The destination a log type is delivered to (source → delivery → destination). */
+    const destinationOf = (logType: string) => {
+      const [sourceId] = sources.find(([, s]) => s.Properties.LogType === logType)!;
+      const delivery = deliveries.find((d) => same(d.Properties.DeliverySourceName, { Ref: sourceId }))!;
+      const [destinationId] = (delivery.Properties.DeliveryDestinationArn as { 'Fn::GetAtt': string[] })[
+        'Fn::GetAtt'
+      ];
+      return destinations[destinationId].Properties;
+    };
+    expect(destinationOf('TRACES')).toMatchObject({ DeliveryDestinationType: 'XRAY' });
+    for (const [logType, name] of [
+      ['APPLICATION_LOGS', env().names.applicationLogGroup],
+      ['USAGE_LOGS', env().names.usageLogGroup],
+    ]) {
+      const destination = destinationOf(logType);
+      expect(destination.DeliveryDestinationType).toBe('CWL');
+      const [groupId] = (destination.DestinationResourceArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'];
+      expect(groups[groupId].Properties.LogGroupName).toBe(name);
+    }
+    // The endpoints' output groups (AgentCore would create them without retention on the first session).
+    const names = Object.values(groups).map((g) => g.Properties.LogGroupName);
+    for (const endpoint of ['DEFAULT', env().runtime.liveEndpoint])
+      expect(names).toContainEqual({
+        'Fn::Join': [
+          '',
+          [
+            '/aws/bedrock-agentcore/runtimes/',
+            { 'Fn::GetAtt': [runtime.id, 'AgentRuntimeId'] },
+            `-${endpoint}`,
+          ],
+        ],
+      });
+    expect(Object.keys(groups)).toHaveLength(4);
+    for (const group of Object.values(groups)) {
+      expect(group.Properties.RetentionInDays).toBe(env().observability.logRetentionDays);
+      expect(group.DeletionPolicy).toBe('RetainExceptOnCreate');
+    }
+  });
+
   it('exports every output the pipeline and previews read', () => {
     const outputs = t().toJSON().Outputs as Record<string, { Export?: { Name: string } }>;
     for (const key of stackOutputKeys) expect(outputs[key]?.Export?.Name).toBe(exportName(env().names, key));
@@ -551,6 +614,59 @@ describe('shared stack (registry account)', () => {
   it('no statement anywhere allows every action', () => {
     for (const template of templates.values())
       expect(JSON.stringify(template.toJSON())).not.toMatch(/"Action":"\*"/);
+  });
+});
+
+describe('Transaction Search (one per account, in its shared stack)', () => {
+  it('created where the account’s environments say create: X-Ray’s Logs resource policy first, both retained', () => {
+    for (const stack of built.shared) {
+      const t = templateOf(stack);
+      const plan = built.topology.accounts.find((a) => a.stackName === stack.stackName)!;
+      expect(plan.transactionSearch.transactionSearch).toBe('create');
+      const policy = only(t, 'AWS::Logs::ResourcePolicy');
+      const config = only(t, 'AWS::XRay::TransactionSearchConfig');
+      expect(config.Properties).toEqual({ IndexingPercentage: plan.transactionSearch.indexingPercentage });
+      expect((config as { DependsOn?: string[] }).DependsOn).toEqual([policy.id]);
+      expect([policy.DeletionPolicy, config.DeletionPolicy]).toEqual(['Retain', 'Retain']);
+      const deployed = { template: t.toJSON() as CfnTemplate, account: plan.account, region: plan.region };
+      expect(policy.Properties.PolicyName).toBe(built.topology.shared.transactionSearchPolicy);
+      // The statement of CloudWatch-Transaction-Search-Cloudformation.html, for this account.
+      expect(JSON.parse(resolve(deployed, policy.Properties.PolicyDocument) as string)).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'TransactionSearchXRayAccess',
+            Effect: 'Allow',
+            Principal: { Service: 'xray.amazonaws.com' },
+            Action: 'logs:PutLogEvents',
+            Resource: [
+              `arn:aws:logs:${plan.region}:${plan.account}:log-group:aws/spans:*`,
+              `arn:aws:logs:${plan.region}:${plan.account}:log-group:/aws/application-signals/data:*`,
+            ],
+            Condition: {
+              ArnLike: { 'aws:SourceArn': `arn:aws:xray:${plan.region}:${plan.account}:*` },
+              StringEquals: { 'aws:SourceAccount': plan.account },
+            },
+          },
+        ],
+      });
+    }
+  });
+
+  it('left alone where it already exists (transactionSearch: existing)', () => {
+    const existing = built.topology.accounts.map((a) => ({
+      ...a,
+      transactionSearch: { ...a.transactionSearch, transactionSearch: 'existing' as const },
+    }));
+    const app = new App();
+    const stack = new SharedStack(app, 'Shared', {
+      env: { account: existing[1].account, region: existing[1].region },
+      topology: { ...built.topology, accounts: existing },
+      plan: existing[1],
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::XRay::TransactionSearchConfig', 0);
+    t.resourceCountIs('AWS::Logs::ResourcePolicy', 0);
   });
 });
 

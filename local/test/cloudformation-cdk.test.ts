@@ -14,7 +14,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { cdkEnvironment } from '../src/provision/stacks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { githubWorkflows, loadEnvironment, sharedResourceNames } from '../../environments';
+import { githubWorkflows, loadEnvironment, runtimeLogGroup, sharedResourceNames } from '../../environments';
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig, pushFixture } from './image-fixture';
 import { assumeAsJob, clientFor } from './helpers/iam';
@@ -106,6 +106,8 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
       `${SHARED}.RepositoryUri = ${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/agentcore-gitops`,
     );
     expect(twin.cloudformation.stack(SHARED)?.StackStatus).toBe('CREATE_COMPLETE');
+    // dev.yaml says transactionSearch: create, so the shared stack turned Transaction Search on.
+    expect(twin.xray.traceSegmentDestination().Destination).toBe('CloudWatchLogs');
 
     const diff = await step('diff shared', () => cdk('diff', '--app', assembly, SHARED, '--fail'));
     expect(diff).toContain('There were no differences');
@@ -137,12 +139,30 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
     expect(runtime.status).toBe('READY');
     expect(runtime.agentRuntimeArtifact?.containerConfiguration?.containerUri).toBe(image.imageUri);
     expect(runtime.environmentVariables?.MEMORY_ID).toBe(outputs.MemoryId);
+    // The runtime's log groups carry the file's retention; its spans and logs are delivered.
+    const groups = [
+      devEnv.names.applicationLogGroup,
+      devEnv.names.usageLogGroup,
+      runtimeLogGroup(outputs.RuntimeId, 'DEFAULT'),
+      runtimeLogGroup(outputs.RuntimeId, devEnv.runtime.liveEndpoint),
+    ];
+    for (const name of groups)
+      expect(twin.logs.logGroup(name)?.retentionInDays, name).toBe(devEnv.observability.logRetentionDays);
+    expect(
+      twin.logs
+        .deliveries()
+        .map((d) => d.deliveryDestinationType)
+        .sort(),
+    ).toEqual(['CWL', 'CWL', 'XRAY']);
 
     const diff = await step('diff dev', () => cdk('diff', '--app', assembly, DEV, '--fail'));
     expect(diff).toContain('There were no differences');
 
     await step('destroy dev', () => cdk('destroy', '--app', assembly, DEV, '--force'));
     expect(twin.cloudformation.stack(DEV)).toBeUndefined();
+    // Deliveries go with the stack; the log groups (RetainExceptOnCreate) keep what they hold.
+    expect(twin.logs.deliveries()).toEqual([]);
+    for (const name of groups) expect(twin.logs.logGroup(name), name).toBeDefined();
     await expect(
       control.send(new GetAgentRuntimeCommand({ agentRuntimeId: outputs.RuntimeId })),
     ).rejects.toThrow(/not found|does not exist/i);

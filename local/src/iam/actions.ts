@@ -229,6 +229,14 @@ export const OPERATIONS: Record<string, Checks> = {
   'POST /v1/traces': anyResource('xray:PutSpans'),
   'POST /StartTraceRetrieval': anyResource('xray:StartTraceRetrieval'),
   'POST /ListRetrievedTraces': anyResource('xray:ListRetrievedTraces'),
+  // X-Ray defines no resource types for these (Service Authorization Reference): `*`.
+  'POST /GetTraceSegmentDestination': anyResource('xray:GetTraceSegmentDestination'),
+  'POST /UpdateTraceSegmentDestination': anyResource('xray:UpdateTraceSegmentDestination'),
+  'POST /GetIndexingRules': anyResource('xray:GetIndexingRules'),
+  'POST /UpdateIndexingRule': anyResource('xray:UpdateIndexingRule'),
+  'POST /PutResourcePolicy': anyResource('xray:PutResourcePolicy'),
+  'POST /ListResourcePolicies': anyResource('xray:ListResourcePolicies'),
+  'POST /DeleteResourcePolicy': anyResource('xray:DeleteResourcePolicy'),
 
   // ---- Cognito (awsJson1_1) ----
   'AWSCognitoIdentityProviderService.DescribeUserPoolClient': (r) => [

@@ -44,11 +44,22 @@ import {
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import {
+  DeleteResourcePolicyCommand as DeleteXrayResourcePolicyCommand,
+  GetTraceSegmentDestinationCommand,
+  ListResourcePoliciesCommand as ListXrayResourcePoliciesCommand,
+  PutResourcePolicyCommand as PutXrayResourcePolicyCommand,
+  UpdateIndexingRuleCommand,
+  UpdateTraceSegmentDestinationCommand,
+  XRayClient,
+} from '@aws-sdk/client-xray';
 import { denialMessage, type PolicyDocument } from '../iam/iam';
 import type { TwinContext } from '../twin';
 import type { CloudWatchApi } from './cloudwatch';
 import type { register as registerCognito } from './cognito';
 import type { GuardrailsApi } from './guardrail';
+import type { DeliveryDestination, LogsApi } from './logs';
+import { SPANS_LOG_GROUP } from './xray';
 import type { PiiAction, PiiType } from './guardrail-policy';
 import type { S3Api } from './s3';
 import type { SsmApi } from './ssm';
@@ -64,6 +75,20 @@ export interface ProviderDeps {
   cloudwatch: CloudWatchApi;
   cognito: ReturnType<typeof registerCognito>;
   guardrails: GuardrailsApi;
+  logs: LogsApi;
+}
+
+/**
+ * A failure the resource handler reports with a handler error code (AlreadyExists, NotFound, ...):
+ * CloudFormation's event reads `Resource handler returned message: "<message>" (HandlerErrorCode: <code>)`.
+ */
+export class HandlerError extends Error {
+  constructor(
+    readonly handlerErrorCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface ProviderContext {
@@ -195,6 +220,7 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
       ecr: ECRClient;
       agentcore: BedrockAgentCoreControlClient;
       iam: IAMClient;
+      xray: XRayClient;
     }
   >();
   const sdk = () => {
@@ -225,6 +251,7 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
         ecr: new ECRClient(config),
         agentcore: new BedrockAgentCoreControlClient(config),
         iam: new IAMClient(config),
+        xray: new XRayClient(config),
       };
       clients.set(key, c);
     }
@@ -276,6 +303,21 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
     }
     const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy);
     await sdk().ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText }));
+  };
+  /** PolicyDocument is a JSON string in AWS::XRay::ResourcePolicy (CDK renders it with Fn::Join). */
+  const putXrayPolicy = (name: string, p: Props) =>
+    sdk().xray.send(
+      new PutXrayResourcePolicyCommand({ PolicyName: name, PolicyDocument: documentText(p.PolicyDocument) }),
+    );
+  /** IndexingPercentage → the Default indexing rule's sampling percentage (left as it is when unset). */
+  const putIndexing = async (p: Props) => {
+    if (p.IndexingPercentage === undefined) return;
+    await sdk().xray.send(
+      new UpdateIndexingRuleCommand({
+        Name: 'Default',
+        Rule: { Probabilistic: { DesiredSamplingPercentage: Number(p.IndexingPercentage) } },
+      }),
+    );
   };
   ctx.onClose(() => {
     for (const c of clients.values())
@@ -577,6 +619,144 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
       delete: async (id) => deps.cloudwatch.deleteAlarm(id),
     },
 
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html
+    'AWS::Logs::LogGroup': {
+      replaceOn: ['LogGroupName'],
+      async create(p, c) {
+        const name = String(p.LogGroupName ?? generatedName(c, 512));
+        if (deps.logs.logGroup(name)) throw alreadyExists('AWS::Logs::LogGroup', name);
+        const group = deps.logs.createLogGroup(name, retentionOf(p));
+        return { id: name, attributes: { Arn: group.arn } };
+      },
+      async update(id, p, old, c) {
+        if (p.RetentionInDays !== old.RetentionInDays) deps.logs.putRetention(id, retentionOf(p));
+        return c.attributes ?? {};
+      },
+      async delete(id) {
+        if (deps.logs.logGroup(id)) deps.logs.deleteLogGroup(id);
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-resourcepolicy.html
+    'AWS::Logs::ResourcePolicy': {
+      replaceOn: ['PolicyName'],
+      async create(p) {
+        const name = String(p.PolicyName);
+        if (name in deps.logs.resourcePolicies()) throw alreadyExists('AWS::Logs::ResourcePolicy', name);
+        deps.logs.putResourcePolicy(name, documentText(p.PolicyDocument));
+        return { id: name, attributes: {} };
+      },
+      async update(id, p) {
+        deps.logs.putResourcePolicy(id, documentText(p.PolicyDocument));
+        return {};
+      },
+      async delete(id) {
+        if (id in deps.logs.resourcePolicies()) deps.logs.deleteResourcePolicy(id);
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-deliverysource.html
+    'AWS::Logs::DeliverySource': {
+      replaceOn: ['Name'],
+      async create(p) {
+        const name = String(p.Name);
+        if (deps.logs.deliverySource(name)) throw alreadyExists('AWS::Logs::DeliverySource', name);
+        // CloudWatch Logs also checks the sending service's own permission on the resource.
+        await allowed('bedrock-agentcore:AllowVendedLogDeliveryForResource', String(p.ResourceArn));
+        return {
+          id: name,
+          attributes: sourceAttributes(
+            deps.logs.putDeliverySource(name, String(p.ResourceArn), String(p.LogType)),
+          ),
+        };
+      },
+      async update(id, p) {
+        return sourceAttributes(deps.logs.putDeliverySource(id, String(p.ResourceArn), String(p.LogType)));
+      },
+      async delete(id) {
+        if (deps.logs.deliverySource(id)) deps.logs.deleteDeliverySource(id);
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-deliverydestination.html
+    'AWS::Logs::DeliveryDestination': {
+      replaceOn: ['Name', 'DeliveryDestinationType', 'DestinationResourceArn', 'OutputFormat'],
+      async create(p) {
+        const name = String(p.Name);
+        if (deps.logs.deliveryDestination(name)) throw alreadyExists('AWS::Logs::DeliveryDestination', name);
+        const d = deps.logs.putDeliveryDestination(
+          name,
+          String(p.DeliveryDestinationType ?? 'CWL') as DeliveryDestination['deliveryDestinationType'],
+          p.DestinationResourceArn === undefined ? undefined : String(p.DestinationResourceArn),
+        );
+        return { id: name, attributes: { Arn: d.arn, DeliveryDestinationType: d.deliveryDestinationType } };
+      },
+      update: async (_id, _p, _old, c) => c.attributes ?? {},
+      async delete(id) {
+        if (deps.logs.deliveryDestination(id)) deps.logs.deleteDeliveryDestination(id);
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-delivery.html
+    'AWS::Logs::Delivery': {
+      replaceOn: ['DeliverySourceName', 'DeliveryDestinationArn'],
+      async create(p) {
+        const source = deps.logs.deliverySource(String(p.DeliverySourceName));
+        // CreateDelivery authorises on the source and the destination (Service Authorization Reference).
+        if (source) await allowed('logs:CreateDelivery', source.arn);
+        await allowed('logs:CreateDelivery', String(p.DeliveryDestinationArn));
+        const d = deps.logs.createDelivery(String(p.DeliverySourceName), String(p.DeliveryDestinationArn));
+        return {
+          id: d.id,
+          attributes: { DeliveryId: d.id, Arn: d.arn, DeliveryDestinationType: d.deliveryDestinationType },
+        };
+      },
+      update: async (_id, _p, _old, c) => c.attributes ?? {},
+      async delete(id) {
+        if (deps.logs.deliveries().some((d) => d.id === id)) deps.logs.deleteDelivery(id);
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-xray-resourcepolicy.html
+    'AWS::XRay::ResourcePolicy': {
+      replaceOn: ['PolicyName'],
+      async create(p) {
+        const name = String(p.PolicyName);
+        const existing = await sdk().xray.send(new ListXrayResourcePoliciesCommand({}));
+        if (existing.ResourcePolicies?.some((x) => x.PolicyName === name))
+          throw alreadyExists('AWS::XRay::ResourcePolicy', name);
+        await putXrayPolicy(name, p);
+        return { id: name, attributes: {} };
+      },
+      async update(id, p) {
+        await putXrayPolicy(id, p);
+        return {};
+      },
+      async delete(id) {
+        await sdk().xray.send(new DeleteXrayResourcePolicyCommand({ PolicyName: id }));
+      },
+    },
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-xray-transactionsearchconfig.html
+    // One per account: creating it turns Transaction Search on, which the handler refuses where it is
+    // already on ("Make sure Transaction Search is disabled before you enable using AWS CDK or AWS
+    // CloudFormation", CloudWatch-Transaction-Search-Cloudformation.html). Its message then is "null".
+    'AWS::XRay::TransactionSearchConfig': {
+      replaceOn: [],
+      async create(p) {
+        const current = await sdk().xray.send(new GetTraceSegmentDestinationCommand({}));
+        if (current.Destination === 'CloudWatchLogs') throw new HandlerError('AlreadyExists', 'null');
+        // The enabling role's permissions on Transaction Search's log group (the page's role).
+        await allowed('logs:CreateLogGroup', arn('logs', `log-group:${SPANS_LOG_GROUP}`));
+        await sdk().xray.send(new UpdateTraceSegmentDestinationCommand({ Destination: 'CloudWatchLogs' }));
+        await putIndexing(p);
+        return { id: ctx.accountId, attributes: { AccountId: ctx.accountId } };
+      },
+      async update(_id, p, _old, c) {
+        await putIndexing(p);
+        return c.attributes ?? {};
+      },
+      // Deleting it turns Transaction Search off again (the destination back to X-Ray). The stacks
+      // retain it, so this runs only for a template that does not.
+      async delete() {
+        await sdk().xray.send(new UpdateTraceSegmentDestinationCommand({ Destination: 'XRay' }));
+      },
+    },
+
     // Types the twin has no service for: CloudFormation records only (docs/twin.md lists them).
     'AWS::CloudWatch::Dashboard': recordOnly(['DashboardName'], (p, c) => ({
       id: String(p.DashboardName ?? generatedName(c, 255)),
@@ -800,6 +980,37 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
       delete: ['kms:DeleteAlias'],
       resource: (p) => arnOf('kms', String(p.AliasName)),
     },
+    'AWS::Logs::LogGroup': {
+      create: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
+      update: ['logs:PutRetentionPolicy'],
+      delete: ['logs:DeleteLogGroup'],
+      resource: (p, id, c) => arnOf('logs', `log-group:${named(p, 'LogGroupName', c, id)}`),
+    },
+    'AWS::Logs::ResourcePolicy': {
+      // Account resource policies have no resource type: `*`.
+      create: ['logs:PutResourcePolicy'],
+      update: ['logs:PutResourcePolicy'],
+      delete: ['logs:DeleteResourcePolicy'],
+      resource: () => '*',
+    },
+    'AWS::Logs::DeliverySource': {
+      create: ['logs:PutDeliverySource'],
+      update: ['logs:PutDeliverySource'],
+      delete: ['logs:DeleteDeliverySource'],
+      resource: (p, id) => arnOf('logs', `delivery-source:${id ?? String(p.Name)}`),
+    },
+    'AWS::Logs::DeliveryDestination': {
+      create: ['logs:PutDeliveryDestination'],
+      update: ['logs:PutDeliveryDestination'],
+      delete: ['logs:DeleteDeliveryDestination'],
+      resource: (p, id) => arnOf('logs', `delivery-destination:${id ?? String(p.Name)}`),
+    },
+    'AWS::Logs::Delivery': {
+      create: [],
+      update: [],
+      delete: ['logs:DeleteDelivery'],
+      resource: (_p, id) => arnOf('logs', `delivery:${id ?? NEW}`),
+    },
     'AWS::Budgets::Budget': {
       create: ['budgets:ModifyBudget'],
       update: ['budgets:ModifyBudget'],
@@ -973,6 +1184,18 @@ export function resourceProviders(ctx: TwinContext, deps: ProviderDeps) {
     types: () => Object.keys(providers),
   };
 }
+
+/** CloudFormation's AlreadyExists for a name the account already uses. */
+const alreadyExists = (type: string, id: string) =>
+  new HandlerError('AlreadyExists', `Resource of type '${type}' with identifier '${id}' already exists.`);
+const retentionOf = (p: Props) => (p.RetentionInDays === undefined ? undefined : Number(p.RetentionInDays));
+/** A policy document property: a JSON string, or an object the template wrote inline. */
+const documentText = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const sourceAttributes = (s: { arn: string; resourceArn: string; service: string }) => ({
+  Arn: s.arn,
+  ResourceArns: [s.resourceArn],
+  Service: s.service,
+});
 
 /** CloudFormation's ImageTagMutabilityExclusionFilter{Type,Value} → the API's { filterType, filter }. */
 function mutabilityInput(p: Props) {

@@ -1077,6 +1077,8 @@ function handlerMessage(e: unknown): string {
   const error = e as Error;
   if (/^AccessDenied/.test(error.name))
     return `Resource handler returned message: "${error.message} (Service: ${serviceOf(error.message)}, Status Code: 403)" (HandlerErrorCode: AccessDenied)`;
+  const code = (error as { handlerErrorCode?: string }).handlerErrorCode;
+  if (code) return `Resource handler returned message: "${error.message}" (HandlerErrorCode: ${code})`;
   return error.message;
 }
 const serviceOf = (message: string) => /perform: ([\w-]+):/.exec(message)?.[1] ?? 'unknown';

@@ -13,6 +13,7 @@ import { registerGithubOidc } from './github-oidc';
 import { registerRuntimeInvoke } from './runtime-invoke';
 import { registerSsm } from './ssm';
 import { registerSts } from './sts';
+import { registerLogs } from './logs';
 import { registerXray } from './xray';
 
 /**
@@ -32,6 +33,7 @@ export function registerServices(router: Router, ctx: TwinContext) {
   const github = registerGithubOidc(router, ctx);
   const control = registerAgentCoreControl(router, ctx, { ecr });
   const cloudwatch = registerCloudWatch(router, ctx);
+  const logs = registerLogs(ctx);
   const apis = {
     ecr,
     github,
@@ -43,7 +45,8 @@ export function registerServices(router: Router, ctx: TwinContext) {
     bedrock: registerBedrockRuntime(router, ctx, guardrails, cloudwatch),
     memory: registerMemory(router, ctx),
     cognito: registerCognito(router, ctx),
-    xray: registerXray(router, ctx),
+    logs,
+    xray: registerXray(router, ctx, { logs }),
   };
   return { ...apis, ...registerCloudFormationAndS3(router, ctx, apis) };
 }

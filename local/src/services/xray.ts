@@ -1,11 +1,12 @@
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { checkInput, list, validationError } from '../core/constraints';
+import { checkInput, list, oneOf, pattern, range, text, validationError } from '../core/constraints';
 import { randomId } from '../core/ids';
 import { jsonBody } from '../core/json-body';
 import { AwsError, sendJson } from '../core/respond';
 import type { Router, TwinRequest } from '../core/router';
 import type { TwinContext } from '../twin';
+import type { LogsApi } from './logs';
 import { decodeJson, decodeProtobuf, type OtlpSpan } from './otlp-decode';
 
 /**
@@ -56,7 +57,28 @@ const inputs = {
       TraceFormat: z.enum(['XRAY', 'OTEL']).optional(),
     })
     .passthrough(),
+  UpdateTraceSegmentDestination: z
+    .object({ Destination: oneOf(['XRay', 'CloudWatchLogs']).optional() })
+    .passthrough(),
+  UpdateIndexingRule: z
+    .object({
+      Name: text(1, 255),
+      Rule: z.object({
+        Probabilistic: z.object({ DesiredSamplingPercentage: range(0, 100, false) }),
+      }),
+    })
+    .passthrough(),
+  // API_PutResourcePolicy: name 1–128 `[\w+=,.@-]+`, document "up to 5kb".
+  PutResourcePolicy: z
+    .object({ PolicyName: text(1, 128).and(pattern('[\\w+=,.@-]+')), PolicyDocument: z.string() })
+    .passthrough(),
+  DeleteResourcePolicy: z.object({ PolicyName: text(1, 128) }).passthrough(),
 };
+/** "Each AWS account can have a maximum of 5 resource policies ... The maximum size of each resource policy is 5KB." */
+const MAX_RESOURCE_POLICIES = 5;
+const MAX_POLICY_BYTES = 5 * 1024;
+/** Transaction Search's log group, which X-Ray creates when the destination becomes CloudWatchLogs. */
+export const SPANS_LOG_GROUP = 'aws/spans';
 const invalidInput = validationError('InvalidRequestException');
 
 /** The body as the client sent it: gzip undone (the endpoint accepts gzip and none), size checked. */
@@ -74,7 +96,25 @@ function otlpBody(req: TwinRequest): Buffer {
   return body;
 }
 
-export function registerXray(router: Router, ctx: TwinContext) {
+/** Whether a CloudWatch Logs resource policy lets X-Ray write to `aws/spans` (Transaction Search's step 1). */
+function letsXrayWriteSpans(policies: Record<string, string>): boolean {
+  return Object.values(policies).some((text) => {
+    const doc = JSON.parse(text) as { Statement?: Record<string, unknown>[] };
+    return (doc.Statement ?? []).some((st) => {
+      const services = [(st.Principal as { Service?: string | string[] } | undefined)?.Service ?? []].flat();
+      const actions = [st.Action as string | string[]].flat();
+      const resources = [st.Resource as string | string[]].flat();
+      return (
+        st.Effect === 'Allow' &&
+        services.includes('xray.amazonaws.com') &&
+        actions.some((a) => a === 'logs:PutLogEvents' || a === 'logs:*') &&
+        resources.some((r) => r.includes(`:log-group:${SPANS_LOG_GROUP}:`) || r === '*')
+      );
+    });
+  });
+}
+
+export function registerXray(router: Router, ctx: TwinContext, deps: { logs: LogsApi }) {
   /** Spans by trace id (32 hex), per account: the twin's `aws/spans` log group. */
   const traces = () => ctx.state.get<Record<string, OtlpSpan[]>>('xray-spans', () => ({}));
   const retrievals = () => ctx.state.get<Record<string, Retrieval>>('xray-retrievals', () => ({}));
@@ -189,7 +229,98 @@ export function registerXray(router: Router, ctx: TwinContext) {
     sendJson(res, 200, { RetrievalStatus: 'COMPLETE', TraceFormat: format, Traces: found });
   });
 
+  // Transaction Search is the account's trace segment destination: XRay (off, the default) or CloudWatchLogs.
+  const destination = () =>
+    ctx.state.get<{ Destination: 'XRay' | 'CloudWatchLogs'; Status: 'PENDING' | 'ACTIVE' }>(
+      'xray-destination',
+      () => ({ Destination: 'XRay', Status: 'ACTIVE' }),
+    );
+  const indexing = () => ctx.state.get<Record<string, number>>('xray-indexing-rules', () => ({ Default: 1 }));
+  const resourcePolicies = () =>
+    ctx.state.get<Record<string, { PolicyName: string; PolicyDocument: string; PolicyRevisionId: string }>>(
+      'xray-resource-policies',
+      () => ({}),
+    );
+
+  router.route('POST', '/GetTraceSegmentDestination', (_req, res) => {
+    sendJson(res, 200, { ...destination() });
+  });
+  router.route('POST', '/UpdateTraceSegmentDestination', (req, res) => {
+    const input = checkInput(inputs.UpdateTraceSegmentDestination, jsonBody(req), invalidInput);
+    const to = input.Destination ?? 'XRay';
+    // The enabling pages make the Logs resource policy step 1: without it X-Ray cannot write aws/spans.
+    if (to === 'CloudWatchLogs') {
+      if (!letsXrayWriteSpans(deps.logs.resourcePolicies()))
+        throw new AwsError(
+          'InvalidRequestException',
+          'X-Ray is not allowed to write to the aws/spans log group: put a CloudWatch Logs resource policy that allows xray.amazonaws.com logs:PutLogEvents on it first (the local twin words this error)',
+        );
+      if (!deps.logs.logGroup(SPANS_LOG_GROUP)) deps.logs.createLogGroup(SPANS_LOG_GROUP);
+    }
+    // The switch completes asynchronously on AWS (PENDING, then ACTIVE); the twin completes it at once.
+    Object.assign(destination(), { Destination: to, Status: 'ACTIVE' });
+    sendJson(res, 200, { ...destination() });
+  });
+  router.route('POST', '/GetIndexingRules', (_req, res) => {
+    sendJson(res, 200, {
+      IndexingRules: Object.entries(indexing()).map(([Name, percent]) => ({
+        Name,
+        Rule: { Probabilistic: { DesiredSamplingPercentage: percent } },
+      })),
+    });
+  });
+  router.route('POST', '/UpdateIndexingRule', (req, res) => {
+    const input = checkInput(inputs.UpdateIndexingRule, jsonBody(req), invalidInput);
+    if (!(input.Name in indexing()))
+      throw new AwsError('ResourceNotFoundException', `Indexing rule ${input.Name} not found`, 404);
+    indexing()[input.Name] = input.Rule.Probabilistic.DesiredSamplingPercentage;
+    sendJson(res, 200, {
+      IndexingRule: {
+        Name: input.Name,
+        Rule: { Probabilistic: { DesiredSamplingPercentage: indexing()[input.Name] } },
+      },
+    });
+  });
+  router.route('POST', '/PutResourcePolicy', (req, res) => {
+    const input = checkInput(inputs.PutResourcePolicy, jsonBody(req), invalidInput);
+    if (Buffer.byteLength(input.PolicyDocument) > MAX_POLICY_BYTES)
+      throw new AwsError(
+        'PolicySizeLimitExceededException',
+        'Exceeded the maximum size for a resource policy (5 KB).',
+      );
+    try {
+      JSON.parse(input.PolicyDocument);
+    } catch {
+      throw new AwsError('MalformedPolicyDocumentException', 'Invalid policy document: not JSON');
+    }
+    const store = resourcePolicies();
+    if (!store[input.PolicyName] && Object.keys(store).length >= MAX_RESOURCE_POLICIES)
+      throw new AwsError(
+        'PolicyCountLimitExceededException',
+        'Exceeded the maximum number of resource policies for a target AWS account (5).',
+      );
+    const revision = String(Number(store[input.PolicyName]?.PolicyRevisionId ?? 0) + 1);
+    store[input.PolicyName] = {
+      PolicyName: input.PolicyName,
+      PolicyDocument: input.PolicyDocument,
+      PolicyRevisionId: revision,
+    };
+    sendJson(res, 200, {
+      ResourcePolicy: { ...store[input.PolicyName], LastUpdatedTime: ctx.clock.now() / 1000 },
+    });
+  });
+  router.route('POST', '/ListResourcePolicies', (_req, res) => {
+    sendJson(res, 200, { ResourcePolicies: Object.values(resourcePolicies()) });
+  });
+  router.route('POST', '/DeleteResourcePolicy', (req, res) => {
+    const input = checkInput(inputs.DeleteResourcePolicy, jsonBody(req), invalidInput);
+    delete resourcePolicies()[input.PolicyName];
+    sendJson(res, 200, {});
+  });
+
   return {
+    /** The account's trace segment destination (Transaction Search is on when it is CloudWatchLogs). */
+    traceSegmentDestination: () => ({ ...destination() }),
     /** The spans of a trace in the current account (32 hex or X-Ray id), for tests and `npm run trace`. */
     spans(traceId: string): OtlpSpan[] {
       const id = w3cTraceId(traceId);
