@@ -314,7 +314,7 @@ async function main() {
     log('pipeline: rehearsal');
     const rehearsal = await measureRehearsal(root, log);
     log('pipeline: action start-up (no inputs → missing-input error)');
-    const actions = await measureActionStarts(root, quick ? 1 : 5, log);
+    const actions = await measureActionStarts(root, quick ? 1 : 10, log);
     log('pipeline: synth of all environments');
     const synth = await measureSynth(root, log);
     const agentBundle = await buildAgent();
