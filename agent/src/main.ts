@@ -59,9 +59,6 @@ for (const load of [
 }
 const { createAgentServer } = await import('./server');
 const server = createAgentServer(config, { health });
-process.off('SIGTERM', stopDuringStartUp).off('SIGINT', stopDuringStartUp);
-await server.listen(early);
-for (const [req, res] of waiting.splice(0)) server.app(req, res);
 
 /** Exit code when SHUTDOWN_DEADLINE_MS cut work short (the last log line lists it); 0 after a clean drain. */
 const EXIT_WORK_DROPPED = 3;
@@ -79,3 +76,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     );
   });
 }
+// Only now the start-up handlers go: between removing them and adding the drain handlers a SIGTERM would
+// meet no handler, and the default action ends the process at once (a race the image build hit).
+process.off('SIGTERM', stopDuringStartUp).off('SIGINT', stopDuringStartUp);
+await server.listen(early);
+for (const [req, res] of waiting.splice(0)) server.app(req, res);
