@@ -122,7 +122,7 @@ describe('connections to Bedrock', () => {
   });
 
   it('uses an HTTP/1.1 handler whose agents keep connections alive', async () => {
-    const handler = keepAliveHandler();
+    const handler = keepAliveHandler({ connectMs: 3000, idleMs: 120_000 });
     const config = await (
       handler as unknown as { configProvider: Promise<{ httpsAgent: { keepAlive: boolean } }> }
     ).configProvider;
@@ -134,7 +134,7 @@ describe('connections to Bedrock', () => {
 describe('background calls', () => {
   it('wait while an answer awaits its first token, then still classify the message', async () => {
     Object.assign(process.env, twin.env());
-    const client = new BedrockRuntimeClient({ requestHandler: keepAliveHandler() });
+    const client = new BedrockRuntimeClient({ requestHandler: keepAliveHandler({ connectMs: 3000, idleMs: 120_000 }) });
     const metrics: Record<string, unknown>[] = [];
     const background = new Background(
       client,
