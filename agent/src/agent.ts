@@ -181,7 +181,13 @@ export class Agent {
         memory?.record(ids, 'ASSISTANT', result.answer, log);
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
-      await memory?.flush(session.id);
+      // Bounded: an unanswering Memory must not hold the run open. Writes still going continue in the
+      // background (each bounded by MEMORY_IDLE_TIMEOUT_MS and the client's retries; shutdown awaits them).
+      if (memory && !(await memory.flush(session.id, config.MEMORY_FLUSH_BUDGET_MS)))
+        log.warn(
+          { budgetMs: config.MEMORY_FLUSH_BUDGET_MS, pendingWrites: memory.pendingWrites },
+          'memory writes still pending at the end of the run; finishing it without waiting for them',
+        );
 
       const latencyMs = Date.now() - req.startedAt;
       this.report(result.usage, {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConverseCommand, type BedrockRuntimeClient, type Message } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelPrice } from '../../cost/model';
 import { usageOf, type Usage } from './loop';
@@ -12,6 +13,16 @@ type Topic = (typeof TOPICS)[number];
 
 const CLASSIFY_PROMPT = `Classify the user's message by topic. Answer with exactly one word from this list and nothing else: ${TOPICS.join(', ')}.
 time = questions about the current time or date; math = calculations; faq = how to use, deploy or operate the agent and its platform; smalltalk = greetings and chit-chat; personal = the user shares facts or preferences about themselves; other = anything else.`;
+
+// Several messages that waited together go in one call (one request to sign and parse instead of many).
+// Each on one line, numbered; the model answers one `<number>: <topic>` line per message.
+const CLASSIFY_MANY_PROMPT = `Classify each numbered user message below by topic, independently. For every message answer one line "<number>: <topic>" with exactly one word from this list as the topic and nothing else: ${TOPICS.join(', ')}.
+time = questions about the current time or date; math = calculations; faq = how to use, deploy or operate the agent and its platform; smalltalk = greetings and chit-chat; personal = the user shares facts or preferences about themselves; other = anything else.`;
+
+/** At most this many messages per classification call (its answer stays a few tokens per message). */
+const MAX_CLASSIFY_BATCH = 20;
+/** How long a queued message waits for others to share its call (background work: no one waits on it). */
+const CLASSIFY_GATHER_MS = 25;
 
 const SUMMARY_PROMPT = `Summarise the conversation below for the assistant that continues it. Keep every fact, number, name, decision, open question and user preference; drop pleasantries. Write at most 200 words in the conversation's language, as plain sentences.`;
 
@@ -32,6 +43,8 @@ export class Background {
   private readonly tasks = new Set<Promise<unknown>>();
   private awaitingFirstToken = 0;
   private resumers: (() => void)[] = [];
+  /** Messages waiting for a classification call (the first one queued starts it). */
+  private unclassified: Classification[] = [];
 
   constructor(
     private readonly client: BedrockRuntimeClient,
@@ -69,18 +82,62 @@ export class Background {
     });
   }
 
-  /** Tag a user message with a topic, for logs and the UserMessages metric. */
+  /**
+   * Tag a user message with a topic, for logs and the UserMessages metric. Messages queued while the
+   * call waits (answers awaiting their first token) are classified together in one call.
+   */
   classify(text: string, log: Logger, onUsage?: OnUsage): void {
-    this.track(
-      this.complete('classify', CLASSIFY_PROMPT, text.slice(0, 4000), 10, onUsage).then(
-        (reply) => {
-          const topic = parseTopic(reply);
-          log.info({ topic }, 'user message classified');
-          this.metrics.emit([{ name: 'UserMessages', value: 1, unit: 'Count' }], { Topic: topic });
-        },
-        (e: Error) => log.warn({ err: e }, 'topic classification failed'),
-      ),
-    );
+    this.unclassified.push({ text: text.slice(0, 4000), log, onUsage });
+    if (this.unclassified.length === 1) this.track(this.classifyQueued());
+  }
+
+  private async classifyQueued(): Promise<void> {
+    await this.quiet();
+    // Concurrent answers reach this point a few ms apart: a short wait lets their messages share a call.
+    await sleep(CLASSIFY_GATHER_MS);
+    const batch = this.unclassified.splice(0, MAX_CLASSIFY_BATCH);
+    if (this.unclassified.length > 0) this.track(this.classifyQueued());
+    if (batch.length === 1) return this.classifyOne(batch[0]);
+    let reply: string;
+    let usage: Usage;
+    try {
+      ({ reply, usage } = await this.complete(
+        'classify',
+        CLASSIFY_MANY_PROMPT,
+        batch.map((m, i) => `${i + 1}: ${m.text.replace(/\s+/g, ' ')}`).join('\n'),
+        10 * batch.length, // the single call's cap, per message
+        { 'app.background_batch_size': batch.length },
+      ));
+    } catch (e) {
+      for (const m of batch) m.log.warn({ err: e as Error }, 'topic classification failed');
+      return;
+    }
+    const topics = parseTopics(reply, batch.length);
+    const shares = splitUsage(usage, batch.length);
+    const missing: Classification[] = [];
+    batch.forEach((m, i) => {
+      m.onUsage?.(shares[i]);
+      const topic = topics[i];
+      if (topic) this.classified(m, topic, batch.length);
+      else missing.push(m);
+    });
+    // A line the model left out: that message alone, as when it waits alone.
+    await Promise.all(missing.map((m) => this.classifyOne(m)));
+  }
+
+  private async classifyOne(m: Classification): Promise<void> {
+    try {
+      const { reply, usage } = await this.complete('classify', CLASSIFY_PROMPT, m.text, 10);
+      m.onUsage?.(usage);
+      this.classified(m, parseTopic(reply), 1);
+    } catch (e) {
+      m.log.warn({ err: e as Error }, 'topic classification failed');
+    }
+  }
+
+  private classified(m: Classification, topic: Topic, batchSize: number) {
+    m.log.info({ topic, ...(batchSize > 1 && { batchSize }) }, 'user message classified');
+    this.metrics.emit([{ name: 'UserMessages', value: 1, unit: 'Count' }], { Topic: topic });
   }
 
   /**
@@ -97,9 +154,10 @@ export class Background {
       ...dropped.flat().map(renderMessage),
     ].join('\n');
     this.track(
-      this.complete('summarise', SUMMARY_PROMPT, transcript, 400, onUsage)
+      this.complete('summarise', SUMMARY_PROMPT, transcript, 400)
         .then(
-          (summary) => {
+          ({ reply: summary, usage }) => {
+            onUsage?.(usage);
             if (!summary.trim()) throw new Error('empty summary');
             // A client that sent its own conversation meanwhile replaced the turns this summarises.
             if (session.turns !== turns)
@@ -140,8 +198,8 @@ export class Background {
     system: string,
     text: string,
     maxTokens: number,
-    onUsage?: OnUsage,
-  ): Promise<string> {
+    attributes: Record<string, number> = {},
+  ): Promise<{ reply: string; usage: Usage }> {
     // Held off while an answer waits for its first token, outside the span (it times the model call).
     await this.quiet();
     const out = await this.tracing.inSpan(
@@ -154,6 +212,7 @@ export class Background {
         [GEN_AI.requestMaxTokens]: maxTokens,
         [GEN_AI.requestTemperature]: 0,
         'app.background_task': task,
+        ...attributes,
       },
       async (span) => {
         const out = await this.client.send(
@@ -172,11 +231,43 @@ export class Background {
         return out;
       },
     );
+    // The call's tokens as they were, once per call; the runs that asked each get their share.
     const usage = usageOf(out.usage);
     this.metrics.emit(usageMetrics(usage, this.price), { ModelId: this.modelId });
-    onUsage?.(usage);
-    return (out.output?.message?.content ?? []).map((b) => b.text ?? '').join('');
+    return { reply: (out.output?.message?.content ?? []).map((b) => b.text ?? '').join(''), usage };
   }
+}
+
+interface Classification {
+  text: string;
+  log: Logger;
+  onUsage?: OnUsage;
+}
+
+/** The topic of each of `count` numbered messages from `<number>: <topic>` lines (undefined: no line). */
+function parseTopics(reply: string, count: number): (Topic | undefined)[] {
+  const topics: (Topic | undefined)[] = Array.from({ length: count });
+  for (const line of reply.split('\n')) {
+    const m = /(\d+)\s*[:.)]\s*(.*)/.exec(line);
+    const i = m ? Number(m[1]) - 1 : -1;
+    if (i >= 0 && i < count && topics[i] === undefined) topics[i] = parseTopic(m![2]);
+  }
+  return topics;
+}
+
+/**
+ * A shared call's usage in `count` shares that add up to it: each count divided evenly, the remainder
+ * to the first shares (a message's own share cannot be known: the tokens of one prompt and one answer).
+ */
+export function splitUsage(usage: Usage, count: number): Usage[] {
+  return Array.from({ length: count }, (_, i) => {
+    const share = {} as Usage;
+    for (const key of Object.keys(usage) as (keyof Usage)[]) {
+      const total = usage[key] ?? 0;
+      share[key] = Math.floor(total / count) + (i < total % count ? 1 : 0);
+    }
+    return share;
+  });
 }
 
 function parseTopic(reply: string): Topic {

@@ -104,6 +104,14 @@ const configSchema = z.object({
   MODEL_MAX_ATTEMPTS: int(1, 10, 4),
   MEMORY_RETRIEVE_BUDGET_MS: int(1, 10_000, 300),
   MEMORY_LOAD_BUDGET_MS: int(1, 30_000, 2000),
+  // Bounds on AWS calls that would otherwise wait forever (a connection that never opens, an endpoint
+  // that accepts and says nothing). Idle timeouts, not totals: a call fails after that long without a
+  // byte, and the client's retry policy applies. The model can think a while before its first token.
+  AWS_CONNECT_TIMEOUT_MS: int(1, 60_000, 3000),
+  MODEL_IDLE_TIMEOUT_MS: int(1000, 3_600_000, 120_000),
+  MEMORY_IDLE_TIMEOUT_MS: int(1, 60_000, 5000),
+  // How long a run waits for its memory writes before RUN_FINISHED; later ones finish in the background.
+  MEMORY_FLUSH_BUDGET_MS: int(1, 60_000, 3000),
   HISTORY_TOKEN_BUDGET: int(100, 1_000_000, 8000),
   SHUTDOWN_DEADLINE_MS: int(0, 600_000, 25_000),
   // Traces (OpenTelemetry, the variables ADOT reads): AgentCore's switch, or any OTLP/HTTP traces URL.

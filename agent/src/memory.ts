@@ -7,6 +7,7 @@ import {
   type Event,
 } from '@aws-sdk/client-bedrock-agentcore';
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
+import { warmUp } from './aws-http';
 import { fillNamespace, type Config } from './config';
 import { toTurns, type Turn } from './session';
 import type { Logger } from './telemetry/logger';
@@ -54,6 +55,8 @@ export function memoryIds(ids: SessionIds): SessionIds {
 export class Memory {
   private readonly pending = new Map<string, Set<Promise<void>>>();
   private lastTimestamp = 0;
+  /** The client's credentials and region, resolved from the start (never rejects: failures are logged). */
+  private readonly ready: Promise<void>;
 
   constructor(
     private readonly client: BedrockAgentCoreClient,
@@ -61,7 +64,11 @@ export class Memory {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly tracing = new Tracing(),
-  ) {}
+  ) {
+    this.ready = warmUp(client).catch((e: Error) =>
+      log.warn({ err: e }, 'memory client: credentials or region not resolved ahead of the first call'),
+    );
+  }
 
   /** Write one conversational turn. Returns at once; `flush` awaits it. */
   record(session: SessionIds, role: 'USER' | 'ASSISTANT', text: string, log = this.log): void {
@@ -105,10 +112,21 @@ export class Memory {
     return n;
   }
 
-  /** Await the writes of one session, or of all sessions. */
-  async flush(sessionId?: string): Promise<void> {
+  /**
+   * Await the writes of one session, or of all sessions; with `withinMs`, at most that long.
+   * True once they all settled (a failed write is logged where it fails), false when time ran out.
+   */
+  async flush(sessionId?: string, withinMs?: number): Promise<boolean> {
     const sets = sessionId ? [this.pending.get(sessionId)] : [...this.pending.values()];
-    await Promise.all(sets.flatMap((s) => (s ? [...s] : [])));
+    const writes = Promise.all(sets.flatMap((s) => (s ? [...s] : []))).then(() => true);
+    if (withinMs === undefined) return writes;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, withinMs, false)));
+    try {
+      return await Promise.race([writes, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Rebuild a session's conversation from its events (text turns, roles alternating). */
@@ -167,6 +185,9 @@ export class Memory {
   }
 
   private async retrieve(ids: SessionIds, query: string, signal: AbortSignal, log: Logger) {
+    // The budget is for Memory's answer, not for resolving this process's credentials: a fresh
+    // process's first retrievals would otherwise be dropped (the wait is the providers' own, bounded).
+    await this.ready;
     const started = Date.now();
     const budget = AbortSignal.any([signal, AbortSignal.timeout(this.config.MEMORY_RETRIEVE_BUDGET_MS)]);
     const results = await Promise.allSettled(

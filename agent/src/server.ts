@@ -8,7 +8,7 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { priceOf } from '../../cost/model';
 import { Agent } from './agent';
-import { keepAliveHandler } from './aws-http';
+import { keepAliveHandler, warmUp } from './aws-http';
 import { Background } from './background';
 import type { Config } from './config';
 import { Health } from './health';
@@ -106,11 +106,24 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
   const runtime = new BedrockRuntimeClient({
     region: config.AWS_REGION,
     maxAttempts: config.MODEL_MAX_ATTEMPTS,
-    requestHandler: keepAliveHandler(),
+    requestHandler: keepAliveHandler({
+      connectMs: config.AWS_CONNECT_TIMEOUT_MS,
+      idleMs: config.MODEL_IDLE_TIMEOUT_MS,
+    }),
   });
   const memoryClient = config.MEMORY_ID
-    ? new BedrockAgentCoreClient({ region: config.AWS_REGION, requestHandler: keepAliveHandler() })
+    ? new BedrockAgentCoreClient({
+        region: config.AWS_REGION,
+        requestHandler: keepAliveHandler({
+          connectMs: config.AWS_CONNECT_TIMEOUT_MS,
+          idleMs: config.MEMORY_IDLE_TIMEOUT_MS,
+        }),
+      })
     : undefined;
+  // The first answer signs at once instead of resolving credentials and region on its own time.
+  warmUp(runtime).catch((e: Error) =>
+    log.warn({ err: e }, 'Bedrock client: credentials or region not resolved ahead of the first call'),
+  );
   const memory = memoryClient && new Memory(memoryClient, config.MEMORY_ID!, config, log, tracing);
   if (!memory) log.info('MEMORY_ID is not set: memory is off (no events written, no records retrieved)');
   if (!config.MODEL_PRICES) {

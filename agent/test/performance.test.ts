@@ -17,7 +17,8 @@ import { startTwin, type Twin } from '../../local/src/twin';
 import { freePort } from '../../scripts/bench/processes';
 import { agentEntryInputs, buildAgent } from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
-import { Background } from '../src/background';
+import { Background, splitUsage } from '../src/background';
+import type { Usage } from '../src/loop';
 import { createLogger } from '../src/telemetry/logger';
 import { Metrics } from '../src/telemetry/metrics';
 import { ask, newSessionId, startAgent } from './helpers';
@@ -122,7 +123,7 @@ describe('connections to Bedrock', () => {
   });
 
   it('uses an HTTP/1.1 handler whose agents keep connections alive', async () => {
-    const handler = keepAliveHandler();
+    const handler = keepAliveHandler({ connectMs: 3000, idleMs: 120_000 });
     const config = await (
       handler as unknown as { configProvider: Promise<{ httpsAgent: { keepAlive: boolean } }> }
     ).configProvider;
@@ -134,7 +135,9 @@ describe('connections to Bedrock', () => {
 describe('background calls', () => {
   it('wait while an answer awaits its first token, then still classify the message', async () => {
     Object.assign(process.env, twin.env());
-    const client = new BedrockRuntimeClient({ requestHandler: keepAliveHandler() });
+    const client = new BedrockRuntimeClient({
+      requestHandler: keepAliveHandler({ connectMs: 3000, idleMs: 120_000 }),
+    });
     const metrics: Record<string, unknown>[] = [];
     const background = new Background(
       client,
@@ -155,6 +158,64 @@ describe('background calls', () => {
     expect(classified()).toBe(true);
     expect(metrics.find((m) => m.UserMessages === 1)).toMatchObject({ Topic: 'time' });
     client.destroy();
+  });
+});
+
+describe('background classification of messages that wait together', () => {
+  it('classifies them in one call, each with its own topic, and gives each run a share of the tokens', async () => {
+    Object.assign(process.env, twin.env());
+    const client = new BedrockRuntimeClient({
+      requestHandler: keepAliveHandler({ connectMs: 3000, idleMs: 120_000 }),
+    });
+    const metrics: Record<string, unknown>[] = [];
+    const background = new Background(
+      client,
+      'us.amazon.nova-pro-v1:0',
+      new Metrics('Test', 'test', (line) => void metrics.push(JSON.parse(line))),
+    );
+    const tag = crypto.randomUUID().slice(0, 6);
+    const texts = [`What time\nis it? ${tag}`, `Any math? ${tag}`, `hello ${tag}`];
+    const usages: Usage[][] = texts.map(() => []);
+    const callsBefore = twin.bedrock.calls().length;
+    const release = background.holdForAnswer();
+    texts.forEach((t, i) => background.classify(t, createLogger('silent', 'test'), (u) => usages[i].push(u)));
+    release();
+    await background.idle();
+
+    const calls = twin.bedrock
+      .calls()
+      .slice(callsBefore)
+      .filter((c) => c.operation === 'Converse' && JSON.stringify(c.request.messages).includes(tag));
+    expect(calls).toHaveLength(1);
+    // One line per message, numbered, newlines inside a message folded.
+    expect(calls[0].request.messages?.[0]?.content?.[0]?.text).toBe(
+      `1: What time is it? ${tag}\n2: Any math? ${tag}\n3: hello ${tag}`,
+    );
+    // The twin's model echoes the prompt, so each line carries that message's own topic word.
+    expect(
+      metrics
+        .filter((m) => m.UserMessages === 1)
+        .map((m) => m.Topic)
+        .sort(),
+    ).toEqual(['math', 'other', 'time']);
+    // The call's tokens once in the metrics; the three shares add up to them.
+    const tokens = metrics.filter((m) => m.ModelId === 'us.amazon.nova-pro-v1:0' && 'inputTokens' in m);
+    expect(tokens).toHaveLength(1);
+    expect(usages.map((u) => u.length)).toEqual([1, 1, 1]);
+    const sum = usages.reduce((n, [u]) => n + u.inputTokens, 0);
+    expect(sum).toBe(tokens[0].inputTokens);
+    expect(sum).toBeGreaterThan(0);
+    client.destroy();
+  });
+
+  it('splits usage into shares that add up to the whole', () => {
+    const shares = splitUsage(
+      { inputTokens: 10, outputTokens: 7, cacheReadInputTokens: 0, cacheWriteInputTokens: 2 } as Usage,
+      3,
+    );
+    expect(shares.map((s) => s.inputTokens)).toEqual([4, 3, 3]);
+    expect(shares.map((s) => s.outputTokens)).toEqual([3, 2, 2]);
+    expect(shares.map((s) => s.cacheWriteInputTokens)).toEqual([1, 1, 0]);
   });
 });
 

@@ -7,6 +7,9 @@
  *
  * Usage: npx tsx scripts/bench/profile.ts [off|production|tracing (off + spans exported)] [--concurrency=20]
  *        [--rounds=15] [--host-node]   (default: on the Node the image runs)
+ *        [--cpu-only]        no profiler: only the kernel-counted CPU per invocation (the reliable figure)
+ *        [--bundle=<file>]   serve this prebuilt bundle instead of building the worktree's (A/B: build a
+ *                            baseline with `npx tsx scripts/build-agent.ts`-style buildAgent before a change)
  * Prints self time per package/file (top 25) and per function (top 25); keeps the .cpuprofile under
  * .local/bench/profiles/ (open it in Chrome DevTools or speedscope for the call tree).
  */
@@ -181,8 +184,10 @@ async function main() {
   if (!['off', 'production', 'tracing'].includes(mode))
     throw new Error(`mode ${mode}: expected off, production or tracing`);
 
-  const bundle = path.join(root, '.local/bench/server.profile.mjs');
-  await buildAgent({ outfile: bundle, minify: false });
+  const cpuOnly = args.includes('--cpu-only');
+  const given = args.find((a) => a.startsWith('--bundle='))?.split('=')[1];
+  const bundle = given ? path.resolve(given) : path.join(root, '.local/bench/server.profile.mjs');
+  if (!given) await buildAgent({ outfile: bundle, minify: false });
   const dir = path.join(root, '.local/bench/profiles', mode);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -207,7 +212,11 @@ async function main() {
     const node = args.includes('--host-node')
       ? process.execPath
       : (await imageNodeForHost(path.join(root, 'agent/Dockerfile'))).path;
-    const server = await spawnServer(node, ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle], env);
+    const server = await spawnServer(
+      node,
+      cpuOnly ? [bundle] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle],
+      env,
+    );
     try {
       await waitHealthy(server);
       const round = () =>
@@ -232,6 +241,12 @@ async function main() {
     }
   } finally {
     await twin.close();
+  }
+  if (cpuOnly) {
+    console.log(
+      `${mode}: ${rounds} rounds of ${concurrency} concurrent invocations, no profiler; CPU the kernel counted (user + system, /proc): ${measuredCpuMs?.toFixed(2) ?? 'n/a'} ms per invocation`,
+    );
+    return;
   }
   const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir}: did the agent exit through process.exit?`);
