@@ -443,3 +443,14 @@ export async function fileSize(file: string) {
   const data = await readFile(file);
   return { bytes: data.length, gzipBytes: gzipSync(data).length };
 }
+
+/** A split bundle's entry and every file under the chunks/ folder beside it (what the image copies). */
+export async function splitBundleSize(entry: string) {
+  const chunks = path.join(path.dirname(entry), 'chunks');
+  const files = [entry, ...(await readdir(chunks).catch(() => [])).map((f) => path.join(chunks, f))];
+  const sizes = await Promise.all(files.map(fileSize));
+  return {
+    bytes: sizes.reduce((n, x) => n + x.bytes, 0),
+    gzipBytes: sizes.reduce((n, x) => n + x.gzipBytes, 0),
+  };
+}
