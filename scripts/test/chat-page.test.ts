@@ -117,8 +117,12 @@ describe.skipIf(skip)('local chat page (headless Chromium)', () => {
     expect(await texts('.msg.user')).toEqual(['What time is it in Tokyo?', 'Calculate 2+3*4']);
     expect(await page.locator('.tool').count()).toBe(2);
 
-    // The agent saw one session: the second model call carries the first turn as history.
-    const last = twin.bedrock.calls().at(-1)!;
+    // The agent saw one session: the second answer's model call carries the first turn as history.
+    // (Answers stream; the background model's classifications are Converse calls that may come later.)
+    const last = twin.bedrock
+      .calls()
+      .filter((c) => c.operation === 'ConverseStream')
+      .at(-1)!;
     const history = JSON.stringify(last.request.messages);
     expect(history).toContain('What time is it in Tokyo?');
   });
