@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -77,6 +78,26 @@ export function spawnAgent(env: Record<string, string>): AgentProcess {
       ]);
       clearTimeout(timer);
       return { code, ms: Date.now() - start };
+    },
+  };
+}
+
+/** Each test starts an agent process: seconds on a busy machine. */
+export const PROCESS_TEST_TIMEOUT_MS = 90_000;
+
+/** A TCP port that accepts connections and never answers (an endpoint that hangs). */
+export async function blackHole() {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
     },
   };
 }

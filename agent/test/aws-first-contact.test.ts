@@ -8,28 +8,8 @@ import net from 'node:net';
 import type { BaseEvent } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
-import { spawnAgent } from './agent-process';
+import { blackHole, PROCESS_TEST_TIMEOUT_MS, spawnAgent } from './agent-process';
 import { invoke } from './helpers';
-
-/** Each test starts an agent process: seconds on a busy machine. */
-const PROCESS_TEST_TIMEOUT_MS = 90_000;
-
-/** A TCP port that accepts connections and never answers (an endpoint that hangs). */
-async function blackHole() {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 /** The run's events, or a failure naming the wait when it has not ended by then (before the fix: never). */
 async function endsWithin(ms: number, run: Promise<BaseEvent[]>): Promise<BaseEvent[]> {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
-import { spawnAgent, type AgentProcess } from './agent-process';
+import { blackHole, PROCESS_TEST_TIMEOUT_MS, spawnAgent, type AgentProcess } from './agent-process';
 import { invoke, invokeRequest, SseReader } from './helpers';
 
 /**
@@ -21,26 +21,6 @@ const TIMER_LATENESS_MS = 500;
 const EXIT_WORK_DROPPED = 3;
 /** Spans stay buffered until the shutdown exports them (the batch processor's schedule, OTEL_BSP_SCHEDULE_DELAY). */
 const SPANS_HELD_MS = '600000';
-/** Each test starts an agent process: seconds on a busy machine. */
-const PROCESS_TEST_TIMEOUT_MS = 90_000;
-
-/** A TCP port that accepts connections and never answers (an endpoint that hangs). */
-async function blackHole() {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
-
 /** A loopback port nobody listens on (connections are refused). */
 async function closedPort() {
   const server = net.createServer();
