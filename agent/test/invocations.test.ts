@@ -54,8 +54,12 @@ afterAll(async () => {
 });
 
 /** Run with a slow model stream (so a test can act mid-stream), then restore the fast one. */
+/**
+ * Streams deltas 60 ms apart, so that background work (a classification waits up to 25 ms for others
+ * to share its call) finishes within the answer even on a loaded machine.
+ */
 async function slowly<T>(fn: () => Promise<T>): Promise<T> {
-  twin.bedrock.configure({ interTokenDelayMs: 25 });
+  twin.bedrock.configure({ interTokenDelayMs: 60 });
   try {
     return await fn();
   } finally {
@@ -514,8 +518,10 @@ describe('cost per answer', () => {
   it('RUN_FINISHED carries each model’s tokens; EMF prices them per ModelId', async () => {
     const sessionId = newSessionId('cost');
     await ask(agent.url, 'calculate 1+2', { sessionId }); // writes the cache the second turn reads
-    // Slow deltas: the one-word classification finishes well before the streamed tool round trip.
-    const events = await slowly(() => ask(agent.url, 'What time is it in Tokyo?', { sessionId }));
+    // A long answer in slow deltas: the one-word classification (held until the answer's first token,
+    // then up to 25 ms for other messages to share its call) finishes before the answer does.
+    const question = 'How do I roll back a release?';
+    const events = await slowly(() => ask(agent.url, question, { sessionId }));
     const [primary, background] = runUsage(events);
     expect(runUsage(events)).toHaveLength(2);
     expect(primary).toMatchObject({ provider: 'amazon-bedrock', model: PRIMARY });
@@ -527,11 +533,7 @@ describe('cost per answer', () => {
     // The background entry is exactly the classification call the twin answered.
     const classify = twin.bedrock
       .calls()
-      .findLast(
-        (c) =>
-          c.operation === 'Converse' &&
-          c.request.messages?.[0].content[0].text === 'What time is it in Tokyo?',
-      )!;
+      .findLast((c) => c.operation === 'Converse' && c.request.messages?.[0].content[0].text === question)!;
     expect(classify.modelId).toBe(BACKGROUND);
     const u = classify.usage!;
     expect(background).toEqual({
