@@ -12,6 +12,19 @@ export const memoryNamespaces = {
   summary: '/summaries/{actorId}/{sessionId}',
 } as const;
 
+/** The memory's long-term strategies as CreateMemory takes them: what the stack gives the agent, and
+ * what `npm start` and the tests create on the twin. */
+type Strategy = { name: string; namespaces: string[] };
+export const memoryStrategies: (
+  | { semanticMemoryStrategy: Strategy }
+  | { userPreferenceMemoryStrategy: Strategy }
+  | { summaryMemoryStrategy: Strategy }
+)[] = [
+  { semanticMemoryStrategy: { name: 'facts', namespaces: [memoryNamespaces.semantic] } },
+  { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: [memoryNamespaces.userPreference] } },
+  { summaryMemoryStrategy: { name: 'summaries', namespaces: [memoryNamespaces.summary] } },
+];
+
 /** CloudWatch namespace of the agent's own embedded-metric-format metrics (dimension `Environment`). */
 export const metricsNamespace = 'AgentCoreGitops';
 

@@ -32,6 +32,7 @@ import { provisionStacks } from '../local/src/provision/stacks';
 import { DEFAULT_GUARDRAIL } from '../local/src/services/guardrail';
 import { startTwin, type Twin } from '../local/src/twin';
 import { serveChatPage } from '../local/web/serve';
+import { memoryStrategies } from '../environments/agent-contract';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = process.argv.includes('--verbose');
@@ -88,11 +89,7 @@ async function createMemory(twin: Twin): Promise<string> {
     new CreateMemoryCommand({
       name: `agent_local_${Date.now().toString(36)}`,
       eventExpiryDuration: 30,
-      memoryStrategies: [
-        { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
-        { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
-        { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
-      ],
+      memoryStrategies,
     }),
   );
   await waitUntilMemoryCreated({ client, maxWaitTime: 30, minDelay: 1 }, { memoryId: memory!.id! });

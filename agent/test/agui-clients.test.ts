@@ -15,6 +15,7 @@ import { ListSessionsCommand, BedrockAgentCoreClient } from '@aws-sdk/client-bed
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { ask, invokeRequest, SESSION_HEADER, startAgent, textOf, types, type TestAgent } from './helpers';
+import { memoryStrategies } from '../../environments/agent-contract';
 
 /**
  * Real AG-UI clients against the real agent on the twin: `@ag-ui/client`'s HttpAgent (what CopilotKit
@@ -37,11 +38,7 @@ beforeAll(async () => {
   memoryId = twin.memory.createMemory({
     name: 'agui_clients_test',
     eventExpiryDuration: 30,
-    memoryStrategies: [
-      { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
-      { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
-      { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
-    ],
+    memoryStrategies,
   }).id;
   // As `npm start` runs it: memory, the twin's guardrail, loopback.
   agent = await startAgent(twin, {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { BaseEvent } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
+import { memoryStrategies } from '../../environments/agent-contract';
 import { blackHole, PROCESS_TEST_TIMEOUT_MS, spawnAgent } from './agent-process';
 import { invoke } from './helpers';
 
@@ -136,13 +137,7 @@ describe('AWS clients on first contact', () => {
       const memoryId = twin.memory.createMemory({
         name: 'first_contact_warm',
         eventExpiryDuration: 30,
-        memoryStrategies: [
-          { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
-          { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
-          {
-            summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] },
-          },
-        ],
+        memoryStrategies,
       }).id;
       const {
         AWS_ACCESS_KEY_ID: _key,

@@ -12,6 +12,7 @@ import { startTwin, type Twin } from '../../local/src/twin';
 import { applyToInput, maskedInput } from '../src/guardrail';
 import { smokeActorId } from '../src/input';
 import { ask, newSessionId, startAgent, textOf, type TestAgent } from './helpers';
+import { memoryStrategies } from '../../environments/agent-contract';
 
 let twin: Twin;
 let memoryId: string;
@@ -38,11 +39,7 @@ beforeAll(async () => {
   memoryId = twin.memory.createMemory({
     name: 'agent_memory_test',
     eventExpiryDuration: 30,
-    memoryStrategies: [
-      { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
-      { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
-      { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
-    ],
+    memoryStrategies,
   }).id;
 });
 afterAll(async () => {

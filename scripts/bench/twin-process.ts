@@ -6,6 +6,7 @@
  * agent's three strategies, for the production-like runs); stops on SIGTERM.
  */
 import { startTwin } from '../../local/src/twin';
+import { memoryStrategies } from '../../environments/agent-contract';
 
 const firstTokenDelayMs = Number(process.argv[2]);
 if (!Number.isFinite(firstTokenDelayMs) || firstTokenDelayMs < 0) {
@@ -15,11 +16,7 @@ const twin = await startTwin({ bedrock: { firstTokenDelayMs }, memory: { activat
 const memoryId = twin.memory.createMemory({
   name: 'agent_memory_bench',
   eventExpiryDuration: 30,
-  memoryStrategies: [
-    { semanticMemoryStrategy: { name: 'facts', namespaces: ['/facts/{actorId}'] } },
-    { userPreferenceMemoryStrategy: { name: 'preferences', namespaces: ['/preferences/{actorId}'] } },
-    { summaryMemoryStrategy: { name: 'summaries', namespaces: ['/summaries/{actorId}/{sessionId}'] } },
-  ],
+  memoryStrategies,
 }).id;
 process.stdout.write(`${JSON.stringify({ url: twin.url, env: twin.env(), memoryId })}\n`);
 process.once('SIGTERM', () => void twin.close().then(() => process.exit(0)));
