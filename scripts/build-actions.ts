@@ -11,6 +11,7 @@
  *   npm run build:actions
  */
 import fs from 'node:fs';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type OutputFile, type Plugin } from 'esbuild';
@@ -57,40 +58,126 @@ const indexPlugin: Plugin = {
 };
 
 /**
+ * Rewrite one file of a package as the build loads it: each [from, to] must be found (the build fails
+ * naming what to check when the package no longer reads as expected).
+ */
+function rewrite(name: string, file: RegExp, edits: [from: string, to: string][]): Plugin {
+  return {
+    name,
+    setup(b) {
+      b.onLoad({ filter: file }, async (args) => {
+        let source = await fs.promises.readFile(args.path, 'utf8');
+        for (const [from, to] of edits) {
+          if (!source.includes(from))
+            throw new Error(
+              `${args.path} no longer has "${from}": update ${name} in scripts/build-actions.ts`,
+            );
+          source = source.replace(from, to);
+        }
+        return { contents: source, loader: 'js' };
+      });
+    },
+  };
+}
+
+const coreFile = (name: string) =>
+  new RegExp(`[\\\\/]node_modules[\\\\/]@actions[\\\\/]core[\\\\/]lib[\\\\/]${name}\\.js$`);
+
+/**
  * @actions/core's index imports its OIDC client at its top level, and with it @actions/http-client
  * and undici (~430 KiB minified), though only getIDToken() uses it: every step would load them before
  * reading its first input. Rewritten as the import() it could be, they load only when a step asks
- * for a token (aws-credentials, infra-diff and infra-drift on a runner). The build fails if the
- * package no longer reads as expected, naming what to check.
+ * for a token (aws-credentials, infra-diff and infra-drift on a runner).
  */
-const CORE_INDEX = /[\\/]node_modules[\\/]@actions[\\/]core[\\/]lib[\\/]core\.js$/;
-const OIDC_IMPORT = "import { OidcClient } from './oidc-utils.js';";
-const OIDC_CALL = 'return yield OidcClient.getIDToken(aud);';
-const lazyOidcPlugin: Plugin = {
-  name: 'lazy-oidc-client',
+const lazyOidcPlugin = rewrite('lazy-oidc-client', coreFile('core'), [
+  ["import { OidcClient } from './oidc-utils.js';", ''],
+  [
+    'return yield OidcClient.getIDToken(aud);',
+    "return yield (yield import('./oidc-utils.js')).OidcClient.getIDToken(aud);",
+  ],
+]);
+
+/**
+ * The rest of @actions/core that loaded Node modules before a step read its first input (issue 16:
+ * compiling them was most of a step's start above `node -e ''`): crypto, for the delimiter of
+ * setOutput()'s file command, now loaded when an output is set; fs/promises (and with it readline),
+ * destructured when the summary module loads, now read when a summary is written.
+ */
+const lazyCoreBuiltinsPlugin = [
+  rewrite('lazy-core-crypto', coreFile('file-command'), [
+    ["import * as crypto from 'crypto';", ''],
+    ['crypto.randomUUID()', "process.getBuiltinModule('node:crypto').randomUUID()"],
+  ]),
+  rewrite('lazy-core-fs-promises', coreFile('summary'), [
+    [
+      'const { access, appendFile, writeFile } = promises;',
+      'const access = (...a) => promises.access(...a), appendFile = (...a) => promises.appendFile(...a), writeFile = (...a) => promises.writeFile(...a);',
+    ],
+  ]),
+];
+
+/**
+ * @actions/core re-exports `platform` (OS details through @actions/exec, which loads child_process,
+ * timers and string_decoder), which no step uses; esbuild keeps a module it cannot prove free of side
+ * effects, so it is declared free of them here and left out when unused.
+ */
+const unusedCorePlatformPlugin: Plugin = {
+  name: 'unused-core-platform',
   setup(b) {
-    b.onLoad({ filter: CORE_INDEX }, async (args) => {
-      const source = await fs.promises.readFile(args.path, 'utf8');
-      if (!source.includes(OIDC_IMPORT) || !source.includes(OIDC_CALL))
-        throw new Error(
-          `${args.path} no longer has "${OIDC_IMPORT}" and "${OIDC_CALL}": update lazyOidcPlugin in scripts/build-actions.ts`,
-        );
-      return {
-        contents: source
-          .replace(OIDC_IMPORT, '')
-          .replace(OIDC_CALL, "return yield (yield import('./oidc-utils.js')).OidcClient.getIDToken(aud);"),
-        loader: 'js',
-      };
+    b.onResolve({ filter: /^\.\/platform\.js$/ }, async (args) => {
+      if (args.pluginData === 'resolved' || !coreFile('core').test(args.importer)) return undefined;
+      const resolved = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'resolved',
+      });
+      return { ...resolved, sideEffects: false };
     });
   },
 };
 
+/**
+ * An ES module's import of a Node built-in (`import * as fs from 'fs'`) reads every export of it when
+ * it links, which runs the lazy getters Node keeps for what most programs never use (fs.promises loads
+ * fs/promises and readline; crypto.webcrypto the Web Crypto API). A require() reads only what the code
+ * uses. So every ESM import of a built-in is bundled as a CommonJS module that requires it (the
+ * banner's require), and esbuild's interop reads its exports when they are used. One such module per
+ * importer: shared ones would each become a chunk of their own, an extra file to load before run().
+ */
+const builtinsViaRequirePlugin: Plugin = {
+  name: 'builtins-via-require',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_/:]+$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path)
+        ? {
+            path: `${args.path.replace(/^node:/, '')}?from=${path.relative(root, args.importer)}`,
+            namespace: 'node-builtin',
+          }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path.split('?')[0]}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** How the steps are bundled (every entry behind its index; shared and lazily loaded code in chunks). */
-const actionsBundle = () =>
+export const actionsBundle = () =>
   ({
     absWorkingDir: root,
+    // node_modules may be a symlink (a git worktree's to the main checkout's): paths through it, not
+    // its target, keep chunk names (hashed over module paths) the same wherever the build runs.
+    preserveSymlinks: true,
     entryPoints: Object.fromEntries(actionSteps().map((s) => [s, `${INDEX}:${s}`])),
-    plugins: [indexPlugin, lazyOidcPlugin],
+    plugins: [
+      indexPlugin,
+      lazyOidcPlugin,
+      ...lazyCoreBuiltinsPlugin,
+      unusedCorePlatformPlugin,
+      builtinsViaRequirePlugin,
+    ],
     outdir: distDir,
     bundle: true,
     splitting: true,

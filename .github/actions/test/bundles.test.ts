@@ -1,9 +1,14 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { agentBundleInputs } from '../../../scripts/build-agent';
+import { build } from 'esbuild';
 import {
   actionBundleInputs,
+  actionsBundle,
   actionEntryClosures,
   actionSteps,
   bundleActions,
@@ -51,15 +56,100 @@ describe('committed action bundles', () => {
   it('load only @actions/core and the step’s entry before run() starts', async () => {
     const closures = await actionEntryClosures();
     expect([...closures.keys()]).toEqual(actionSteps());
-    // @actions/core's own @actions/exec (its `platform` helpers, ~15 KiB) stays: small, and core is eager.
+    // @actions/core's `platform` (through @actions/exec and @actions/io) is left out: no step uses it.
     const heavy =
-      /node_modules\/(@aws-sdk|@smithy|@octokit|@actions\/(github|http-client)|undici|zod|yaml|@ag-ui|jose)\/|^environments\/|^evals\/|^infra\//;
+      /node_modules\/(@aws-sdk|@smithy|@octokit|@actions\/(github|http-client|exec|io)|undici|zod|yaml|@ag-ui|jose)\/|^environments\/|^evals\/|^infra\//;
     const eager = [...closures].flatMap(([step, c]) =>
       c.inputs.filter((f) => heavy.test(f)).map((f) => `${step} ← ${f}`),
     );
     expect(eager).toEqual([]);
-    const LIMIT = 48 * 1024;
+    const LIMIT = 16 * 1024;
     const big = [...closures].filter(([, c]) => c.bytes > LIMIT).map(([s, c]) => `${s}: ${c.bytes} B`);
     expect(big, `entries that load more than ${LIMIT} B before run()`).toEqual([]);
   }, 120_000);
+
+  /**
+   * Issue 16: most of a step's start above `node -e ''` was Node's own modules, compiled on load
+   * (crypto, child_process, fs/promises and readline, pulled in by @actions/core's eager imports and by
+   * ESM imports of built-ins, which read every export). A step failing on its first input must load
+   * no more of Node than a script that only writes that error line does.
+   */
+  it('load no more of Node than writing the error line when the first input is missing', async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-builtins-'));
+    try {
+      const floor = path.join(scratch, 'floor.mjs');
+      fs.writeFileSync(
+        floor,
+        `process.stdout.write('::error::input "x" is required\\n'); process.exitCode = 1;`,
+      );
+      const floorModules = new Set((await loadedModules(floor, scratch)).modules);
+      // infra-drift has no required input: with none it runs on (its start figure is its first request).
+      const steps = actionSteps().filter((s) => s !== 'infra-drift');
+      const extra: Record<string, string[]> = {};
+      for (const step of steps) {
+        const { modules, output } = await loadedModules(path.join(distDir, `${step}.js`), scratch);
+        expect(output, step).toMatch(/^::error::input "[\w-]+" is required$/m);
+        const more = modules.filter((m) => !floorModules.has(m) && !BUNDLE_NEEDS.test(m));
+        if (more.length) extra[step] = more;
+      }
+      expect(extra).toEqual({});
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('still set outputs and write the job summary through @actions/core as the build rewrites it', async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-core-'));
+    try {
+      const { outputFiles } = await build({
+        ...actionsBundle(),
+        entryPoints: undefined,
+        splitting: false,
+        outdir: scratch,
+        stdin: {
+          contents: `import * as core from '@actions/core';
+            core.setOutput('answer', 'forty-two');
+            await core.summary.addHeading('Probe', 3).write();`,
+          resolveDir: path.dirname(distDir),
+          sourcefile: 'probe.ts',
+          loader: 'ts',
+        },
+      });
+      const probe = path.join(scratch, 'probe.mjs');
+      fs.writeFileSync(probe, outputFiles[0].contents);
+      const [output, summary] = ['output', 'summary'].map((f) => path.join(scratch, f));
+      for (const f of [output, summary]) fs.writeFileSync(f, '');
+      await promisify(execFile)(process.execPath, [probe], {
+        env: { PATH: process.env.PATH, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary },
+      });
+      expect(fs.readFileSync(output, 'utf8')).toMatch(
+        /^answer<<(ghadelimiter_[0-9a-f-]{36})\nforty-two\n\1\n$/,
+      );
+      expect(fs.readFileSync(summary, 'utf8')).toBe('<h3>Probe</h3>\n');
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
+
+/**
+ * What a bundle needs beyond writing a line, each small: node:module (and the source maps module it
+ * loads) for the banner's createRequire, import.meta for its URL, and os (@actions/core ends each
+ * command it writes with os.EOL).
+ */
+const BUNDLE_NEEDS =
+  /^(NativeModule (module|internal\/source_map\/source_map|internal\/modules\/esm\/initialize_import_meta|os)|Internal Binding os)$/;
+
+/** Node's internal modules and bindings a script loaded by its exit (process.moduleLoadList), and its output. */
+async function loadedModules(script: string, cwd: string) {
+  // The probe itself must not load modules: process.getBuiltinModule, not an ESM import of node:fs.
+  const probe =
+    'data:text/javascript,process.on("exit",()=>process.getBuiltinModule("fs").writeSync(2,"\\n@@modules "+JSON.stringify(process.moduleLoadList)+"\\n"))';
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', probe, script], {
+    cwd,
+    env: { PATH: process.env.PATH },
+  }).catch((e: { stdout: string; stderr: string }) => e);
+  const listed = /^@@modules (.*)$/m.exec(stderr)?.[1];
+  if (!listed) throw new Error(`${script} printed no module list: ${stderr}`);
+  return { modules: JSON.parse(listed) as string[], output: stdout };
+}

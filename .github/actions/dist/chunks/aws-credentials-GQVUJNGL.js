@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a,b,c}from"./chunk-RQP4Q2PD.js";import"./chunk-KHCZQIPU.js";import"./chunk-I7A42AUL.js";import"./chunk-PYBLS2HJ.js";import"./chunk-EHBDSR77.js";import"./chunk-2VP736JL.js";import"./chunk-5UI36ATK.js";import"./chunk-6KABPRLF.js";import"./chunk-LRXP7KT3.js";import"./chunk-5OYEHV4U.js";import"./chunk-7QFQXOCM.js";import"./chunk-X53RC6Y4.js";import"./chunk-THM5NMVE.js";import"./chunk-FO4B22V7.js";import"./chunk-7DHELU36.js";import"./chunk-I3GPN2KU.js";export{c as assumeRole,a as sessionName,b as trustHint};
