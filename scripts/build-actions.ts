@@ -38,7 +38,8 @@ const banner =
 
 /**
  * Each bundle's index, as actions/typescript-action's src/index.ts: import the entry's `run()` and
- * call it. Generated here rather than kept as ten identical files; the entries themselves only export
+ * call it, with the job's compile cache on for the chunks run() loads (enableJobCompileCache in src/lib/action.ts).
+ * Generated here rather than kept as twelve identical files; the entries themselves only export
  * `run()`, which is what `npx @github/local-action` imports.
  */
 const INDEX = 'action-index';
@@ -50,7 +51,7 @@ const indexPlugin: Plugin = {
       namespace: INDEX,
     }));
     b.onLoad({ filter: /.*/, namespace: INDEX }, (args) => ({
-      contents: `import { run } from './${args.path}';\nawait run();\n`,
+      contents: `import { enableJobCompileCache } from '../lib/action';\nimport { run } from './${args.path}';\nenableJobCompileCache();\nawait run();\n`,
       resolveDir: entriesDir,
       loader: 'ts',
     }));

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -98,6 +99,44 @@ describe('committed action bundles', () => {
     }
   }, 120_000);
 
+  /**
+   * Issue 16: later steps of a job load the chunks compiled (V8's code cache under RUNNER_TEMP, on Node
+   * 22 and later). A cache is an optimisation: a step behaves the same with one, without one, and
+   * when RUNNER_TEMP cannot hold one.
+   */
+  it('keep their compile cache under RUNNER_TEMP, and run the same when it cannot be kept', async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-cache-'));
+    try {
+      const step = path.join(distDir, 'deploy-runtime.js');
+      const unknown = (runnerTemp?: string) =>
+        promisify(execFile)(process.execPath, [step], {
+          cwd: scratch,
+          env: {
+            PATH: process.env.PATH,
+            INPUT_ENVIRONMENT: 'nope',
+            GITHUB_WORKSPACE: path.resolve(distDir, '../../..'),
+            ...(runnerTemp ? { RUNNER_TEMP: runnerTemp } : {}),
+          },
+        }).then(
+          () => 'exit 0',
+          (e: { code: number; stdout: string; stderr: string }) => `exit ${e.code}: ${e.stdout}${e.stderr}`,
+        );
+      const expected = 'exit 1: ::error::unknown environment "nope"; known: dev, preview, prod\n';
+      const notADirectory = path.join(scratch, 'a-file');
+      fs.writeFileSync(notADirectory, '');
+      const runnerTemp = path.join(scratch, 'runner-temp');
+      fs.mkdirSync(runnerTemp);
+      for (const dir of [undefined, notADirectory, runnerTemp, runnerTemp])
+        expect(await unknown(dir), `RUNNER_TEMP=${dir}`).toBe(expected);
+      const cache = path.join(runnerTemp, 'agentcore-gitops-compile-cache');
+      const cached = fs.existsSync(cache) ? fs.readdirSync(cache, { recursive: true }) : [];
+      if ('enableCompileCache' in module) expect(cached.length).toBeGreaterThan(1);
+      else expect(cached).toEqual([]);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('still set outputs and write the job summary through @actions/core as the build rewrites it', async () => {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-core-'));
     try {
@@ -134,11 +173,12 @@ describe('committed action bundles', () => {
 
 /**
  * What a bundle needs beyond writing a line, each small: node:module (and the source maps module it
- * loads) for the banner's createRequire, import.meta for its URL, and os (@actions/core ends each
- * command it writes with os.EOL).
+ * loads) for the banner's createRequire, import.meta for its URL, os (@actions/core ends each command
+ * it writes with os.EOL), and on Node 24 fs/dir (esbuild's interop reads the descriptors of fs's
+ * exports, and reading that of fs.Dir loads it).
  */
 const BUNDLE_NEEDS =
-  /^(NativeModule (module|internal\/source_map\/source_map|internal\/modules\/esm\/initialize_import_meta|os)|Internal Binding os)$/;
+  /^(NativeModule (module|internal\/source_map\/source_map|internal\/modules\/esm\/initialize_import_meta|os|internal\/fs\/dir)|Internal Binding (os|fs_dir))$/;
 
 /** Node's internal modules and bindings a script loaded by its exit (process.moduleLoadList), and its output. */
 async function loadedModules(script: string, cwd: string) {

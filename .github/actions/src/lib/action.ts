@@ -5,6 +5,7 @@
  * first asks for them, so a step loads only what it runs and a missing input fails before any of it
  * loads (scripts/build-actions.ts bundles each of those imports as a chunk loaded on demand).
  */
+import module from 'node:module';
 import path from 'node:path';
 import * as core from '@actions/core';
 import type { Environment } from '../../../../environments';
@@ -24,6 +25,20 @@ export function action(main: () => Promise<void>): () => Promise<void> {
     main().catch((e: unknown) => {
       core.setFailed(e instanceof Error ? e.message : String(e));
     });
+}
+
+/**
+ * The steps of one job load many of the same chunks (the SDK's core and clients, the environments'
+ * YAML reader and schemas), and compiling them is most of a step's time to its first request. With
+ * V8's code cache kept in the job's scratch folder (RUNNER_TEMP: one per job, emptied by the runner
+ * after it), every step after the first loads them compiled. Only on a runner: tests and local runs
+ * change nothing. It never fails a step: Node reports a cache it cannot use as a status (ignored here:
+ * the step only runs slower), and Node 20 has no such API. Each bundle's index calls it before run().
+ */
+export function enableJobCompileCache(runnerTemp = process.env.RUNNER_TEMP): void {
+  if (!runnerTemp) return;
+  const { enableCompileCache } = module as { enableCompileCache?: (directory: string) => unknown };
+  enableCompileCache?.(path.join(runnerTemp, 'agentcore-gitops-compile-cache'));
 }
 
 /** A required input: the runner does not enforce `required: true`, so check here. */
