@@ -145,6 +145,8 @@ const unusedCorePlatformPlugin: Plugin = {
  * uses. So every ESM import of a built-in is bundled as a CommonJS module that requires it (the
  * banner's require), and esbuild's interop reads its exports when they are used. One such module per
  * importer: shared ones would each become a chunk of their own, an extra file to load before run().
+ * An import() stays as it is: its result is a namespace, which a CommonJS module in a chunk of its own
+ * would not give (the SDK's import('node:http') runs only for http:// endpoints, never AWS's).
  */
 const builtinsViaRequirePlugin: Plugin = {
   name: 'builtins-via-require',
