@@ -128,9 +128,10 @@ export const ACTION_RUNS: Record<string, { from: string; inputs: Record<string, 
 };
 
 // Preloaded into every timed process (the floors too): its CPU time at exit. Load on this shared
-// machine inflates CPU time far less than wall time.
+// machine inflates CPU time far less than wall time. process.getBuiltinModule, not an ESM import of
+// node:fs: that reads every export of fs, loading fs/promises and readline into every timed process.
 const CPU_AT_EXIT =
-  'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>{const u=process.cpuUsage();writeSync(2,"\\n@@cpu "+(u.user+u.system)+"\\n")})';
+  'data:text/javascript,process.on("exit",()=>{const u=process.cpuUsage();process.getBuiltinModule("fs").writeSync(2,"\\n@@cpu "+(u.user+u.system)+"\\n")})';
 
 /** The floor of a realistic start: Node sends one request with node:http and stops. */
 const REQUEST_FLOOR = ['-e', 'require("node:http").get(process.env.AWS_ENDPOINT_URL)'];
