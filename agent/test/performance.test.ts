@@ -15,7 +15,7 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { freePort } from '../../scripts/bench/processes';
-import { agentEntryInputs, buildAgent } from '../../scripts/build-agent';
+import { agentBuiltinImports, agentEntryInputs, buildAgent } from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
 import { Background, splitUsage } from '../src/background';
 import type { Usage } from '../src/loop';
@@ -311,13 +311,18 @@ describe('start-up', () => {
     const sources = inputs.filter((i) => !i.includes('node_modules/'));
     // Express, the AWS SDK, pino, AG-UI (with iconv-lite, mime-db, protobuf) load after listen.
     expect([...packages]).toEqual(['zod']);
+    // Of zod, only `zod/mini` and its English messages: classic zod is ~450 KB to read and run.
+    expect(inputs.filter((i) => /node_modules\/zod\/v4\/(classic|locales\/(?!en\.js))/.test(i))).toEqual([]);
     expect(sources.sort()).toEqual([
       'agent/src/config.ts',
       'agent/src/health.ts',
       'agent/src/main.ts',
-      'cost/model.ts',
       'environments/prices-schema.ts',
     ]);
+  });
+
+  it('imports no Node built-in module from ESM (on Node 24 that loads undici for node:http)', async () => {
+    expect(await agentBuiltinImports()).toEqual([]);
   });
 
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {
