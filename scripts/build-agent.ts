@@ -43,6 +43,22 @@ const builtinsThroughRequire: Plugin = {
   },
 };
 
+/**
+ * zod's messages in English only: classic zod's `z` namespace carries `z.locales`, all 50 languages
+ * (~260 KB minified) that esbuild cannot drop and Node would read before the first answer, while the
+ * agent only ever uses English (the default classic zod sets, and what prices-schema.ts sets for
+ * zod/mini). `z.locales` keeps `en`.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: "export { default as en } from './en.js';",
+      loader: 'js',
+    }));
+  },
+};
+
 const MAIN = path.join(root, 'agent/src/main.ts');
 const CONFIG = path.join(root, 'agent/src/config.ts');
 
@@ -99,7 +115,7 @@ const agentBundle: BuildOptions = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  plugins: [builtinsThroughRequire],
+  plugins: [builtinsThroughRequire, zodEnglishOnly],
   // CommonJS dependencies call require(); give the ESM bundle (each chunk) one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
@@ -179,6 +195,13 @@ export async function agentEntryInputs(): Promise<string[]> {
     .flatMap((f) => contributors(outputs[f]))
     .flatMap((i) => (i.startsWith('config-on-its-own:') ? configInputs : [i]))
     .filter((i) => !i.startsWith('builtin-through-require:'));
+}
+
+/** Repository-relative inputs that left code anywhere in the split bundle (entry and every chunk). */
+export async function agentSplitInputs(): Promise<string[]> {
+  const { outputs, configInputs } = await splitMetafile();
+  const inputs = Object.values(outputs).flatMap(contributors);
+  return [...new Set([...inputs, ...configInputs])].filter((i) => !i.includes(':'));
 }
 
 /** `<output file>: <module>` for every Node built-in the split bundle imports with `import` (see builtinsThroughRequire). */

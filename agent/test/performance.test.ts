@@ -15,7 +15,12 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { freePort } from '../../scripts/bench/processes';
-import { agentBuiltinImports, agentEntryInputs, buildAgent } from '../../scripts/build-agent';
+import {
+  agentBuiltinImports,
+  agentEntryInputs,
+  agentSplitInputs,
+  buildAgent,
+} from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
 import { Background, splitUsage } from '../src/background';
 import type { Usage } from '../src/loop';
@@ -323,6 +328,12 @@ describe('start-up', () => {
 
   it('imports no Node built-in module from ESM (on Node 24 that loads undici for node:http)', async () => {
     expect(await agentBuiltinImports()).toEqual([]);
+  });
+
+  it('carries zod’s English messages only, not its 50 locales', async () => {
+    const locales = (await agentSplitInputs()).filter((i) => /node_modules\/zod\/v4\/locales\//.test(i));
+    // index.js: the `z.locales` namespace, now holding `en` alone.
+    expect(locales.map((i) => path.basename(i)).sort()).toEqual(['en.js', 'index.js']);
   });
 
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {

@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a,b,c}from"./chunk-S65GOYVQ.js";import"./chunk-PJPEL5H2.js";import"./chunk-N5JBNY6W.js";import"./chunk-PYBLS2HJ.js";import"./chunk-YJWL7NCO.js";import"./chunk-AQCLK3CJ.js";import"./chunk-CZWWW2GU.js";import"./chunk-A7HNDAP2.js";import"./chunk-PBTVRRSZ.js";import"./chunk-NPDEOP26.js";import"./chunk-32MR7OFB.js";import"./chunk-3H3PD4EQ.js";import"./chunk-X5773VLT.js";import"./chunk-UHFFJZJX.js";import"./chunk-244MI2NI.js";import"./chunk-I3GPN2KU.js";export{c as assumeRole,a as sessionName,b as trustHint};

@@ -1,3 +1,0 @@
-import { createRequire as __createRequire } from 'node:module';
-const require = __createRequire(import.meta.url);
-import{a,b,c}from"./chunk-DHP5FQC5.js";import"./chunk-C4C6WTJ3.js";import"./chunk-2OMMOXIA.js";import"./chunk-PYBLS2HJ.js";import"./chunk-NDMW7YF3.js";import"./chunk-2IM2Q5KM.js";import"./chunk-4XMKACUT.js";import"./chunk-BAY5WO2V.js";import"./chunk-VD4ARW4Q.js";import"./chunk-V55Y7RSW.js";import"./chunk-DXA6VAKA.js";import"./chunk-BZQYP4KT.js";import"./chunk-E5CW3WZ3.js";import"./chunk-ERHW2TAZ.js";import"./chunk-JDFZQTTR.js";import"./chunk-I3GPN2KU.js";export{c as assumeRole,a as sessionName,b as trustHint};

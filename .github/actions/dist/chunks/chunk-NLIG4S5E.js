@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{c as n,d as r,k as i}from"./chunk-7674JVXR.js";import E from"node:fs";async function c(s){let e=r("web-identity-token-file"),t=process.env.AWS_WEB_IDENTITY_TOKEN;if(e||t){let o=e?E.readFileSync(e,"utf8").trim():t.trim();return n(o),o}if(!process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN||!process.env.ACTIONS_ID_TOKEN_REQUEST_URL)throw new Error("no GitHub OIDC token is available (ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set). Did you mean to set the `id-token: write` permission on this job? Local runs can pass web-identity-token-file or AWS_WEB_IDENTITY_TOKEN instead.");return i(s)}export{c as a};

@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a as l}from"./chunk-PYBLS2HJ.js";import{p as s,q as c,r as i}from"./chunk-3H3PD4EQ.js";function u(e){if(!(e instanceof Error))return!1;let r=e;return s(r)||c(r)||i(r)||f(e)}var b=new Set(["ECONNREFUSED","ECONNRESET","EPIPE","ETIMEDOUT","ENOTFOUND","EAI_AGAIN"]);function f(e){let r=e.code??e.cause?.code;return!!r&&b.has(r)}async function w(e,r){let t=r.clock??l,E=r.random??Math.random,d=r.baseMs??200,m=t.now()+r.totalMs;for(let n=1;;n++)try{return await e()}catch(o){if(!(r.retryable??u)(o))throw o;let a=Math.round(E()*d*2**(n-1));if(t.now()+a>=m)throw o;r.onRetry?.(n,o,a),await t.sleep(a)}}export{u as a,w as b};

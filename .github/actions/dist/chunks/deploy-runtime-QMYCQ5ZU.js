@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a,b,c,d,e,f}from"./chunk-VG7YDVN3.js";import"./chunk-H6UGVYCP.js";import"./chunk-PYBLS2HJ.js";import"./chunk-KROCRPJY.js";import"./chunk-AQCLK3CJ.js";import"./chunk-CZWWW2GU.js";import"./chunk-A7HNDAP2.js";import"./chunk-PBTVRRSZ.js";import"./chunk-NPDEOP26.js";import"./chunk-32MR7OFB.js";import"./chunk-3H3PD4EQ.js";import"./chunk-X5773VLT.js";import"./chunk-UHFFJZJX.js";import"./chunk-244MI2NI.js";import"./chunk-I3GPN2KU.js";export{b as configOf,c as deployClientToken,e as deployRuntime,f as restoreDefault,a as uncarriedFields,d as updateRequest};

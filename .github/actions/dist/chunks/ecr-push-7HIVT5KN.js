@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a,b}from"./chunk-ZTZKCE76.js";import"./chunk-IKGKZ2CE.js";import"./chunk-JJPPNIVK.js";import"./chunk-AQCLK3CJ.js";import"./chunk-CZWWW2GU.js";import"./chunk-A7HNDAP2.js";import"./chunk-PBTVRRSZ.js";import"./chunk-NPDEOP26.js";import"./chunk-32MR7OFB.js";import"./chunk-3H3PD4EQ.js";import"./chunk-X5773VLT.js";import"./chunk-UHFFJZJX.js";import"./chunk-244MI2NI.js";import"./chunk-VWLZYQUK.js";import"./chunk-KOJ6ISTJ.js";import"./chunk-IJ2XGV45.js";import"./chunk-I3GPN2KU.js";export{a as ecrRepository,b as pushPackedImage};

@@ -1,3 +1,0 @@
-import { createRequire as __createRequire } from 'node:module';
-const require = __createRequire(import.meta.url);
-import{a,b}from"./chunk-AM44VDFV.js";import"./chunk-I3GPN2KU.js";export{a as exec,b as getExecOutput};

@@ -1,0 +1,3 @@
+import { createRequire as __createRequire } from 'node:module';
+const require = __createRequire(import.meta.url);
+import{a as l,b as a,c as f,d as e,e as n,f as i,g as s,h as F,i as P,j as d}from"./chunk-K25QU72U.js";import{c as r}from"./chunk-KZBQIUXM.js";import"./chunk-IJ2XGV45.js";import"./chunk-I3GPN2KU.js";import o from"node:path";import{fileURLToPath as p}from"node:url";var c=o.join(o.dirname(p(import.meta.url)),"prices.yaml");function g(m=c){return r(m,e,t=>new i(t))}export{i as PricesConfigError,g as loadPrices,a as modelPriceSchema,n as modelPricesSchema,P as modelPricesVariable,d as parseModelPrices,s as priceOf,c as pricesFile,e as pricesFileSchema,F as pricesFor,f as runtimePriceSchema,l as withEnglishMessages};

@@ -1,3 +1,0 @@
-import { createRequire as __createRequire } from 'node:module';
-const require = __createRequire(import.meta.url);
-import{a as l,b as a,c as e,d as f,e as i,f as n,g as s,h as F,i as P}from"./chunk-SP43S32W.js";import{c as r}from"./chunk-RH43VWXU.js";import"./chunk-4MGV2M73.js";import"./chunk-MQXTFSNY.js";import"./chunk-I3GPN2KU.js";import o from"node:path";import{fileURLToPath as p}from"node:url";var c=o.join(o.dirname(p(import.meta.url)),"prices.yaml");function y(m=c){return r(m,e,t=>new i(t))}export{i as PricesConfigError,y as loadPrices,l as modelPriceSchema,f as modelPricesSchema,F as modelPricesVariable,P as parseModelPrices,n as priceOf,c as pricesFile,e as pricesFileSchema,s as pricesFor,a as runtimePriceSchema};
