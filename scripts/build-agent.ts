@@ -181,6 +181,20 @@ async function splitMetafile() {
  * that left code in them.
  */
 export async function agentEntryInputs(): Promise<string[]> {
+  return splitInputs(false);
+}
+
+/**
+ * Repository-relative inputs of what main.ts loads before it serves an agent without memory and
+ * tracing: the entry, every chunk it imports (statically or with import(): its loading ladder and the
+ * server) and their static imports, but not what the server imports only when needed (memory, the
+ * tracing SDK).
+ */
+export async function agentStartInputs(): Promise<string[]> {
+  return splitInputs(true);
+}
+
+async function splitInputs(withEntryImports: boolean): Promise<string[]> {
   const { outputs, configInputs } = await splitMetafile();
   const entry = Object.keys(outputs).find((f) => outputs[f].entryPoint === 'agent/src/main.ts');
   if (!entry) throw new Error('esbuild reported no entry output for agent/src/main.ts');
@@ -191,6 +205,9 @@ export async function agentEntryInputs(): Promise<string[]> {
     for (const i of outputs[file].imports) if (!i.external && i.kind === 'import-statement') visit(i.path);
   };
   visit(entry);
+  if (withEntryImports) {
+    for (const i of outputs[entry].imports) if (!i.external && i.kind === 'dynamic-import') visit(i.path);
+  }
   return [...loaded]
     .flatMap((f) => contributors(outputs[f]))
     .flatMap((i) => (i.startsWith('config-on-its-own:') ? configInputs : [i]))

@@ -19,6 +19,7 @@ import {
   agentBuiltinImports,
   agentEntryInputs,
   agentSplitInputs,
+  agentStartInputs,
   buildAgent,
 } from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
@@ -328,6 +329,12 @@ describe('start-up', () => {
 
   it('imports no Node built-in module from ESM (on Node 24 that loads undici for node:http)', async () => {
     expect(await agentBuiltinImports()).toEqual([]);
+  });
+
+  it('loads no memory modules (the AgentCore client) before serving an agent without memory', async () => {
+    const inputs = await agentStartInputs();
+    expect(inputs).toContain('agent/src/server.ts');
+    expect(inputs.filter((i) => /client-bedrock-agentcore|agent\/src\/memory\.ts/.test(i))).toEqual([]);
   });
 
   it('carries zod’s English messages only, not its 50 locales', async () => {
