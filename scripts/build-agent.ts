@@ -155,7 +155,8 @@ export async function buildAgent(options: BuildAgentOptions = {}) {
 /** Repository-relative files the agent bundle is made of (sources and node_modules), without writing it. */
 export async function agentBundleInputs(): Promise<string[]> {
   const out = await build({ ...agentBundle, write: false, metafile: true, logLevel: 'silent' });
-  return Object.keys(out.metafile?.inputs ?? {});
+  // Not files: the plugins' modules (`builtin-through-require:node:http`).
+  return Object.keys(out.metafile?.inputs ?? {}).filter((i) => !i.includes(':'));
 }
 
 /** esbuild's account of the split bundle (what the image runs), without writing it. */
