@@ -1,36 +1,50 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 
 // The price schema and the pure helpers around it, without file access, so that the agent bundle can
-// use them; `prices.ts` loads `prices.yaml` with them.
+// use them; `prices.ts` loads `prices.yaml` with them. On `zod/mini`: the agent validates MODEL_PRICES
+// before its port opens, and classic zod would add ~450 KB to read and run first.
+
+/**
+ * Default messages in English, as classic zod gives them (it sets this locale when imported; `zod/mini`
+ * sets none and would say "Invalid input"). One global setting, the same one classic zod makes.
+ */
+export function withEnglishMessages(): void {
+  z.config(en());
+}
+withEnglishMessages();
 
 /** USD per million tokens; the model ids are the keys used in `models.primary`/`models.background`. */
+const price = z.number().check(z.nonnegative());
 export const modelPriceSchema = z.strictObject({
-  inputPerMillion: z.number().nonnegative(),
-  outputPerMillion: z.number().nonnegative(),
-  cacheReadPerMillion: z.number().nonnegative(),
-  cacheWritePerMillion: z.number().nonnegative(),
+  inputPerMillion: price,
+  outputPerMillion: price,
+  cacheReadPerMillion: price,
+  cacheWritePerMillion: price,
 });
 
 const provenance = {
   takenOn: z.iso.date('must be the date the price was taken, YYYY-MM-DD'),
   source: z.url('must be the URL the price was taken from'),
   verified: z.boolean(),
-  note: z.string().optional(),
+  note: z.optional(z.string()),
 };
 
 export const runtimePriceSchema = z.strictObject({
-  vcpuHour: z.number().nonnegative(),
-  gbHour: z.number().nonnegative(),
+  vcpuHour: price,
+  gbHour: price,
 });
+
+const modelId = z.string().check(z.minLength(3));
 
 export const pricesFileSchema = z.strictObject({
   currency: z.literal('USD'),
-  models: z.record(z.string().min(3), modelPriceSchema.extend(provenance)),
-  runtime: runtimePriceSchema.extend(provenance),
+  models: z.record(modelId, z.extend(modelPriceSchema, provenance)),
+  runtime: z.extend(runtimePriceSchema, provenance),
 });
 
 /** The per-model prices an agent needs (the MODEL_PRICES variable): no provenance, only figures. */
-export const modelPricesSchema = z.record(z.string().min(3), modelPriceSchema);
+export const modelPricesSchema = z.record(modelId, modelPriceSchema);
 
 export type ModelPrice = z.infer<typeof modelPriceSchema>;
 export type RuntimePrice = z.infer<typeof runtimePriceSchema>;
@@ -77,7 +91,7 @@ export function parseModelPrices(json: string): ModelPrices {
       `MODEL_PRICES is not JSON (${(e as Error).message}); the stack sets it from environments/prices.yaml`,
     );
   }
-  const result = modelPricesSchema.safeParse(value);
+  const result = z.safeParse(modelPricesSchema, value);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
     throw new PricesConfigError(`MODEL_PRICES: ${lines.length} problem(s)\n${lines.join('\n')}`);

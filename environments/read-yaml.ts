@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+// zod's core, which classic and mini schemas share (the price schema is on `zod/mini`, for the agent).
+import { safeParse, type $ZodType, type output } from 'zod/v4/core';
 
 /** Parse a YAML file to plain data; a missing file or a syntax error names the file. */
 export function parseYamlFile(file: string, fail: (message: string) => Error): unknown {
@@ -14,13 +15,13 @@ export function parseYamlFile(file: string, fail: (message: string) => Error): u
 }
 
 /** Validate data read from `file` with `schema`; every problem names the file, the path and what is wrong. */
-export function validateYaml<S extends z.ZodType>(
+export function validateYaml<S extends $ZodType>(
   file: string,
   data: unknown,
   schema: S,
   fail: (message: string) => Error,
-): z.infer<S> {
-  const result = schema.safeParse(data);
+): output<S> {
+  const result = safeParse(schema, data);
   if (!result.success) {
     const lines = result.error.issues.map(
       (i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`,
@@ -31,10 +32,10 @@ export function validateYaml<S extends z.ZodType>(
 }
 
 /** Read a YAML file and validate it with `schema`. `fail` makes the error of the caller's kind. */
-export function readYamlFile<S extends z.ZodType>(
+export function readYamlFile<S extends $ZodType>(
   file: string,
   schema: S,
   fail: (message: string) => Error,
-): z.infer<S> {
+): output<S> {
   return validateYaml(file, parseYamlFile(file, fail), schema, fail);
 }

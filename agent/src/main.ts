@@ -50,7 +50,6 @@ for (const load of [
   () => import('pino'),
   () => import('express'),
   () => import('@aws-sdk/client-bedrock-runtime'),
-  () => import('@aws-sdk/client-bedrock-agentcore'),
   () => import('@ag-ui/encoder'),
 ]) {
   await load();
@@ -58,7 +57,8 @@ for (const load of [
   await nextTurn();
 }
 const { createAgentServer } = await import('./server');
-const server = createAgentServer(config, { health });
+// With MEMORY_ID, this also imports the memory's modules (the AgentCore client); without, never.
+const server = await createAgentServer(config, { health });
 
 /** Exit code when SHUTDOWN_DEADLINE_MS cut work short (the last log line lists it); 0 after a clean drain. */
 const EXIT_WORK_DROPPED = 3;

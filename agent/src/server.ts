@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { AGUI_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
-import { BedrockAgentCoreClient } from '@aws-sdk/client-bedrock-agentcore';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { priceOf } from '../../cost/model';
@@ -20,7 +19,6 @@ import {
   SESSION_HEADER,
   sessionIdFor,
 } from './input';
-import { Memory } from './memory';
 import { Sessions } from './session';
 import { TOOLS } from './tools';
 import { createLogger, type Logger } from './telemetry/logger';
@@ -98,7 +96,30 @@ const TOOL_NAMES = TOOLS.map((t) => t.name);
 const sendError = (res: Response, status: number, code: string, message: string) =>
   res.status(status).json({ error: { code, message } });
 
-export function createAgentServer(config: Config, options: AgentServerOptions = {}): AgentServer {
+/**
+ * The memory and its client, or none without MEMORY_ID. Their modules (the AgentCore client, ~100 KB
+ * of AWS SDK) are imported only then: an agent without memory never reads them (#16, cold start).
+ */
+async function createMemory(config: Config, log: Logger, tracing: Tracing) {
+  if (!config.MEMORY_ID) return undefined;
+  const [{ BedrockAgentCoreClient }, { Memory }] = await Promise.all([
+    import('@aws-sdk/client-bedrock-agentcore'),
+    import('./memory'),
+  ]);
+  const client = new BedrockAgentCoreClient({
+    region: config.AWS_REGION,
+    requestHandler: keepAliveHandler({
+      connectMs: config.AWS_CONNECT_TIMEOUT_MS,
+      idleMs: config.MEMORY_IDLE_TIMEOUT_MS,
+    }),
+  });
+  return { client, memory: new Memory(client, config.MEMORY_ID, config, log, tracing) };
+}
+
+export async function createAgentServer(
+  config: Config,
+  options: AgentServerOptions = {},
+): Promise<AgentServer> {
   const log = options.logger ?? createLogger(config.LOG_LEVEL, config.AGENT_ENV);
   const metrics = options.metrics ?? new Metrics(config.METRICS_NAMESPACE, config.AGENT_ENV);
   const tracing = new Tracing({ captureContent: config.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT });
@@ -111,20 +132,11 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
       idleMs: config.MODEL_IDLE_TIMEOUT_MS,
     }),
   });
-  const memoryClient = config.MEMORY_ID
-    ? new BedrockAgentCoreClient({
-        region: config.AWS_REGION,
-        requestHandler: keepAliveHandler({
-          connectMs: config.AWS_CONNECT_TIMEOUT_MS,
-          idleMs: config.MEMORY_IDLE_TIMEOUT_MS,
-        }),
-      })
-    : undefined;
   // The first answer signs at once instead of resolving credentials and region on its own time.
   warmUp(runtime).catch((e: Error) =>
     log.warn({ err: e }, 'Bedrock client: credentials or region not resolved ahead of the first call'),
   );
-  const memory = memoryClient && new Memory(memoryClient, config.MEMORY_ID!, config, log, tracing);
+  const { client: memoryClient, memory } = (await createMemory(config, log, tracing)) ?? {};
   if (!memory) log.info('MEMORY_ID is not set: memory is off (no events written, no records retrieved)');
   if (!config.MODEL_PRICES) {
     log.warn(

@@ -35,7 +35,7 @@ export async function startAgent(twin: Twin, env: Record<string, string> = {}): 
   });
   const logs: Record<string, unknown>[] = [];
   const metrics: Record<string, unknown>[] = [];
-  const server = createAgentServer(config, {
+  const server = await createAgentServer(config, {
     logger: createLogger(config.LOG_LEVEL, config.AGENT_ENV, {
       write: (line: string) => void logs.push(JSON.parse(line)),
     }),

@@ -15,7 +15,13 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
 import { freePort } from '../../scripts/bench/processes';
-import { agentEntryInputs, buildAgent } from '../../scripts/build-agent';
+import {
+  agentBuiltinImports,
+  agentEntryInputs,
+  agentSplitInputs,
+  agentStartInputs,
+  buildAgent,
+} from '../../scripts/build-agent';
 import { keepAliveHandler } from '../src/aws-http';
 import { Background, splitUsage } from '../src/background';
 import type { Usage } from '../src/loop';
@@ -311,13 +317,30 @@ describe('start-up', () => {
     const sources = inputs.filter((i) => !i.includes('node_modules/'));
     // Express, the AWS SDK, pino, AG-UI (with iconv-lite, mime-db, protobuf) load after listen.
     expect([...packages]).toEqual(['zod']);
+    // Of zod, only `zod/mini` and its English messages: classic zod is ~450 KB to read and run.
+    expect(inputs.filter((i) => /node_modules\/zod\/v4\/(classic|locales\/(?!en\.js))/.test(i))).toEqual([]);
     expect(sources.sort()).toEqual([
       'agent/src/config.ts',
       'agent/src/health.ts',
       'agent/src/main.ts',
-      'cost/model.ts',
       'environments/prices-schema.ts',
     ]);
+  });
+
+  it('imports no Node built-in module from ESM (on Node 24 that loads undici for node:http)', async () => {
+    expect(await agentBuiltinImports()).toEqual([]);
+  });
+
+  it('loads no memory modules (the AgentCore client) before serving an agent without memory', async () => {
+    const inputs = await agentStartInputs();
+    expect(inputs).toContain('agent/src/server.ts');
+    expect(inputs.filter((i) => /client-bedrock-agentcore|agent\/src\/memory\.ts/.test(i))).toEqual([]);
+  });
+
+  it('carries zod’s English messages only, not its 50 locales', async () => {
+    const locales = (await agentSplitInputs()).filter((i) => /node_modules\/zod\/v4\/locales\//.test(i));
+    // index.js: the `z.locales` namespace, now holding `en` alone.
+    expect(locales.map((i) => path.basename(i)).sort()).toEqual(['en.js', 'index.js']);
   });
 
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {

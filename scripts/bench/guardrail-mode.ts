@@ -51,7 +51,7 @@ try {
       GUARDRAIL_VERSION: '1',
       GUARDRAIL_STREAM_MODE: mode,
     });
-    const server = createAgentServer(config, {
+    const server = await createAgentServer(config, {
       logger: createLogger('silent', 'bench'),
       metrics: new Metrics(config.METRICS_NAMESPACE, 'bench', () => undefined),
     });
