@@ -6,7 +6,7 @@ import type { Config } from './config';
 import { applyToInput, maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
-import type { Memory } from './memory';
+import type { Memory, MemoryMessage } from './memory';
 import { estimateTokens, withContext } from './prompt';
 import { turnsOf, type Session } from './session';
 import type { Logger } from './telemetry/logger';
@@ -175,10 +175,13 @@ export class Agent {
       }
       // Memory gets the question as the guardrail let it through, and the answer once there is one:
       // with its question, or alone when it continues after tool results (the question came earlier).
+      // One event per turn, its messages in order.
       const answered = result.turn.length > 0;
-      if (answered && kept !== undefined) memory?.record(ids, 'USER', kept, log);
+      const written: MemoryMessage[] = [];
+      if (answered && kept !== undefined) written.push({ role: 'USER', text: kept });
       if (answered && !pending && result.answer && (kept !== undefined || !invocation.userText))
-        memory?.record(ids, 'ASSISTANT', result.answer, log);
+        written.push({ role: 'ASSISTANT', text: result.answer });
+      memory?.record(ids, written, log);
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
       // Bounded: an unanswering Memory must not hold the run open. Writes still going continue in the

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { buildAgent } from '../build-agent';
 import { imageNodeForHost } from '../container/stand-in';
 import { newThreadId, runInput, timedRun } from './agui-client';
-import { spawnServer, spawnTwin, waitHealthy } from './processes';
+import { cpuMs, spawnServer, spawnTwin, waitHealthy } from './processes';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -99,17 +99,6 @@ const GROUPS: [string, RegExp][] = [
   ['the agent (agent/src, cost/)', /^agent\/|^cost\/|^environments\//],
   ['start-up: compiling and initialising modules (once)', /^\(start-up\)$|^\(bundle prologue\)$/],
 ];
-
-/** User + system CPU time of a process so far (ms), from /proc; undefined off Linux. */
-async function cpuMs(pid: number): Promise<number | undefined> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-    // utime and stime (fields 14 and 15 of stat) in clock ticks, 100 a second on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface ProfileSummary {
   totalMs: number;
