@@ -216,7 +216,6 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
       health.begin();
       const runLog = log.child({ sessionId, requestId, actorId });
       runLog.info({ runId: invocation.runId, chars: invocation.userText.length }, 'invocation');
-      res.flushHeaders();
 
       const controller = new AbortController();
       res.on('close', () => {
@@ -225,9 +224,13 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
           controller.abort(new Error('The client disconnected'));
         }
       });
+      // SSE as the encoder's string (Node writes it to the socket as UTF-8), not re-encoded into a
+      // new Uint8Array per event; protobuf as its frames.
+      const sse = encoder.getContentType() !== AGUI_MEDIA_TYPE;
       const emit = (event: BaseEvent) => {
-        if (!res.writableEnded && !res.destroyed)
-          res.write(encoder.encodeBinary({ ...event, timestamp: Date.now() }));
+        if (res.writableEnded || res.destroyed) return;
+        const stamped = { ...event, timestamp: Date.now() };
+        res.write(sse ? encoder.encodeSSE(stamped) : encoder.encodeBinary(stamped));
       };
       const run = agent
         .run({
@@ -249,6 +252,9 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
           res.end();
         });
       runs.set(run, controller);
+      // RUN_STARTED, written as the run began, carries the headers in the same packet; this sends them
+      // at once if a run ever starts without it.
+      if (!res.headersSent) res.flushHeaders();
     },
   );
 
