@@ -128,6 +128,26 @@ describe('connections to Bedrock', () => {
     }
   });
 
+  it('streams many answers at once without queueing them behind a socket cap', async () => {
+    // Model calls that stay open 3 s, long enough for all 60 to have started: with a pool of 50, calls
+    // 51–60 would wait for the first ones to end before their request even left.
+    const slow = await startTwin({ bedrock: { firstTokenDelayMs: 3000, interTokenDelayMs: 0 } });
+    const relay = await recordingRelay(new URL(slow.url));
+    const agent = await startAgent(slow);
+    try {
+      await withEndpoint('BEDROCK_RUNTIME', relay.url, () =>
+        Promise.all(Array.from({ length: 60 }, (_, i) => ask(agent.url, `Hello number ${i}`))),
+      );
+      const answers = relay.requests().filter((r) => r.endsWith('/converse-stream'));
+      expect(answers).toHaveLength(60);
+      expect(relay.maxInFlight()).toBeGreaterThanOrEqual(60);
+    } finally {
+      await agent.close();
+      relay.close();
+      await slow.close();
+    }
+  }, 60_000);
+
   it('uses an HTTP/1.1 handler whose agents keep connections alive', async () => {
     const handler = keepAliveHandler({ connectMs: 3000, idleMs: 120_000 });
     const config = await (
