@@ -347,14 +347,16 @@ export function createAgentServer(config: Config, options: AgentServerOptions = 
       runtime.destroy();
       memoryClient?.destroy();
       dropped.spans = await tracing.shutdown(by(SHUTDOWN_SHARES.spans) - Date.now());
-      await settlesBy(
-        new Promise<void>((resolve) => {
-          if (!server) return resolve();
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-        by(1),
-      );
+      // Idle connections close now; one whose last events (a RUN_ERROR just written) are still corked
+      // for this tick closes once they are out, a turn of the event loop later. Cutting every connection
+      // at once lost them. Whatever is still open at the deadline is cut then.
+      const closed = new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setImmediate(() => server?.closeIdleConnections());
+      });
+      if (!(await settlesBy(closed, by(1)))) server?.closeAllConnections();
       const clean = Object.values(dropped).every((n) => n === 0);
       const tookMs = Date.now() - startedAt;
       if (clean) log.info({ tookMs }, 'shut down');
