@@ -12,6 +12,8 @@
  * Options: --quick (few samples, nothing written)  --only=overhead,load,cold,image,cache,pipeline
  *          --first-token-ms=200  --rounds-1=40  --rounds-20=6  --cold-starts=10  --load-step-ms=4000
  *          --warm-node=image|host (the Node the warm servers run on; default the image's)  --no-write
+ *          --baseline=<bundle> (a prebuilt agent bundle, e.g. of the code before a change: measured
+ *          beside ours in the overhead and load sections, as "baseline", for before/after in one run)
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -69,6 +71,7 @@ const known = [
   'cold-starts',
   'load-step-ms',
   'warm-node',
+  'baseline',
 ];
 for (const a of args) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0]))
@@ -93,6 +96,8 @@ const write = !quick && !flag('no-write');
 const warmNodeChoice = args.find((a) => a.startsWith('--warm-node='))?.split('=')[1] ?? 'image';
 if (!['image', 'host'].includes(warmNodeChoice))
   throw new Error(`--warm-node=${warmNodeChoice}: expected image or host`);
+const baselineArg = args.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const baselineBundle = baselineArg ? path.resolve(baselineArg) : undefined;
 
 const MODEL_ID = 'us.anthropic.claude-sonnet-4-6';
 const execFileAsync = promisify(execFile);
@@ -174,6 +179,21 @@ async function main() {
     { name: 'oursTracing', command: node, args: [ours.outfile], env: tracing },
     targets[1],
   ];
+  const baselineTarget: ColdTarget | undefined = baselineBundle
+    ? { name: 'baseline', command: node, args: [baselineBundle], env }
+    : undefined;
+  if (baselineBundle) {
+    await readFile(baselineBundle).catch(() => {
+      throw new Error(`--baseline=${baselineArg}: no such bundle (build one with scripts/build-agent.ts)`);
+    });
+    results.settings.baseline = path.relative(root, baselineBundle);
+    overheadTargets.push(baselineTarget!, {
+      name: 'baselineProduction',
+      command: node,
+      args: [baselineBundle],
+      env: production,
+    });
+  }
 
   try {
     if (only.has('overhead')) {
@@ -221,6 +241,18 @@ async function main() {
           concurrency1: figures(c1),
           concurrency20: figures(c20),
         };
+        if (baselineBundle) {
+          const pick = (c: typeof c1) => ({
+            baseline: c.baseline,
+            baselineProduction: c.baselineProduction,
+            baselineProductionAgent: {
+              samples: c.baselineProduction.samples,
+              p50Ms: round1(c.baselineProduction.p50Ms - guardrailMs),
+              p99Ms: round1(c.baselineProduction.p99Ms - guardrailMs),
+            },
+          });
+          results.baselineOverhead = { concurrency1: pick(c1), concurrency20: pick(c20) };
+        }
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
       }
@@ -229,22 +261,29 @@ async function main() {
     if (only.has('load')) {
       // One server at a time: each has the machine (shared with the twin and this client) to itself.
       results.load = {};
-      for (const t of [targets[0], targets[1]]) {
+      for (const t of [targets[0], targets[1], ...(baselineTarget ? [baselineTarget] : [])]) {
         log(`load: ${t.name} (steps of ${settings.loadStepMs} ms, open loop, rate doubling then bisecting)`);
         const server = await spawnServer(t.command, t.args, t.env);
         try {
           await waitHealthy(server);
-          results.load[t.name as 'ours' | 'official'] = await measureLoad(server.url, server.child.pid!, {
-            stepMs: settings.loadStepMs,
-            startRate: 5,
-            maxRate: 640,
-            maxSteps: quick ? 4 : 10,
-            budgetMs: quick ? 20_000 : 120_000,
-            // 100, so the p99 is not simply the slowest one.
-            idleSamples: quick ? 10 : 100,
-            prompt: settings.prompt,
-            log,
-          });
+          results.load[t.name as 'ours' | 'official' | 'baseline'] = await measureLoad(
+            server.url,
+            server.child.pid!,
+            {
+              stepMs: settings.loadStepMs,
+              startRate: 5,
+              maxRate: 640,
+              maxSteps: quick ? 4 : 10,
+              budgetMs: quick ? 20_000 : 120_000,
+              // 100, so the p99 is not simply the slowest one.
+              idleSamples: quick ? 10 : 100,
+              cpuRounds: quick ? 3 : 10,
+              cpuConcurrency: 20,
+              twinPid: twin.pid,
+              prompt: settings.prompt,
+              log,
+            },
+          );
         } finally {
           await server.stop();
         }

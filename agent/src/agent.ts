@@ -6,8 +6,9 @@ import type { Config } from './config';
 import { applyToInput, maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
-import type { Memory } from './memory';
-import { estimateTokens, withContext } from './prompt';
+import type { Memory, MemoryMessage } from './memory';
+import { estimateTokens, StaticPrefix, withContext } from './prompt';
+import { INSTRUCTIONS } from './instructions';
 import { turnsOf, type Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
@@ -53,12 +54,15 @@ const AGENT_NAME = 'agentcore-gitops-agent';
 /** Runs one invocation as an AG-UI event sequence: RUN_STARTED … RUN_FINISHED | RUN_ERROR. */
 export class Agent {
   private readonly specs = toolSpecs(TOOLS);
+  /** The instructions and tool specs, serialised once for every model call of this process. */
+  private readonly prefix = new StaticPrefix(INSTRUCTIONS, this.specs);
   /** Undefined when MODEL_PRICES is not set: tokens are reported, not priced. */
   private readonly price?: ModelPrice;
 
   constructor(private readonly deps: AgentDeps) {
     const prices = deps.config.MODEL_PRICES;
     this.price = prices && priceOf(prices, deps.config.MODEL_ID);
+    this.prefix.install(deps.runtime);
   }
 
   /** One `invoke_agent` span per run, the session id on all its spans, its trace id in the logs and RUN_FINISHED. */
@@ -130,6 +134,7 @@ export class Agent {
         config,
         tools: TOOLS,
         toolSpecs: this.specs,
+        prefix: this.prefix,
         clientTools: invocation.clientTools,
         history: session.messages(),
         summary: session.summary,
@@ -175,10 +180,13 @@ export class Agent {
       }
       // Memory gets the question as the guardrail let it through, and the answer once there is one:
       // with its question, or alone when it continues after tool results (the question came earlier).
+      // One event per turn, its messages in order.
       const answered = result.turn.length > 0;
-      if (answered && kept !== undefined) memory?.record(ids, 'USER', kept, log);
+      const written: MemoryMessage[] = [];
+      if (answered && kept !== undefined) written.push({ role: 'USER', text: kept });
       if (answered && !pending && result.answer && (kept !== undefined || !invocation.userText))
-        memory?.record(ids, 'ASSISTANT', result.answer, log);
+        written.push({ role: 'ASSISTANT', text: result.answer });
+      memory?.record(ids, written, log);
       if (estimateTokens(session.messages()) > config.HISTORY_TOKEN_BUDGET)
         background.summarise(session, log, onBackgroundUsage);
       // Bounded: an unanswering Memory must not hold the run open. Writes still going continue in the

@@ -26,7 +26,10 @@ export interface HttpTimeouts {
  * and, without `throwOnRequestTimeout`, only warns.
  */
 export function keepAliveHandler(timeouts: HttpTimeouts): NodeHttpHandler {
-  const agent = { keepAlive: true, maxSockets: 50 };
+  // No cap on sockets (Node's default): an answer holds its socket for the whole stream, so with a cap
+  // the next answers would queue behind the longest ones and wait for a socket before their first token.
+  // Idle ones are kept (maxFreeSockets, 256) and reused.
+  const agent = { keepAlive: true, maxSockets: Infinity };
   return new NodeHttpHandler({
     httpAgent: new HttpAgent(agent),
     httpsAgent: new HttpsAgent(agent),

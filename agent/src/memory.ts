@@ -24,6 +24,12 @@ const RECORD_KINDS = [
   { key: 'MEMORY_SUMMARY_NAMESPACE', kind: 'summary', title: 'Summary of this session so far' },
 ] as const;
 
+/** One conversational message of a turn, as Memory stores it. */
+export interface MemoryMessage {
+  role: 'USER' | 'ASSISTANT';
+  text: string;
+}
+
 /** A long-term record used for a run (also shown to AG-UI clients as state). */
 export interface UsedRecord {
   kind: (typeof RECORD_KINDS)[number]['kind'];
@@ -70,16 +76,21 @@ export class Memory {
     );
   }
 
-  /** Write one conversational turn. Returns at once; `flush` awaits it. */
-  record(session: SessionIds, role: 'USER' | 'ASSISTANT', text: string, log = this.log): void {
+  /**
+   * Write one turn's messages (the question, the answer, or both, in order) as one event: a payload
+   * holds several items, so a turn costs one CreateEvent. Returns at once; `flush` awaits it.
+   */
+  record(session: SessionIds, messages: MemoryMessage[], log = this.log): void {
+    if (messages.length === 0) return;
     const ids = memoryIds(session);
+    const roles = messages.map((m) => m.role);
     // Strictly increasing timestamps (ms precision on the wire) keep the order for ListEvents.
     const eventTimestamp = new Date((this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1)));
     const write = this.tracing
       .inSpan(
         'memory create_event',
         SpanKind.CLIENT,
-        { 'aws.bedrock_agentcore.memory.id': this.memoryId, 'aws.bedrock_agentcore.memory.role': role },
+        { 'aws.bedrock_agentcore.memory.id': this.memoryId, 'aws.bedrock_agentcore.memory.roles': roles },
         () =>
           this.client.send(
             new CreateEventCommand({
@@ -87,13 +98,13 @@ export class Memory {
               actorId: ids.actorId,
               sessionId: ids.sessionId,
               eventTimestamp,
-              payload: [{ conversational: { role, content: { text } } }],
+              payload: messages.map(({ role, text }) => ({ conversational: { role, content: { text } } })),
             }),
           ),
       )
       .then(
-        (out) => log.debug({ eventId: out.event?.eventId, role }, 'memory event written'),
-        (e: Error) => log.error({ err: e, role }, 'memory event write failed'),
+        (out) => log.debug({ eventId: out.event?.eventId, roles }, 'memory event written'),
+        (e: Error) => log.error({ err: e, roles }, 'memory event write failed'),
       );
     const key = session.sessionId;
     const set = this.pending.get(key) ?? new Set();

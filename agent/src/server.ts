@@ -228,7 +228,6 @@ export async function createAgentServer(
       health.begin();
       const runLog = log.child({ sessionId, requestId, actorId });
       runLog.info({ runId: invocation.runId, chars: invocation.userText.length }, 'invocation');
-      res.flushHeaders();
 
       const controller = new AbortController();
       res.on('close', () => {
@@ -237,9 +236,13 @@ export async function createAgentServer(
           controller.abort(new Error('The client disconnected'));
         }
       });
+      // SSE as the encoder's string (Node writes it to the socket as UTF-8), not re-encoded into a
+      // new Uint8Array per event; protobuf as its frames.
+      const sse = encoder.getContentType() !== AGUI_MEDIA_TYPE;
       const emit = (event: BaseEvent) => {
-        if (!res.writableEnded && !res.destroyed)
-          res.write(encoder.encodeBinary({ ...event, timestamp: Date.now() }));
+        if (res.writableEnded || res.destroyed) return;
+        const stamped = { ...event, timestamp: Date.now() };
+        res.write(sse ? encoder.encodeSSE(stamped) : encoder.encodeBinary(stamped));
       };
       const run = agent
         .run({
@@ -261,6 +264,9 @@ export async function createAgentServer(
           res.end();
         });
       runs.set(run, controller);
+      // RUN_STARTED, written as the run began, carries the headers in the same packet; this sends them
+      // at once if a run ever starts without it.
+      if (!res.headersSent) res.flushHeaders();
     },
   );
 
@@ -353,14 +359,16 @@ export async function createAgentServer(
       runtime.destroy();
       memoryClient?.destroy();
       dropped.spans = await tracing.shutdown(by(SHUTDOWN_SHARES.spans) - Date.now());
-      await settlesBy(
-        new Promise<void>((resolve) => {
-          if (!server) return resolve();
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-        by(1),
-      );
+      // Idle connections close now; one whose last events (a RUN_ERROR just written) are still corked
+      // for this tick closes once they are out, a turn of the event loop later. Cutting every connection
+      // at once lost them. Whatever is still open at the deadline is cut then.
+      const closed = new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setImmediate(() => server?.closeIdleConnections());
+      });
+      if (!(await settlesBy(closed, by(1)))) server?.closeAllConnections();
       const clean = Object.values(dropped).every((n) => n === 0);
       const tookMs = Date.now() - startedAt;
       if (clean) log.info({ tookMs }, 'shut down');

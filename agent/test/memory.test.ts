@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('memory', () => {
-  it('writes every answered turn as conversational events', async () => {
+  it('writes every answered turn as one event: the question and the answer, in order', async () => {
     const agent = await agentWithMemory();
     const sessionId = newSessionId('mem-write');
     const actorId = 'actor-write-1';
@@ -63,7 +63,9 @@ describe('memory', () => {
     const out = await client.send(
       new ListEventsCommand({ memoryId, actorId, sessionId, includePayloads: true }),
     );
-    expect(out.events!.map((e) => e.payload![0].conversational)).toEqual([
+    // One CreateEvent per turn (a payload holds several items): one round trip, not two.
+    expect(out.events).toHaveLength(1);
+    expect(out.events![0].payload!.map((p) => p.conversational)).toEqual([
       { role: 'USER', content: { text: 'calculate 12*12' } },
       { role: 'ASSISTANT', content: { text: textOf(events) } },
     ]);

@@ -58,14 +58,24 @@ async function countingRelay(
 /**
  * An HTTP relay in front of the twin that records each request (method and path) and the most requests
  * it had in flight at once. Headers pass unchanged, so SigV4 signatures still verify at the twin.
+ * With `holdUntil`, requests wait at the relay until that many have arrived (or `holdMs` has passed
+ * since the first): how many can be in flight at once, whatever the machine's speed.
  */
-async function recordingRelay(target: URL) {
+async function recordingRelay(target: URL, hold?: { holdUntil: number; holdMs: number }) {
   const requests: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const server = createHttpServer((req, res) => {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  if (!hold) release();
+  const server = createHttpServer(async (req, res) => {
     requests.push(`${req.method} ${decodeURIComponent(req.url ?? '')}`);
     maxInFlight = Math.max(maxInFlight, ++inFlight);
+    if (hold) {
+      if (requests.length === 1) setTimeout(release, hold.holdMs);
+      if (inFlight >= hold.holdUntil) release();
+      await released;
+    }
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -130,6 +140,24 @@ describe('connections to Bedrock', () => {
     } finally {
       if (before === undefined) delete process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
       else process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = before;
+      relay.close();
+    }
+  });
+
+  it('streams many answers at once without queueing them behind a socket cap', async () => {
+    // The relay holds the model calls until 60 are in flight (or 5 s passed): with a pool of 50, calls
+    // 51–60 wait for a socket, and only 50 ever arrive.
+    const relay = await recordingRelay(new URL(twin.url), { holdUntil: 60, holdMs: 5_000 });
+    const agent = await startAgent(twin);
+    try {
+      await withEndpoint('BEDROCK_RUNTIME', relay.url, () =>
+        Promise.all(Array.from({ length: 60 }, (_, i) => ask(agent.url, `Hello number ${i}`))),
+      );
+      const answers = relay.requests().filter((r) => r.endsWith('/converse-stream'));
+      expect(answers).toHaveLength(60);
+      expect(relay.maxInFlight()).toBeGreaterThanOrEqual(60);
+    } finally {
+      await agent.close();
       relay.close();
     }
   });

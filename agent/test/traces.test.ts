@@ -198,11 +198,10 @@ describe('agent traces (GenAI semantic conventions, AgentCore session grouping)'
       attributes: { 'gen_ai.operation.name': 'retrieval', 'gen_ai.data_source.id': memoryId },
     });
     expect(named(docs, 'memory list_events')[0].parentSpanId).toBe(run.spanId);
+    // One event per turn: the question and the answer, in order.
     expect(
-      named(docs, 'memory create_event')
-        .map((d) => d.attributes['aws.bedrock_agentcore.memory.role'])
-        .sort(),
-    ).toEqual(['ASSISTANT', 'USER']);
+      named(docs, 'memory create_event').map((d) => d.attributes['aws.bedrock_agentcore.memory.roles']),
+    ).toEqual([['USER', 'ASSISTANT']]);
     // The background model is traced under the run, off its critical path.
     expect(named(docs, `chat ${BACKGROUND}`)[0]).toMatchObject({
       parentSpanId: run.spanId,

@@ -30,7 +30,7 @@ const ACTOR = 'user-1234';
 const SESSION = 'session-0000000000000000000000000000001';
 
 beforeAll(async () => {
-  twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryEvents: 2, deleteDelayMs: 300 } });
+  twin = await startTwin({ memory: { activationDelayMs: 30, summaryEveryMessages: 2, deleteDelayMs: 300 } });
   const config = clientConfig(twin);
   control = new BedrockAgentCoreControlClient(config);
   data = new BedrockAgentCoreClient(config);
@@ -140,6 +140,41 @@ describe('memory data plane', () => {
     expect(texts(`/summaries/${ACTOR}/${SESSION}`)[0]).toMatch(
       /^Session summary: the user talked about "Hi! My name is Ada/,
     );
+  });
+
+  it('keeps a whole turn in one event: both messages listed in order, the question extracted, both counted for the summary', async () => {
+    const session = 'session-0000000000000000000000000000002';
+    const turn = await data.send(
+      new CreateEventCommand({
+        memoryId,
+        actorId: 'user-turns',
+        sessionId: session,
+        eventTimestamp: new Date(1_780_000_010_000),
+        payload: [
+          { conversational: { role: 'USER', content: { text: 'I work at Difference Engines.' } } },
+          { conversational: { role: 'ASSISTANT', content: { text: 'Noted.' } } },
+        ],
+      }),
+    );
+    expect(turn.event!.payload!.map((p) => p.conversational?.role)).toEqual(['USER', 'ASSISTANT']);
+    const listed = await data.send(
+      new ListEventsCommand({ memoryId, actorId: 'user-turns', sessionId: session, includePayloads: true }),
+    );
+    expect(listed.events).toHaveLength(1);
+    expect(listed.events![0].payload!.map((p) => p.conversational?.content?.text)).toEqual([
+      'I work at Difference Engines.',
+      'Noted.',
+    ]);
+    const texts = (ns: string) =>
+      twin.memory
+        .records(memoryId)
+        .filter((r) => r.namespace === ns)
+        .map((r) => r.content.text);
+    expect(texts('/facts/user-turns')).toEqual(['The user works at Difference Engines.']);
+    // Two messages reach the cadence of 2 in one event (it counts messages, not events).
+    expect(texts(`/summaries/user-turns/${session}`)).toEqual([
+      'Session summary: the user talked about "I work at Difference Engines.".',
+    ]);
   });
 
   it('retrieves by word overlap within a namespace prefix, topK', async () => {

@@ -8,12 +8,17 @@
  * stream without a token), then bisect between the last good and the first failed rate. First-token
  * time here is what the user sees: POST → first TEXT_MESSAGE_CONTENT, the model's delay included.
  * Bounded by the number of steps and a time budget; loopback only.
+ *
+ * CPU per answer, as the kernel counts it (/proc: user + system): of the server, of the twin that
+ * answers its model calls (on the same cores: its share is CPU the server cannot use), and of this
+ * client, over a fixed closed-loop batch (the same invocations for every server) and over each step.
  */
 import { readFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newThreadId, runInput, SESSION_HEADER } from './agui-client';
+import { cpuMs } from './processes';
 import { percentile, round1 } from './stats';
 
 export interface LoadOptions {
@@ -27,6 +32,11 @@ export interface LoadOptions {
   budgetMs: number;
   /** Idle first-token samples (one at a time). */
   idleSamples: number;
+  /** The CPU batch: rounds of `concurrency` invocations at once, each round after the last ended. */
+  cpuRounds: number;
+  cpuConcurrency: number;
+  /** The twin's process, whose CPU per invocation is counted beside the server's. */
+  twinPid?: number;
   prompt: string;
   log: (line: string) => void;
 }
@@ -38,6 +48,15 @@ export interface LoadStep {
   p99Ms: number;
   errors: number;
   ok: boolean;
+  /** CPU per invocation started in the step (ms), counted from its start until its last run ended. */
+  cpu?: CpuPerInvocation;
+}
+
+/** CPU time per invocation (ms, kernel-counted); undefined where /proc could not be read. */
+export interface CpuPerInvocation {
+  server?: number;
+  twin?: number;
+  client: number;
 }
 
 export interface LoadFigures {
@@ -48,6 +67,8 @@ export interface LoadFigures {
   /** Resident set size after warm-up, idle, and the highest seen during the load steps (MB). */
   rssIdleMB: number;
   rssLoadedMB: number;
+  /** The fixed CPU batch: invocations, concurrency and CPU per invocation. */
+  cpu: { invocations: number; concurrency: number } & CpuPerInvocation;
   steps: LoadStep[];
 }
 
@@ -104,9 +125,34 @@ export async function firstTokenMs(url: string, prompt: string, timeoutMs = 60_0
   return first;
 }
 
-async function step(url: string, rate: number, o: LoadOptions, onRss: () => void): Promise<LoadStep> {
+/** Counts CPU from now; `per(n)` gives it per invocation for n invocations. */
+async function cpuMeter(serverPid: number, twinPid?: number) {
+  const read = () => Promise.all([cpuMs(serverPid), twinPid === undefined ? undefined : cpuMs(twinPid)]);
+  const [server0, twin0] = await read();
+  const client0 = process.cpuUsage();
+  return async (invocations: number): Promise<CpuPerInvocation> => {
+    const [server1, twin1] = await read();
+    const client = process.cpuUsage(client0);
+    const per = (ms: number) => Math.round((ms / invocations) * 100) / 100;
+    const diff = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : per(b - a));
+    return {
+      server: diff(server0, server1),
+      twin: diff(twin0, twin1),
+      client: per((client.user + client.system) / 1000),
+    };
+  };
+}
+
+async function step(
+  url: string,
+  pid: number,
+  rate: number,
+  o: LoadOptions,
+  onRss: () => void,
+): Promise<LoadStep> {
   const count = Math.max(1, Math.round((rate * o.stepMs) / 1000));
   const interval = 1000 / rate;
+  const cpu = await cpuMeter(pid, o.twinPid);
   const started = performance.now();
   const runs: Promise<number | Error>[] = [];
   const sampler = setInterval(onRss, 100);
@@ -126,6 +172,7 @@ async function step(url: string, rate: number, o: LoadOptions, onRss: () => void
       p99Ms: round1(percentile(times, 99)),
       errors: results.length - times.length,
       ok: false,
+      cpu: await cpu(count),
     };
   } finally {
     clearInterval(sampler);
@@ -140,6 +187,20 @@ export async function measureLoad(url: string, pid: number, o: LoadOptions): Pro
   for (let i = 0; i < o.idleSamples; i++) idle.push(await firstTokenMs(url, o.prompt));
   const idleP99Ms = round1(percentile(idle, 99));
   const limitMs = round1(2 * idleP99Ms);
+
+  // The same closed-loop batch for every server: CPU per answer, not disturbed by queueing.
+  const cpuInvocations = o.cpuRounds * o.cpuConcurrency;
+  const meter = await cpuMeter(pid, o.twinPid);
+  for (let r = 0; r < o.cpuRounds; r++)
+    await Promise.all(Array.from({ length: o.cpuConcurrency }, () => firstTokenMs(url, o.prompt)));
+  const cpu = {
+    invocations: cpuInvocations,
+    concurrency: o.cpuConcurrency,
+    ...(await meter(cpuInvocations)),
+  };
+  o.log(
+    `    CPU per invocation (${cpuInvocations}, ${o.cpuConcurrency} at once): server ${cpu.server ?? 'n/a'} ms, twin ${cpu.twin ?? 'n/a'} ms, client ${cpu.client} ms`,
+  );
   await sleep(500);
   const rssIdleMB = await rssMB(pid);
   let rssLoadedMB = rssIdleMB;
@@ -155,11 +216,11 @@ export async function measureLoad(url: string, pid: number, o: LoadOptions): Pro
   let bad = Infinity;
   let rate = o.startRate;
   while (steps.length < o.maxSteps && performance.now() < deadline) {
-    const s = await step(url, rate, o, sampleRss);
+    const s = await step(url, pid, rate, o, sampleRss);
     s.ok = s.errors === 0 && s.samples > 0 && s.p99Ms <= limitMs;
     steps.push(s);
     o.log(
-      `    ${rate}/s: p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (limit ${limitMs})${s.errors ? `, ${s.errors} errors` : ''} → ${s.ok ? 'held' : 'over'}`,
+      `    ${rate}/s: p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (limit ${limitMs})${s.errors ? `, ${s.errors} errors` : ''}, CPU/invocation server ${s.cpu?.server ?? 'n/a'} twin ${s.cpu?.twin ?? 'n/a'} ms → ${s.ok ? 'held' : 'over'}`,
     );
     if (s.ok) good = Math.max(good, rate);
     else bad = Math.min(bad, rate);
@@ -174,5 +235,5 @@ export async function measureLoad(url: string, pid: number, o: LoadOptions): Pro
       rate = Math.round((good + bad) / 2);
     }
   }
-  return { idleP99Ms, limitMs, sustainedPerSecond: good, rssIdleMB, rssLoadedMB, steps };
+  return { idleP99Ms, limitMs, sustainedPerSecond: good, rssIdleMB, rssLoadedMB, cpu, steps };
 }

@@ -1,6 +1,7 @@
 /** Servers under measurement as child processes on loopback: spawn, wait for /ping, stop. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -128,4 +129,18 @@ export async function spawnTwin(firstTokenDelayMs: number) {
       await Promise.race([exited, sleep(5_000).then(() => child.kill('SIGKILL'))]);
     },
   };
+}
+
+/**
+ * User + system CPU time a process has used so far (ms), as the kernel counts it (/proc/<pid>/stat,
+ * utime + stime in clock ticks of 10 ms); undefined off Linux or once the process is gone.
+ */
+export async function cpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }

@@ -10,6 +10,8 @@
  *        [--cpu-only]        no profiler: only the kernel-counted CPU per invocation (the reliable figure)
  *        [--bundle=<file>]   serve this prebuilt bundle instead of building the worktree's (A/B: build a
  *                            baseline with `npx tsx scripts/build-agent.ts`-style buildAgent before a change)
+ *        [--official]        profile the official SDK server instead (.local/bench/official-server.mjs, which
+ *                            `npm run bench` builds unminified), mode off: the same figures for the baseline
  * Prints self time per package/file (top 25) and per function (top 25); keeps the .cpuprofile under
  * .local/bench/profiles/ (open it in Chrome DevTools or speedscope for the call tree).
  */
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { buildAgent } from '../build-agent';
 import { imageNodeForHost } from '../container/stand-in';
 import { newThreadId, runInput, timedRun } from './agui-client';
-import { spawnServer, spawnTwin, waitHealthy } from './processes';
+import { cpuMs, spawnServer, spawnTwin, waitHealthy } from './processes';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -100,17 +102,6 @@ const GROUPS: [string, RegExp][] = [
   ['start-up: compiling and initialising modules (once)', /^\(start-up\)$|^\(bundle prologue\)$/],
 ];
 
-/** User + system CPU time of a process so far (ms), from /proc; undefined off Linux. */
-async function cpuMs(pid: number): Promise<number | undefined> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-    // utime and stime (fields 14 and 15 of stat) in clock ticks, 100 a second on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface ProfileSummary {
   totalMs: number;
   idleMs: number;
@@ -185,10 +176,15 @@ async function main() {
     throw new Error(`mode ${mode}: expected off, production or tracing`);
 
   const cpuOnly = args.includes('--cpu-only');
-  const given = args.find((a) => a.startsWith('--bundle='))?.split('=')[1];
+  const official = args.includes('--official');
+  if (official && mode !== 'off')
+    throw new Error('--official: the official handler has no memory nor guardrail; use mode off');
+  const given = official
+    ? path.join(root, '.local/bench/official-server.mjs')
+    : args.find((a) => a.startsWith('--bundle='))?.split('=')[1];
   const bundle = given ? path.resolve(given) : path.join(root, '.local/bench/server.profile.mjs');
   if (!given) await buildAgent({ outfile: bundle, minify: false });
-  const dir = path.join(root, '.local/bench/profiles', mode);
+  const dir = path.join(root, '.local/bench/profiles', official ? 'official' : mode);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const twin = await spawnTwin(200);
@@ -214,7 +210,15 @@ async function main() {
       : (await imageNodeForHost(path.join(root, 'agent/Dockerfile'))).path;
     const server = await spawnServer(
       node,
-      cpuOnly ? [bundle] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle],
+      cpuOnly
+        ? [bundle]
+        : [
+            '--cpu-prof',
+            `--cpu-prof-dir=${dir}`,
+            // The official server does not handle SIGTERM (the signal would end it before the profile is written).
+            ...(official ? ["--import=data:text/javascript,process.on('SIGTERM',()=>process.exit(0))"] : []),
+            bundle,
+          ],
       env,
     );
     try {

@@ -34,6 +34,8 @@ export interface BenchResults {
     loadStepMs?: number;
     /** The Node the warm servers ran on. */
     warmNode?: string;
+    /** --baseline: a prebuilt bundle measured beside ours (before/after in one run). */
+    baseline?: string;
     prompt: string;
   };
   firstTokenOverhead?: {
@@ -55,7 +57,16 @@ export interface BenchResults {
       ratioTracing: { p50: number; p99: number };
     }
   >;
-  load?: Partial<Pair<LoadFigures>>;
+  load?: Partial<Pair<LoadFigures> & { baseline: LoadFigures }>;
+  /** --baseline: the baseline bundle in the overhead rounds, off and in production, interleaved with ours. */
+  baselineOverhead?: Record<
+    'concurrency1' | 'concurrency20',
+    {
+      baseline: OverheadFigures;
+      baselineProduction: OverheadFigures;
+      baselineProductionAgent: OverheadFigures;
+    }
+  >;
   coldStart?: (Pair<ColdFigures> & {
     node: string;
     ratio: { healthy: number; firstToken: number };
@@ -193,6 +204,41 @@ export function renderMarkdown(r: BenchResults): string {
         ],
         rows,
       ),
+      ...(r.baselineOverhead
+        ? [
+            '',
+            `Before/after in the same interleaved rounds: "baseline" = ${r.settings.baseline ?? 'the --baseline bundle'}, off and in production.`,
+            '',
+            table(
+              [
+                'streams',
+                'percentile',
+                'ours (ms)',
+                'baseline (ms)',
+                'production (ms)',
+                'baseline production (ms)',
+                "agent's share (ms)",
+                "baseline agent's share (ms)",
+              ],
+              keys.flatMap((k) =>
+                pcts.map((pct) => {
+                  const { f, c, ms } = both(k, pct);
+                  const b = r.baselineOverhead![k];
+                  return [
+                    c,
+                    pct,
+                    f.ours[ms],
+                    b.baseline[ms],
+                    f.oursProduction[ms],
+                    b.baselineProduction[ms],
+                    f.oursProductionAgent[ms],
+                    b.baselineProductionAgent[ms],
+                  ];
+                }),
+              ),
+            ),
+          ]
+        : []),
       '',
       '### Telemetry cost on the first token',
       '',
@@ -205,7 +251,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
   if (r.load) {
-    const entries = (['ours', 'official'] as const).flatMap((name) => {
+    const entries = (['ours', 'official', 'baseline'] as const).flatMap((name) => {
       const l = r.load![name];
       return l ? [[name, l] as const] : [];
     });
@@ -217,7 +263,7 @@ export function renderMarkdown(r: BenchResults): string {
       '',
       `### Load: sustained invocations per second in one process`,
       '',
-      `Open loop: invocations start at a fixed rate for ${r.settings.loadStepMs ?? '?'} ms per step, each on a new session; the rate doubles from 5/s until first-token p99 (POST → first token, the model's ${r.settings.modelFirstTokenMs} ms included) exceeds twice the idle p99 or a run fails, then bisects. Resident memory: after warm-up, idle; and the highest sampled (every 100 ms) during the steps. Ours with memory and guardrail off, like the official handler.${ratioLine}`,
+      `Open loop: invocations start at a fixed rate for ${r.settings.loadStepMs ?? '?'} ms per step, each on a new session; the rate doubles from 5/s until first-token p99 (POST → first token, the model's ${r.settings.modelFirstTokenMs} ms included) exceeds twice the idle p99 or a run fails, then bisects. Resident memory: after warm-up, idle; and the highest sampled (every 100 ms) during the steps. Ours with memory and guardrail off, like the official handler.${ratioLine} CPU per invocation, as the kernel counts it (/proc user + system, 10 ms ticks): over a fixed batch of ${r.load.ours?.cpu?.invocations ?? '?'} invocations (${r.load.ours?.cpu?.concurrency ?? '?'} at once, closed loop, the same for every server), of the server, of the twin answering its model calls (on the same cores), and of this client; per step in brackets after its p99 (server / twin).${r.load.baseline ? ` "baseline" = ${r.settings.baseline ?? 'the --baseline bundle'}.` : ''}`,
       '',
       table(
         [
@@ -227,7 +273,10 @@ export function renderMarkdown(r: BenchResults): string {
           'limit (ms)',
           'RSS idle (MB)',
           'RSS loaded (MB)',
-          'steps (rate: p99, ok)',
+          'CPU/invocation: server (ms)',
+          'twin (ms)',
+          'client (ms)',
+          'steps (rate: p99 [CPU server / twin], ok)',
         ],
         entries.map(([name, l]) => [
           name,
@@ -236,10 +285,13 @@ export function renderMarkdown(r: BenchResults): string {
           l.limitMs,
           l.rssIdleMB,
           l.rssLoadedMB,
+          l.cpu?.server ?? 'n/a',
+          l.cpu?.twin ?? 'n/a',
+          l.cpu?.client ?? 'n/a',
           l.steps
             .map(
               (x) =>
-                `${x.rate}/s: ${x.p99Ms}${x.errors ? ` (${x.errors} errors)` : ''} ${x.ok ? 'ok' : 'over'}`,
+                `${x.rate}/s: ${x.p99Ms}${x.cpu ? ` [${x.cpu.server ?? '?'} / ${x.cpu.twin ?? '?'}]` : ''}${x.errors ? ` (${x.errors} errors)` : ''} ${x.ok ? 'ok' : 'over'}`,
             )
             .join('; '),
         ]),

@@ -11,8 +11,11 @@ export interface MemoryOptions {
   activationDelayMs?: number;
   /** How long a deleted memory stays DELETING before it is gone (default: activationDelayMs). */
   deleteDelayMs?: number;
-  /** Write or refresh a session's summary after every N conversational events (default 4: two turns). */
-  summaryEveryEvents?: number;
+  /**
+   * Write or refresh a session's summary each time its conversational messages (payload items, however
+   * many an event carries) pass a multiple of N (default 4: two turns of question and answer).
+   */
+  summaryEveryMessages?: number;
 }
 
 type StrategyType = 'SEMANTIC' | 'SUMMARIZATION' | 'USER_PREFERENCE' | 'CUSTOM' | 'EPISODIC';
@@ -112,7 +115,7 @@ function page<T>(items: T[], maxResults: unknown, nextToken: unknown, limit = 10
 
 /** AgentCore Memory: control plane (memories) and data plane (events, sessions, long-term records). */
 export function register(router: Router, ctx: TwinContext) {
-  const opts = { activationDelayMs: 20, summaryEveryEvents: 4, ...ctx.options.memory };
+  const opts = { activationDelayMs: 20, summaryEveryMessages: 4, ...ctx.options.memory };
   const deleteDelayMs = ctx.options.memory?.deleteDelayMs ?? opts.activationDelayMs;
   const state = ctx.state.get<MemoryState>('memory', () => ({ memories: {}, events: [], records: [] }));
 
@@ -387,11 +390,18 @@ export function register(router: Router, ctx: TwinContext) {
         e.sessionId === event.sessionId &&
         e.payload.some((p) => p.conversational),
     );
+    // The session's conversational messages before and with this event: a summary when they pass a
+    // multiple of the cadence (an event of a whole turn carries two).
+    const messages = (e: StoredEvent) => e.payload.filter((p) => p.conversational).length;
+    const total = conversational.reduce((n, e) => n + messages(e), 0);
+    const summaryDue =
+      Math.floor(total / opts.summaryEveryMessages) >
+      Math.floor((total - messages(event)) / opts.summaryEveryMessages);
     for (const s of m.strategies) {
       let found: Extracted[] = [];
       if (s.type === 'SEMANTIC') found = extractFacts(userText);
       else if (s.type === 'USER_PREFERENCE') found = extractPreferences(userText);
-      else if (s.type === 'SUMMARIZATION' && conversational.length % opts.summaryEveryEvents === 0) {
+      else if (s.type === 'SUMMARIZATION' && summaryDue) {
         const texts = conversational.flatMap((e) =>
           e.payload
             .filter((p) => p.conversational?.role === 'USER')
