@@ -7,8 +7,7 @@ import { applyToInput, maskedInput } from './guardrail';
 import type { Invocation } from './input';
 import { runLoop, type Usage } from './loop';
 import type { Memory, MemoryMessage } from './memory';
-import { estimateTokens, StaticPrefix, withContext } from './prompt';
-import { INSTRUCTIONS } from './instructions';
+import { estimateTokens, withContext } from './prompt';
 import { turnsOf, type Session } from './session';
 import type { Logger } from './telemetry/logger';
 import { usageMetrics, type Metrics } from './telemetry/metrics';
@@ -54,15 +53,12 @@ const AGENT_NAME = 'agentcore-gitops-agent';
 /** Runs one invocation as an AG-UI event sequence: RUN_STARTED … RUN_FINISHED | RUN_ERROR. */
 export class Agent {
   private readonly specs = toolSpecs(TOOLS);
-  /** The instructions and tool specs, serialised once for every model call of this process. */
-  private readonly prefix = new StaticPrefix(INSTRUCTIONS, this.specs);
   /** Undefined when MODEL_PRICES is not set: tokens are reported, not priced. */
   private readonly price?: ModelPrice;
 
   constructor(private readonly deps: AgentDeps) {
     const prices = deps.config.MODEL_PRICES;
     this.price = prices && priceOf(prices, deps.config.MODEL_ID);
-    this.prefix.install(deps.runtime);
   }
 
   /** One `invoke_agent` span per run, the session id on all its spans, its trace id in the logs and RUN_FINISHED. */
@@ -134,7 +130,6 @@ export class Agent {
         config,
         tools: TOOLS,
         toolSpecs: this.specs,
-        prefix: this.prefix,
         clientTools: invocation.clientTools,
         history: session.messages(),
         summary: session.summary,

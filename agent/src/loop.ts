@@ -13,7 +13,7 @@ import { addUsage, type Usage as BedrockUsage } from '../../cost/model';
 import type { Config } from './config';
 import { hasAction, verdicts } from './guardrail';
 import { INSTRUCTIONS } from './instructions';
-import { buildRequest, type StaticPrefix } from './prompt';
+import { buildRequest } from './prompt';
 import type { Logger } from './telemetry/logger';
 import {
   ERROR_TYPE,
@@ -44,8 +44,6 @@ export interface LoopInput {
   config: Config;
   tools: Tool[];
   toolSpecs: ToolSpec[];
-  /** The instructions and toolSpecs serialised once, installed on `runtime` (else serialised per call). */
-  prefix?: StaticPrefix;
   /** Tools the client declared: offered to the model; a call to one ends the run for the client to run. */
   clientTools?: ToolSpec[];
   history: Message[];
@@ -284,7 +282,6 @@ async function streamStep(
     modelId: config.MODEL_ID,
     instructions: INSTRUCTIONS,
     tools: input.toolSpecs,
-    prefix: input.prefix,
     clientTools: input.clientTools,
     history: input.history,
     summary: input.summary,
