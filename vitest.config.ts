@@ -42,6 +42,11 @@ export default defineConfig({
     globalSetup: ['infra/test/run-dir.ts'],
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // aws-cdk-lib's built-in CloudFormation schema check on every synth: ~13 of a synth's ~16 s of
+      // CPU, and it only ever warns (errors are downgraded unless @aws-cdk/core:validateAgainstDefaultRules
+      // is set, which cdk.json does not). The strict check is cfn-lint's (infra/test/stacks.test.ts);
+      // cdk-nag still runs. Passed on to the CDK CLI by local/src/provision/stacks.ts cdkEnvironment().
+      CDK_VALIDATION: 'false',
     },
     server: {
       deps: { inline: [/@actions\/(workflow-parser|languageservice|expressions)/] },

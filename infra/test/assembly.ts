@@ -59,6 +59,8 @@ async function obtain(): Promise<string> {
           CDK_DISABLE_CLI_TELEMETRY: 'true',
           CDK_DISABLE_VERSION_CHECK: 'true',
           CI: 'true',
+          // As the tests' own synths (vitest.config.ts).
+          ...(process.env.CDK_VALIDATION && { CDK_VALIDATION: process.env.CDK_VALIDATION }),
         },
         maxBuffer: 64 << 20,
       },

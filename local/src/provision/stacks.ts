@@ -201,6 +201,8 @@ export function cdkEnvironment(twin: Twin, home: string, account?: string): Node
     CDK_DISABLE_CLI_TELEMETRY: 'true',
     CDK_DISABLE_VERSION_CHECK: 'true',
     CI: 'true',
+    // The caller's choice for aws-cdk-lib's built-in template check (the tests turn it off: vitest.config.ts).
+    ...(process.env.CDK_VALIDATION && { CDK_VALIDATION: process.env.CDK_VALIDATION }),
   };
 }
 
