@@ -10,9 +10,10 @@ import {
 import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { githubWorkflows, previewTag, type Environment } from '../../environments';
+import { githubWorkflows, loadAllEnvironments, previewTag, type Environment } from '../../environments';
+import { assemblyStacks } from '../../local/src/provision/templates';
+import { sharedAssembly } from './assembly';
 import { App } from 'aws-cdk-lib';
-import { buildApp, type AgentApp } from '../src/app';
 import { SharedStack } from '../src/shared-stack';
 import { planTopology } from '../src/topology';
 import { bootstrapRoleArns, executionPolicy, executionPolicyFile } from '../src/bootstrap-policy';
@@ -22,20 +23,19 @@ import { oidcClaims, roleJobs, type RoleJob, type RunContext } from './workflow-
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const issuer = 'token.actions.githubusercontent.com';
 
-let built: AgentApp;
+const planned = planTopology(loadAllEnvironments());
 let templates: DeployedTemplate[];
 let roles: DeployedRole[];
 /** Lower-cased condition keys STS evaluates for AssumeRoleWithWebIdentity (AWS's service authorization data). */
 let stsKeys: Set<string>;
 
 beforeAll(async () => {
-  built = buildApp({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-roles-')) });
-  built.app.synth();
-  templates = [...built.shared, ...built.environments].map((s) => ({
-    template: Template.fromStack(s).toJSON() as DeployedTemplate['template'],
+  // The app as the CLI synthesizes it, once per test run (infra/test/assembly.ts).
+  templates = assemblyStacks(await sharedAssembly()).map((s) => ({
+    template: s.template as DeployedTemplate['template'],
     account: s.account,
     region: s.region,
-    stackName: s.stackName,
+    stackName: s.name,
   }));
   roles = deployedRoles(templates);
   stsKeys = new Set(
@@ -43,9 +43,9 @@ beforeAll(async () => {
       await allowedContextKeysForRequest('sts', 'AssumeRoleWithWebIdentity', roles[0].arn, false, undefined)
     ).map((k) => k.toLowerCase()),
   );
-}, 180_000);
+}, 600_000); // the shared synth: ~20 s alone, several times that on a busy machine
 
-const t = () => built.topology;
+const t = () => planned;
 const env = (name: string) => t().deployed.find((e) => e.name === name)!;
 const roleArn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
 const githubRoles = () => roles.filter((r) => JSON.stringify(r.trust).includes('oidc-provider/'));

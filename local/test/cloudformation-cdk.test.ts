@@ -18,6 +18,7 @@ import { githubWorkflows, loadEnvironment, runtimeLogGroup, sharedResourceNames 
 import { startTwin, type Twin } from '../src/twin';
 import { clientConfig, pushFixture } from './image-fixture';
 import { assumeAsJob, clientFor } from './helpers/iam';
+import { sharedAssembly } from '../../infra/test/assembly';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CDK = path.join(ROOT, 'node_modules/aws-cdk/bin/cdk');
@@ -29,7 +30,7 @@ const IMAGE_PARAMETER = devEnv.names.imageParameter;
 
 /**
  * The real CDK toolkit, unmodified, against the twin: only AWS_ENDPOINT_URL and credentials point it
- * there. The app is synthesized once in-process; the CLI deploys that cloud assembly (`--app <dir>`).
+ * there. The CLI deploys the run's cloud assembly of the app (`--app <dir>`, infra/test/assembly.ts).
  */
 describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
   let twin: Twin;
@@ -39,11 +40,8 @@ describe('cdk bootstrap / deploy / diff / destroy against the twin', () => {
   beforeAll(async () => {
     twin = await startTwin({ accountId: ACCOUNT, agentcore: { logAgentOutput: false } });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'cfn-cdk-'));
-    assembly = path.join(work, 'cdk.out');
-    process.env.CDK_DISABLE_VERSION_CHECK = 'true';
-    const { buildApp } = await import('../../infra/src/app');
-    buildApp({ outdir: assembly, context: { 'aws:cdk:version-reporting': false } }).app.synth();
-  }, 180_000);
+    assembly = await sharedAssembly();
+  }, 600_000);
 
   afterAll(async () => {
     await twin?.close();

@@ -16,7 +16,8 @@ import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubWorkflows, loadEnvironment, sharedResourceNames } from '../../environments';
-import { provisionFromTemplates, synthesizeStacks, type ProvisionReport } from '../src/provision/templates';
+import { sharedAssembly } from '../../infra/test/assembly';
+import { assemblyStacks, provisionFromTemplates, type ProvisionReport } from '../src/provision/templates';
 import { startTwin, type Twin } from '../src/twin';
 import { pushFixture } from './image-fixture';
 import { assumeAsJob, clientFor, iamAdmin } from './helpers/iam';
@@ -33,7 +34,7 @@ describe('identities provisioned from the synthesized templates', () => {
   let report: ProvisionReport;
   beforeAll(async () => {
     twin = await startTwin({ accountId: dev.account, agentcore: { readyDelayMs: 10 } });
-    report = await provisionFromTemplates(twin, await synthesizeStacks());
+    report = await provisionFromTemplates(twin, assemblyStacks(await sharedAssembly()));
   }, 240_000);
   afterAll(() => twin?.close());
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sharedAssembly } from '../../infra/test/assembly';
 import { main as traceCommand } from '../trace';
 
 /** `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. */
@@ -166,7 +167,10 @@ async function fetchStackOutputs(output: string) {
   );
 }
 
-/** `npx cdk diff --all --fail` with only the variables `npm start -- --provision` told the user to export. */
+/**
+ * `npx cdk diff --all --fail` with only the variables `npm start -- --provision` told the user to
+ * export, of the run's synthesized app (infra/test/assembly.ts).
+ */
 async function cdkDiffAll(output: string) {
   const exported = Object.fromEntries(
     [...output.matchAll(/^\s*export (\w+)=(\S+)$/gm)].map(([, name, value]) => [name, value]),
@@ -174,16 +178,9 @@ async function cdkDiffAll(output: string) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-diff-all-'));
   cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
   const cdk = path.join(root, 'node_modules/aws-cdk/bin/cdk');
-  // Its own output folder: other tests run the CLI at the same time, and it locks the one it synths to.
-  const args = [
-    '--no-notices',
-    '--no-color',
-    'diff',
-    '--all',
-    '--fail',
-    '--output',
-    path.join(home, 'cdk.out'),
-  ];
+  // The app as the CLI synthesizes it from cdk.json, once per test run (what `npm start` deployed is
+  // its own synth of the same app): only the comparison with what is deployed is this test's own.
+  const args = ['--no-notices', '--no-color', 'diff', '--all', '--fail', '--app', await sharedAssembly()];
   const env = {
     PATH: process.env.PATH!,
     HOME: home,

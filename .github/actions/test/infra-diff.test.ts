@@ -26,6 +26,7 @@ import { planTopology } from '../../../infra/src/topology';
 import { provisionStacks, type ProvisionedStacks, cdkEnvironment } from '../../../local/src/provision/stacks';
 import { pushImage } from '../../../local/src/image/push';
 import { startTwin, type Twin } from '../../../local/src/twin';
+import { sharedAssembly } from '../../../infra/test/assembly';
 import { assumeRole } from '../src/steps/aws-credentials';
 import { deployRuntime } from '../src/steps/deploy-runtime';
 import {
@@ -73,7 +74,10 @@ describe('infra-diff and infra-drift against the twin, in both accounts', () => 
   beforeAll(async () => {
     twin = await startTwin({ accountId: dev.account, agentcore: { logAgentOutput: false } });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'infra-diff-'));
-    provisioned = await provisionStacks(twin, { bundle: Buffer.from('// first image, never run here\n') });
+    provisioned = await provisionStacks(twin, {
+      bundle: Buffer.from('// first image, never run here\n'),
+      assembly: sharedAssembly(),
+    });
     changed = path.join(work, 'environments');
     fs.cpSync(path.join(ROOT, 'environments'), changed, { recursive: true });
     for (const [env, by] of [

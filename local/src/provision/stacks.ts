@@ -21,6 +21,11 @@ export interface ProvisionStacksOptions {
   log?: (line: string) => void;
   /** The agent bundle the first image holds; default: build agent/ (scripts/build-agent.ts). */
   bundle?: Buffer;
+  /**
+   * A cloud assembly of this app already synthesized by the CLI from cdk.json (tests share one per
+   * run: infra/test/assembly.ts); only read, never removed. Default: `cdk synth` into a scratch folder.
+   */
+  assembly?: string | Promise<string>;
 }
 
 export interface ProvisionedStacks {
@@ -28,7 +33,7 @@ export interface ProvisionedStacks {
   stacks: string[];
   /** The image the environment stacks run (URI by digest, in the registry account). */
   imageUri: string;
-  /** The cloud assembly the stacks were deployed from (removed by `cleanup`). */
+  /** The cloud assembly the stacks were deployed from (removed by `cleanup` unless given as an option). */
   assembly: string;
   cleanup(): void;
 }
@@ -45,7 +50,6 @@ export async function provisionStacks(
 ): Promise<ProvisionedStacks> {
   const log = options.log ?? (() => {});
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'twin-provision-'));
-  const assembly = path.join(work, 'cdk.out');
   const cleanup = () => fs.rmSync(work, { recursive: true, force: true });
   try {
     const timed = async <T>(what: string, fn: () => Promise<T>) => {
@@ -58,9 +62,13 @@ export async function provisionStacks(
     const cdk = cdkRunner(twin, work);
     // Synthesized once by the CLI from cdk.json, as `npx cdk diff` will (same context, path metadata),
     // then every deploy reads that assembly. Bootstrapping needs no assembly: both run at once.
-    const synthesized = timed('synthesized the CDK app (cdk synth)', () =>
-      cdk(twin.context.defaultAccount, ['synth', '--quiet', '--output', assembly], ROOT),
-    );
+    const synthesized = options.assembly
+      ? Promise.resolve(options.assembly)
+      : timed('synthesized the CDK app (cdk synth)', async () => {
+          const out = path.join(work, 'cdk.out');
+          await cdk(twin.context.defaultAccount, ['synth', '--quiet', '--output', out], ROOT);
+          return out;
+        });
     // Awaited below; this only keeps a failure while a bootstrap still runs from going unhandled.
     synthesized.catch(() => {});
     const topology = planTopology(loadAllEnvironments());
@@ -91,13 +99,14 @@ export async function provisionStacks(
             ...lookup,
           ]),
         );
-        await synthesized;
+        const assembly = await synthesized;
         await timed(`deployed ${plan.stackName}`, () =>
           cdk(plan.account, deploy(assembly, [plan.stackName])),
         );
       }),
     );
 
+    const assembly = await synthesized;
     const registry = topology.registry.account;
     const bundle = options.bundle ?? (await buildAgentBundle());
     const image = await timed(`pushed the first image to ${topology.shared.repository}`, () =>
@@ -192,6 +201,8 @@ export function cdkEnvironment(twin: Twin, home: string, account?: string): Node
     CDK_DISABLE_CLI_TELEMETRY: 'true',
     CDK_DISABLE_VERSION_CHECK: 'true',
     CI: 'true',
+    // The caller's choice for aws-cdk-lib's built-in template check (the tests turn it off: vitest.config.ts).
+    ...(process.env.CDK_VALIDATION && { CDK_VALIDATION: process.env.CDK_VALIDATION }),
   };
 }
 

@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
-import os from 'node:os';
-import path from 'node:path';
+import { CloudAssembly, CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import {
   CreateRepositoryCommand,
   ECRClient,
@@ -29,33 +26,27 @@ export interface SynthesizedStack {
 }
 
 /**
- * Synthesize the CDK app in-process (as scripts/synth.ts does: no CLI, no credentials, no network)
- * and return every stack's template. Slow (tens of seconds): call once per process.
+ * Every stack's template in a cloud assembly of the CDK app (`cdk synth`; tests share one per run:
+ * infra/test/assembly.ts), in dependency order, as CloudFormation deployments through the toolkit run.
  */
-export async function synthesizeStacks(): Promise<SynthesizedStack[]> {
-  process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
-  process.env.CDK_DISABLE_VERSION_CHECK = 'true';
-  const { buildApp } = await import('../../../infra/src/app');
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'twin-synth-'));
-  try {
-    const { app } = buildApp({ outdir, context: { 'aws:cdk:version-reporting': false } });
-    // In dependency order, as CloudFormation deployments through the toolkit would run.
-    const ordered: CloudFormationStackArtifact[] = [];
-    const visit = (s: CloudFormationStackArtifact) => {
-      if (ordered.includes(s)) return;
-      for (const d of s.dependencies) if (d instanceof CloudFormationStackArtifact) visit(d);
-      ordered.push(s);
-    };
-    app.synth().stacks.forEach(visit);
-    return ordered.map((s) => ({
-      name: s.stackName,
-      account: s.environment.account,
-      region: s.environment.region,
-      template: s.template as SynthesizedStack['template'],
-    }));
-  } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
+export function assemblyStacks(assembly: string): SynthesizedStack[] {
+  return inDependencyOrder(new CloudAssembly(assembly).stacks);
+}
+
+function inDependencyOrder(stacks: CloudFormationStackArtifact[]): SynthesizedStack[] {
+  const ordered: CloudFormationStackArtifact[] = [];
+  const visit = (s: CloudFormationStackArtifact) => {
+    if (ordered.includes(s)) return;
+    for (const d of s.dependencies) if (d instanceof CloudFormationStackArtifact) visit(d);
+    ordered.push(s);
+  };
+  stacks.forEach(visit);
+  return ordered.map((s) => ({
+    name: s.stackName,
+    account: s.environment.account,
+    region: s.environment.region,
+    template: s.template as SynthesizedStack['template'],
+  }));
 }
 
 /** The twin as the provisioner needs it: its URL, region and each account's admin credentials. */

@@ -26,7 +26,8 @@ import { pushLocalImage } from '../../../../scripts/push-local-image';
 import type { StackOutputs } from '../../src/lib/stack-outputs';
 import { pollUntil } from '../../src/lib/poll';
 import { getEndpoint } from '../../src/lib/runtime';
-import { provisionFromTemplates, synthesizeStacks } from '../../../../local/src/provision/templates';
+import { assemblyStacks, provisionFromTemplates } from '../../../../local/src/provision/templates';
+import { sharedAssembly } from '../../../../infra/test/assembly';
 
 /**
  * The id Bedrock would give an environment's guardrail: lowercase letters and digits (the model's
@@ -192,12 +193,13 @@ function endpointReady(control: BedrockAgentCoreControlClient, runtimeId: string
 }
 
 /**
- * The roles, OIDC providers, policies and registry the CDK app synthesizes, created in both accounts
+ * The roles, OIDC providers, policies and registry the CDK app synthesizes (the run's shared cloud
+ * assembly: infra/test/assembly.ts), created in both accounts
  * through the twin's IAM and ECR APIs (local/src/provision). Attributes of resources provision()
  * made in-process (guardrail, memory) are resolved from them.
  */
 export async function provisionIdentities(twin: Twin, envs: Provisioned[]) {
-  const report = await provisionFromTemplates(twin, await synthesizeStacks(), {
+  const report = await provisionFromTemplates(twin, assemblyStacks(await sharedAssembly()), {
     attribute: (stack, _id, attribute, resource) => {
       const p = envs.find((e) => e.env.names.stack === stack.name);
       if (!p) return undefined;
