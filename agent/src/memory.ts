@@ -7,11 +7,22 @@ import {
   type Event,
 } from '@aws-sdk/client-bedrock-agentcore';
 import type { Message } from '@aws-sdk/client-bedrock-runtime';
-import { warmUp } from './aws-http';
+import { keepAliveHandler, warmUp } from './aws-http';
 import { fillNamespace, type Config } from './config';
 import { toTurns, type Turn } from './session';
 import type { Logger } from './telemetry/logger';
 import { GEN_AI, SpanKind, Tracing } from './telemetry/tracing';
+
+/** The AgentCore data-plane client memory uses: keep-alive, with the configured timeouts. */
+export function memoryClient(config: Config) {
+  return new BedrockAgentCoreClient({
+    region: config.AWS_REGION,
+    requestHandler: keepAliveHandler({
+      connectMs: config.AWS_CONNECT_TIMEOUT_MS,
+      idleMs: config.MEMORY_IDLE_TIMEOUT_MS,
+    }),
+  });
+}
 
 export interface SessionIds {
   actorId: string;

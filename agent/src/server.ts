@@ -99,20 +99,13 @@ const sendError = (res: Response, status: number, code: string, message: string)
 /**
  * The memory and its client, or none without MEMORY_ID. Their modules (the AgentCore client, ~100 KB
  * of AWS SDK) are imported only then: an agent without memory never reads them (#16, cold start).
+ * Through memory.ts alone: the bundle's chunk of the SDK's CommonJS package exports only `default`, so
+ * a named import() of the package itself would find no client in the image (performance.test).
  */
 async function createMemory(config: Config, log: Logger, tracing: Tracing) {
   if (!config.MEMORY_ID) return undefined;
-  const [{ BedrockAgentCoreClient }, { Memory }] = await Promise.all([
-    import('@aws-sdk/client-bedrock-agentcore'),
-    import('./memory'),
-  ]);
-  const client = new BedrockAgentCoreClient({
-    region: config.AWS_REGION,
-    requestHandler: keepAliveHandler({
-      connectMs: config.AWS_CONNECT_TIMEOUT_MS,
-      idleMs: config.MEMORY_IDLE_TIMEOUT_MS,
-    }),
-  });
+  const { Memory, memoryClient } = await import('./memory');
+  const client = memoryClient(config);
   return { client, memory: new Memory(client, config.MEMORY_ID, config, log, tracing) };
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
 import path from 'node:path';
+import { BedrockAgentCoreClient, ListEventsCommand } from '@aws-sdk/client-bedrock-agentcore';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwin, type Twin } from '../../local/src/twin';
@@ -370,6 +371,61 @@ describe('start-up', () => {
     // index.js: the `z.locales` namespace, now holding `en` alone.
     expect(locales.map((i) => path.basename(i)).sort()).toEqual(['en.js', 'index.js']);
   });
+
+  it('serves with memory on from the split bundle (the image runs it): the memory modules it loads late work', async () => {
+    // Source and bundle differ here: Node reads a CommonJS package's named exports, a bundle's chunk of
+    // it exports only `default` — a named import() that passes under tsx can fail in the image.
+    const memoryId = twin.memory.createMemory({
+      name: 'agent_memory_split',
+      eventExpiryDuration: 30,
+      memoryStrategies,
+    }).id;
+    const dir = await mkdtemp(path.join(tmpdir(), 'agent-split-'));
+    const { outfile } = await buildAgent({
+      outfile: path.join(dir, 'server.mjs'),
+      minify: true,
+      split: true,
+    });
+    const port = await freePort();
+    const child = spawn(process.execPath, [outfile], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH!,
+        ...twin.env(),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AGENT_ENV: 'test',
+        MEMORY_ID: memoryId,
+        DEFAULT_ACTOR_ID: 'split-actor',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      for (;;) {
+        if (child.exitCode !== null)
+          throw new Error(`the agent exited with ${child.exitCode}: ${stderr.slice(-300)}`);
+        const res = await fetch(`${url}/invocations`, { method: 'OPTIONS' }).catch(() => undefined);
+        // 405 comes from the server's routes (loaded), not from the early /ping listener's queue.
+        if (res?.status === 405) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const sessionId = newSessionId('split-memory');
+      const events = await ask(url, 'calculate 2+3', { sessionId });
+      expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+      // The turn was written through the late-loaded AgentCore client (before RUN_FINISHED).
+      const client = new BedrockAgentCoreClient({ region: 'us-east-1', endpoint: twin.url, maxAttempts: 1 });
+      const out = await client.send(
+        new ListEventsCommand({ memoryId, actorId: 'split-actor', sessionId, includePayloads: true }),
+      );
+      expect(out.events?.[0]?.payload?.map((p) => p.conversational?.role)).toEqual(['USER', 'ASSISTANT']);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {
     // The image's layout: the minified split bundle (entry + chunks/).
