@@ -372,6 +372,44 @@ describe('start-up', () => {
     expect(locales.map((i) => path.basename(i)).sort()).toEqual(['en.js', 'index.js']);
   });
 
+  /** The image's layout, the minified split bundle (entry + chunks/), built and started on `env`. */
+  async function startSplitBundle(env: Record<string, string> = {}) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'agent-split-'));
+    const { outfile } = await buildAgent({
+      outfile: path.join(dir, 'server.mjs'),
+      minify: true,
+      split: true,
+    });
+    const port = await freePort();
+    const child = spawn(process.execPath, [outfile], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH!,
+        ...twin.env(),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AGENT_ENV: 'test',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = { stdout: '', stderr: '' };
+    child.stdout!.on('data', (d) => (out.stdout += d));
+    child.stderr!.on('data', (d) => (out.stderr += d));
+    return {
+      url: `http://127.0.0.1:${port}`,
+      out,
+      exited: () =>
+        child.exitCode === null
+          ? undefined
+          : `the agent exited with ${child.exitCode}: ${out.stderr.slice(-300)}`,
+      async close() {
+        child.kill('SIGKILL');
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
   it('serves with memory on from the split bundle (the image runs it): the memory modules it loads late work', async () => {
     // Source and bundle differ here: Node reads a CommonJS package's named exports, a bundle's chunk of
     // it exports only `default` — a named import() that passes under tsx can fail in the image.
@@ -380,40 +418,18 @@ describe('start-up', () => {
       eventExpiryDuration: 30,
       memoryStrategies,
     }).id;
-    const dir = await mkdtemp(path.join(tmpdir(), 'agent-split-'));
-    const { outfile } = await buildAgent({
-      outfile: path.join(dir, 'server.mjs'),
-      minify: true,
-      split: true,
-    });
-    const port = await freePort();
-    const child = spawn(process.execPath, [outfile], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH!,
-        ...twin.env(),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        AGENT_ENV: 'test',
-        MEMORY_ID: memoryId,
-        DEFAULT_ACTOR_ID: 'split-actor',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
+    const agent = await startSplitBundle({ MEMORY_ID: memoryId, DEFAULT_ACTOR_ID: 'split-actor' });
     try {
-      const url = `http://127.0.0.1:${port}`;
       for (;;) {
-        if (child.exitCode !== null)
-          throw new Error(`the agent exited with ${child.exitCode}: ${stderr.slice(-300)}`);
-        const res = await fetch(`${url}/invocations`, { method: 'OPTIONS' }).catch(() => undefined);
+        const exited = agent.exited();
+        if (exited) throw new Error(exited);
+        const res = await fetch(`${agent.url}/invocations`, { method: 'OPTIONS' }).catch(() => undefined);
         // 405 comes from the server's routes (loaded), not from the early /ping listener's queue.
         if (res?.status === 405) break;
         await new Promise((r) => setTimeout(r, 10));
       }
       const sessionId = newSessionId('split-memory');
-      const events = await ask(url, 'calculate 2+3', { sessionId });
+      const events = await ask(agent.url, 'calculate 2+3', { sessionId });
       expect(events.at(-1)?.type).toBe('RUN_FINISHED');
       // The turn was written through the late-loaded AgentCore client (before RUN_FINISHED).
       const client = new BedrockAgentCoreClient({ region: 'us-east-1', endpoint: twin.url, maxAttempts: 1 });
@@ -422,38 +438,19 @@ describe('start-up', () => {
       );
       expect(out.events?.[0]?.payload?.map((p) => p.conversational?.role)).toEqual(['USER', 'ASSISTANT']);
     } finally {
-      child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      await agent.close();
     }
   }, 60_000);
 
   it('answers /ping Healthy before its server modules have loaded, then serves invocations', async () => {
-    // The image's layout: the minified split bundle (entry + chunks/).
-    const dir = await mkdtemp(path.join(tmpdir(), 'agent-split-'));
-    const { outfile } = await buildAgent({
-      outfile: path.join(dir, 'server.mjs'),
-      minify: true,
-      split: true,
-    });
-    const port = await freePort();
-    const child = spawn(process.execPath, [outfile], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH!,
-        ...twin.env(),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        AGENT_ENV: 'test',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const agent = await startSplitBundle();
     try {
-      let stdout = '';
-      child.stdout!.on('data', (d) => (stdout += d));
       let healthyBeforeLoaded = false;
       for (;;) {
-        const res = await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined);
-        const loaded = stdout.includes('"msg":"agent listening"');
+        const exited = agent.exited();
+        if (exited) throw new Error(exited);
+        const res = await fetch(`${agent.url}/ping`).catch(() => undefined);
+        const loaded = agent.out.stdout.includes('"msg":"agent listening"');
         if (res?.ok && ((await res.json()) as { status: string }).status === 'Healthy') {
           healthyBeforeLoaded ||= !loaded;
           if (loaded) break;
@@ -461,11 +458,10 @@ describe('start-up', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
       expect(healthyBeforeLoaded).toBe(true);
-      const events = await ask(`http://127.0.0.1:${port}`, 'calculate 2+3');
+      const events = await ask(agent.url, 'calculate 2+3');
       expect(events.at(-1)?.type).toBe('RUN_FINISHED');
     } finally {
-      child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      await agent.close();
     }
   }, 60_000);
 });
