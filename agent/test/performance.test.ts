@@ -173,18 +173,24 @@ describe('connections to Bedrock', () => {
   });
 });
 
+/** A Background on the twin's Bedrock, as the agent makes it, with the metric lines it writes. */
+function backgroundOnTwin() {
+  Object.assign(process.env, twin.env());
+  const client = new BedrockRuntimeClient({
+    requestHandler: keepAliveHandler({ connectMs: 3000, idleMs: 120_000 }),
+  });
+  const metrics: Record<string, unknown>[] = [];
+  const background = new Background(
+    client,
+    'us.amazon.nova-pro-v1:0',
+    new Metrics('Test', 'test', (line) => void metrics.push(JSON.parse(line))),
+  );
+  return { client, background, metrics };
+}
+
 describe('background calls', () => {
   it('wait while an answer awaits its first token, then still classify the message', async () => {
-    Object.assign(process.env, twin.env());
-    const client = new BedrockRuntimeClient({
-      requestHandler: keepAliveHandler({ connectMs: 3000, idleMs: 120_000 }),
-    });
-    const metrics: Record<string, unknown>[] = [];
-    const background = new Background(
-      client,
-      'us.amazon.nova-pro-v1:0',
-      new Metrics('Test', 'test', (line) => void metrics.push(JSON.parse(line))),
-    );
+    const { client, background, metrics } = backgroundOnTwin();
     const text = `What time is it in Lisbon? ${crypto.randomUUID()}`;
     const classified = () =>
       twin.bedrock
@@ -204,16 +210,7 @@ describe('background calls', () => {
 
 describe('background classification of messages that wait together', () => {
   it('classifies them in one call, each with its own topic, and gives each run a share of the tokens', async () => {
-    Object.assign(process.env, twin.env());
-    const client = new BedrockRuntimeClient({
-      requestHandler: keepAliveHandler({ connectMs: 3000, idleMs: 120_000 }),
-    });
-    const metrics: Record<string, unknown>[] = [];
-    const background = new Background(
-      client,
-      'us.amazon.nova-pro-v1:0',
-      new Metrics('Test', 'test', (line) => void metrics.push(JSON.parse(line))),
-    );
+    const { client, background, metrics } = backgroundOnTwin();
     const tag = crypto.randomUUID().slice(0, 6);
     const texts = [`What time\nis it? ${tag}`, `Any math? ${tag}`, `hello ${tag}`];
     const usages: Usage[][] = texts.map(() => []);

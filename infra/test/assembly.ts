@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
+import { offlineCdkEnvironment } from '../../local/src/provision/stacks';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CDK = path.join(ROOT, 'node_modules/aws-cdk/bin/cdk');
@@ -50,18 +51,7 @@ async function obtain(): Promise<string> {
       {
         cwd: ROOT,
         // No credentials and no AWS config: synth needs neither (the stacks name their accounts).
-        env: {
-          PATH: process.env.PATH!,
-          HOME: home,
-          AWS_CONFIG_FILE: path.join(home, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
-          AWS_EC2_METADATA_DISABLED: 'true',
-          CDK_DISABLE_CLI_TELEMETRY: 'true',
-          CDK_DISABLE_VERSION_CHECK: 'true',
-          CI: 'true',
-          // As the tests' own synths (vitest.config.ts).
-          ...(process.env.CDK_VALIDATION && { CDK_VALIDATION: process.env.CDK_VALIDATION }),
-        },
+        env: offlineCdkEnvironment(home),
         maxBuffer: 64 << 20,
       },
     );

@@ -31,6 +31,19 @@ export function runInput(threadId: string, turns: Turn[]): RunAgentInput {
   };
 }
 
+/** POST /invocations as AgentCore's data plane forwards it: JSON in, SSE out, the session in its header. */
+export const postInvocation = (url: string, input: RunAgentInput, signal: AbortSignal) =>
+  fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      [SESSION_HEADER]: input.threadId,
+    },
+    body: JSON.stringify(input),
+    signal,
+  });
+
 export const newThreadId = (label = 'bench') => `${label}-thread-${randomUUID()}`;
 
 export function timedRun(
@@ -40,17 +53,7 @@ export function timedRun(
 ): Promise<TimedRun> {
   const started = performance.now();
   const signal = AbortSignal.timeout(options.timeoutMs ?? 60_000);
-  const request = () =>
-    fetch(`${url}/invocations`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        [SESSION_HEADER]: input.threadId,
-      },
-      body: JSON.stringify(input),
-      signal,
-    });
+  const request = () => postInvocation(url, input, signal);
   const events: BaseEvent[] = [];
   let firstTokenMs: number | undefined;
   return new Promise((resolve, reject) => {

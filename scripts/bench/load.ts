@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newThreadId, runInput, SESSION_HEADER } from './agui-client';
+import { newThreadId, postInvocation, runInput } from './agui-client';
 import { cpuMs } from './processes';
 import { percentile, round1 } from './stats';
 
@@ -98,16 +98,7 @@ const FINISHED = /"type":\s*"RUN_FINISHED"/;
 export async function firstTokenMs(url: string, prompt: string, timeoutMs = 60_000): Promise<number> {
   const input = runInput(newThreadId('load'), [{ role: 'user', content: prompt }]);
   const started = performance.now();
-  const res = await fetch(`${url}/invocations`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'text/event-stream',
-      [SESSION_HEADER]: input.threadId,
-    },
-    body: JSON.stringify(input),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  const res = await postInvocation(url, input, AbortSignal.timeout(timeoutMs));
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
   const decoder = new TextDecoder();
   let first: number | undefined;

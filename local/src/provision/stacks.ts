@@ -188,22 +188,27 @@ function clientConfig(twin: Twin, account: string) {
 }
 
 /**
- * The environment the real `cdk` CLI runs in against the twin: an account admin's credentials and the
- * twin's endpoint, a scratch HOME and nothing from the user's AWS config files.
+ * The environment the real `cdk` CLI runs in with no AWS at all (e.g. a synth): a scratch HOME and
+ * nothing from the user's AWS config files or an instance's metadata.
  */
-export function cdkEnvironment(twin: Twin, home: string, account?: string): NodeJS.ProcessEnv {
+export function offlineCdkEnvironment(home: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH!,
     HOME: home,
-    ...twin.env({ account }),
     AWS_CONFIG_FILE: path.join(home, 'no-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
     CDK_DISABLE_CLI_TELEMETRY: 'true',
     CDK_DISABLE_VERSION_CHECK: 'true',
     CI: 'true',
     // The caller's choice for aws-cdk-lib's built-in template check (the tests turn it off: vitest.config.ts).
     ...(process.env.CDK_VALIDATION && { CDK_VALIDATION: process.env.CDK_VALIDATION }),
   };
+}
+
+/** The same against the twin: an account admin's credentials and the twin's endpoint. */
+export function cdkEnvironment(twin: Twin, home: string, account?: string): NodeJS.ProcessEnv {
+  return { ...offlineCdkEnvironment(home), ...twin.env({ account }) };
 }
 
 /** The real `cdk` CLI, signed as an account's admin, with nothing from the user's AWS config. */
