@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ECRClient, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
 import { startTwin, type Twin } from '../src/twin';
@@ -30,6 +31,28 @@ describe('twin core', () => {
     session.close();
     expect(status).toBe(404);
   });
+
+  it("keeps an idle HTTP/1.1 connection open past Node's keep-alive default (5 s, closed at about 6)", async () => {
+    // The SDK's keep-alive agent reuses an idle socket without looking at the server's Keep-Alive hint,
+    // and the tests' clients do not retry: a server closing it at 5 s raced a request sent at 5 s
+    // (read ECONNRESET in CI).
+    const { port } = new URL(twin.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('close', () => (closed = true));
+    const request = 'GET /no/such/route HTTP/1.1\r\nHost: twin\r\n\r\n';
+    const answered = (n: number) =>
+      expect.poll(() => received.split('HTTP/1.1 404').length - 1, { timeout: 2_000 }).toBe(n);
+    socket.write(request);
+    await answered(1);
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(closed).toBe(false);
+    socket.write(request);
+    await answered(2);
+    socket.destroy();
+  }, 12_000);
 
   it('answers an unimplemented JSON-protocol operation with an error the SDK parses', async () => {
     const ecr = new ECRClient(clientConfig(twin));

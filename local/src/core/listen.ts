@@ -21,7 +21,11 @@ const H2_PREFACE = 'PRI * HTTP/2.0';
  * by default, the others HTTP/1.1. The first bytes of a connection tell which server gets it.
  */
 export async function listen(listener: RequestListener, host = '127.0.0.1', port = 0): Promise<Listening> {
-  const h1 = http.createServer({ keepAliveTimeout: 5_000 }, listener);
+  // Idle connections stay open until close(). The SDK's keep-alive agents reuse an idle socket
+  // without reading the Keep-Alive hint, and the tests' clients do not retry (maxAttempts 1): with
+  // Node's 5 s default, a request sent as the server closed its socket failed with ECONNRESET. AWS
+  // documents no idle timeout for its endpoints, and the SDK retries a reset connection there.
+  const h1 = http.createServer({ keepAliveTimeout: 0 }, listener);
   const h2 = http2.createServer({}, listener);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
