@@ -16,6 +16,11 @@ const slowestFirst = [
   'local/test/cloudformation-cdk.test.ts',
 ];
 
+/**
+ * Then the other isolated files, then the shared ones: a worker keeps its shared module graph only
+ * while the next file in the queue is a shared one too (vitest's pool stops it otherwise), and the
+ * many short shared files last even out the two workers' ends.
+ */
 class SlowestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]) {
     const sorted = await super.sort(files);
@@ -23,7 +28,8 @@ class SlowestFirst extends BaseSequencer {
       const i = slowestFirst.indexOf(path.relative(f.project.config.root, f.moduleId));
       return i === -1 ? slowestFirst.length : i;
     };
-    return sorted.sort((a, b) => rank(a) - rank(b));
+    const shared = (f: TestSpecification) => (f.project.config.isolate === false ? 1 : 0);
+    return sorted.sort((a, b) => rank(a) - rank(b) || shared(a) - shared(b));
   }
 }
 
