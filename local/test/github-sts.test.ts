@@ -102,7 +102,12 @@ describe('GitHub OIDC issuer and STS on the twin', () => {
         sub: `repo:${REPO}:environment:prod`,
       });
     } finally {
-      process.env = saved;
+      // Keys only, not `process.env = saved`: that would leave a plain object in its place for the
+      // files that share this worker (vitest.config.ts).
+      for (const name of Object.keys(env)) {
+        if (name in saved) process.env[name] = saved[name];
+        else delete process.env[name];
+      }
     }
     const bad = await fetch(`${env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=x`, {
       headers: { authorization: 'Bearer not-issued' },

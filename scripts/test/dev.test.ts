@@ -9,21 +9,34 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sharedAssembly } from '../../infra/test/assembly';
 import { main as traceCommand } from '../trace';
 
-/** `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. */
+/**
+ * `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. Run as
+ * `node --import tsx`, which is what the `tsx` CLI starts as its child: a SIGINT then reaches the script
+ * itself. Sent to the tsx CLI alone, it is relayed with 30 ms for the script to confirm, after which tsx
+ * kills it and exits 130 (seen on a loaded machine).
+ */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 function start(env: Record<string, string>, args: string[] = []) {
-  const child = spawn(tsx, ['scripts/dev.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts', ...args], {
     cwd: root,
     env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a failed test can kill what it started (the agent) along with it.
+    detached: true,
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => out };
+  const kill = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  return { child, exited, output: () => out, interrupt: () => child.kill('SIGINT'), kill };
 }
 
 const freePort = () =>
@@ -51,7 +64,7 @@ describe('npm start', () => {
     cleanups.push(() => blocker.close());
     const chat = (blocker.address() as net.AddressInfo).port;
     const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) });
-    cleanups.push(() => run.child.kill('SIGKILL'));
+    cleanups.push(run.kill);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain(`port ${chat} is in use: set CHAT_PORT to another port`);
     expect(await listening(twin)).toBe(false);
@@ -64,7 +77,7 @@ describe('npm start', () => {
     const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) }, [
       '--verbose',
     ]);
-    cleanups.push(() => run.child.kill('SIGKILL'));
+    cleanups.push(run.kill);
     const deadline = Date.now() + 60_000;
     while (!run.output().includes('Ctrl-C stops') && Date.now() < deadline) {
       if (run.child.exitCode !== null) throw new Error(`npm start exited:\n${run.output()}`);
@@ -110,7 +123,7 @@ describe('npm start', () => {
     expect(trace).toMatch(new RegExp(`^trace [0-9a-f]{32}  session ${session}  \\d+ ms$`, 'm'));
     expect(trace).toMatch(/^invoke_agent agentcore-gitops-agent /m);
     expect(trace).toMatch(/where the time went: first token \d+ ms/);
-    run.child.kill('SIGINT');
+    run.interrupt();
     expect(await run.exited).toBe(0);
     expect(run.output()).not.toMatch(/Error|error:/);
     for (const port of [twin, agent, chat]) expect(await listening(port)).toBe(false);
@@ -121,7 +134,7 @@ describe('npm start', () => {
     const run = start({ TWIN_PORT: String(twin), PORT: String(agent), CHAT_PORT: String(chat) }, [
       '--provision',
     ]);
-    cleanups.push(() => run.child.kill('SIGKILL'));
+    cleanups.push(run.kill);
     // Most of a minute on an idle machine (cdk synth, bootstrap and deploy of four stacks); far more on
     // a shared one.
     const deadline = Date.now() + 600_000;
@@ -143,7 +156,7 @@ describe('npm start', () => {
         new RegExp(`Stack agentcore-gitops-${stack}( \\(aws://[^)]+\\))?\\n+There were no differences`),
       );
     expect(out).toContain('Number of stacks with differences: 0');
-    run.child.kill('SIGINT');
+    run.interrupt();
     expect(await run.exited).toBe(0);
   }, 660_000);
 });
