@@ -38,7 +38,7 @@ const server = http.createServer((req, res) => {
       res.write('data: ' + JSON.stringify({ type: 'ANSWER', ...echo }) + '\\n\\n');
       if (!body.includes('slow')) { res.end('data: {"type":"DONE"}\\n\\n'); return; }
       res.on('close', () => { if (!res.writableFinished) console.log('fixture: invocation aborted by the caller'); });
-      setTimeout(() => res.end('data: {"type":"DONE"}\\n\\n'), 400);
+      setTimeout(() => res.end('data: {"type":"DONE"}\\n\\n'), 3000);
     });
     return;
   }
