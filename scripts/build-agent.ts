@@ -2,7 +2,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,48 +142,78 @@ const iconvUtfOnly: Plugin = {
 };
 
 /**
- * mime-types (with mime-db, ~150 KB, and a pass over its 2,500 types to index extensions) evaluated on
- * first use, not when Express loads: its functions are needed to set a Content-Type by extension or
- * to add a charset (res.json, res.type, send), never on the SSE answer's path (~50 ms CPU on Node 24
- * before the first token, measured). The module's source runs unchanged inside a function the first
- * time one of its exports is read. The build fails if its exports change.
+ * CommonJS modules evaluated on first use, not when Express loads: what they do is never needed on the
+ * SSE answer's path, and they cost CPU before the first token (Node 24, measured).
+ * - mime-types, with mime-db (~150 KB) and a pass over its 2,500 types to index extensions (~50 ms):
+ *   needed to set a Content-Type by extension or add a charset (res.json, res.type, send).
+ * - qs, with side-channel, get-intrinsic and object-inspect (~15 ms): Express's "extended" query parser
+ *   and express.urlencoded, neither used by the agent.
+ * The module's source runs unchanged inside a function the first time one of its exports is read. Its
+ * exports are read at build time, and the build fails unless they are a plain object's properties.
  */
-const mimeTypesOnFirstUse: Plugin = {
-  name: 'mime-types-on-first-use',
-  setup(b) {
-    b.onLoad({ filter: packageFile('mime-types/index.js') }, async (args) => {
-      const names = [
-        'charset',
-        'charsets',
-        'contentType',
-        'extension',
-        'extensions',
-        'lookup',
-        'types',
-        '_extensionConflicts',
-      ];
-      const source = await sourceOf(args.path, 'mimeTypesOnFirstUse', (source) => {
-        const found = [...source.matchAll(/^exports\.(\w+) =/gm)].map((m) => m[1]).join();
-        if (/module\.exports|^exports\[/m.test(source))
-          return 'it now assigns module.exports or a computed export';
-        return found === names.join() ? undefined : `its exports are now ${found}`;
+function onFirstUse(file: string): Plugin {
+  return {
+    name: `on-first-use:${file}`,
+    setup(b) {
+      b.onLoad({ filter: packageFile(file) }, async (args) => {
+        const exports: unknown = createRequire(import.meta.url)(args.path);
+        if (Object.getPrototypeOf(exports) !== Object.prototype)
+          throw new Error(
+            `${args.path} no longer exports a plain object: drop it from onFirstUse in scripts/build-agent.ts`,
+          );
+        const getters = Object.keys(exports as object).map(
+          (n) =>
+            `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => load()[${JSON.stringify(n)}] });`,
+        );
+        return {
+          contents: [
+            'let loaded;',
+            'function load() {',
+            '  if (loaded) return loaded;',
+            '  const module = { exports: {} };',
+            `  (function (exports, module) {\n${await readFile(args.path, 'utf8')}\n})(module.exports, module);`,
+            '  return (loaded = module.exports);',
+            '}',
+            ...getters,
+          ].join('\n'),
+          loader: 'js',
+        };
       });
-      const getters = names.map(
-        (n) => `Object.defineProperty(exports, '${n}', { enumerable: true, get: () => load().${n} });`,
-      );
-      return {
-        contents: [
-          'let loaded;',
-          'function load() {',
-          '  if (loaded) return loaded;',
-          '  const module = { exports: {} };',
-          `  (function (exports, module) {\n${source}\n})(module.exports, module);`,
-          '  return (loaded = module.exports);',
-          '}',
-          ...getters,
-        ].join('\n'),
-        loader: 'js',
-      };
+    },
+  };
+}
+
+/**
+ * The AWS SDK's HTTP handlers module reads node:http2 when it loads (for NodeHttp2Handler), ~20 ms
+ * CPU on Node 24 and ~12 on Node 20 after https (measured); the agent's clients use the HTTP/1.1
+ * handler (aws-http.ts) and never open an HTTP/2 session. Rewritten so node:http2 is read when one is.
+ */
+const http2OnFirstUse: Plugin = {
+  name: 'http2-on-first-use',
+  setup(b) {
+    b.onLoad({ filter: packageFile('@smithy/node-http-handler/dist-cjs/index.js') }, async (args) => {
+      let source = await readFile(args.path, 'utf8');
+      const edits: [from: string, to: string, times: number][] = [
+        ['const http2 = require("node:http2");', 'const http2 = () => require("node:http2");', 1],
+        ['const { constants } = http2;', '', 1],
+        ['http2.connect(', 'http2().connect(', 2],
+        ['[constants.', '[http2().constants.', 2],
+      ];
+      for (const [from, to, times] of edits) {
+        const found = source.split(from).length - 1;
+        if (found !== times)
+          throw new Error(
+            `${args.path} has "${from}" ${found} times, not ${times}: update http2OnFirstUse in scripts/build-agent.ts`,
+          );
+        source = source.replaceAll(from, to);
+      }
+      // Anything else reading the module (http2.x, an alias, a destructuring) would still load it early.
+      const left = source.match(/\bhttp2\s*[.;,)}]|=\s*http2\b|(?<![.\w])constants\./g);
+      if (left)
+        throw new Error(
+          `${args.path} still reads node:http2 when it loads (${left.join(', ')}): update http2OnFirstUse in scripts/build-agent.ts`,
+        );
+      return { contents: source, loader: 'js' };
     });
   },
 };
@@ -261,7 +291,15 @@ const agentBundle: BuildOptions = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  plugins: [builtinsThroughRequire, zodEnglishOnly, agUiSchemasPure, iconvUtfOnly, mimeTypesOnFirstUse],
+  plugins: [
+    builtinsThroughRequire,
+    zodEnglishOnly,
+    agUiSchemasPure,
+    iconvUtfOnly,
+    onFirstUse('mime-types/index.js'),
+    onFirstUse('qs/lib/index.js'),
+    http2OnFirstUse,
+  ],
   // CommonJS dependencies call require(); give the ESM bundle (each chunk) one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
@@ -417,11 +417,14 @@ describe('start-up', () => {
     ]);
   });
 
-  it('evaluates mime-types and its database on first use, not when Express loads', async () => {
+  it('evaluates mime-types (with its database) and qs on first use, not when Express loads', async () => {
     const code = await agentStartCode();
-    expect(code).toMatch(
-      /"[^"]*node_modules\/mime-types\/index\.js"\(exports\) \{\s*(?:let|var) loaded;\s*function load\(\)/,
-    );
+    for (const module of ['mime-types/index.js', 'qs/lib/index.js']) {
+      const wrapped = new RegExp(
+        `"[^"]*node_modules/${module.replaceAll('.', '\\.')}"\\(exports(, module)?\\) \\{\\s*(?:let|var) loaded;\\s*function load\\(\\)`,
+      );
+      expect(code, module).toMatch(wrapped);
+    }
   });
 
   it('carries zod’s English messages only, not its 50 locales', async () => {
@@ -461,6 +464,9 @@ describe('start-up', () => {
         child.exitCode === null
           ? undefined
           : `the agent exited with ${child.exitCode}: ${out.stderr.slice(-300)}`,
+      /** SIGTERM: drain and exit. */
+      stop: () => child.kill('SIGTERM'),
+      exitedNow: once(child, 'exit'),
       async close() {
         child.kill('SIGKILL');
         await rm(dir, { recursive: true, force: true });
@@ -549,6 +555,31 @@ describe('start-up', () => {
       expect(await ping.json()).toMatchObject({ status: 'Healthy' });
     } finally {
       await agent.close();
+    }
+  }, 60_000);
+
+  it('has not read node:http2 by the end of its first answer (its AWS clients use HTTP/1.1)', async () => {
+    // A preload writes the Node modules the process loaded when it exits.
+    const dir = await mkdtemp(path.join(tmpdir(), 'agent-modules-'));
+    const preload = path.join(dir, 'modules.cjs');
+    const list = path.join(dir, 'modules.json');
+    await writeFile(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));`,
+    );
+    const agent = await startSplitBundle({ NODE_OPTIONS: `--require ${preload}` });
+    try {
+      await serverLoaded(agent);
+      const events = await ask(agent.url, 'Hello there');
+      expect(events.map((e) => e.type)).toContain('TEXT_MESSAGE_CONTENT');
+      agent.stop();
+      await agent.exitedNow;
+      const loaded = JSON.parse(await readFile(list, 'utf8')) as string[];
+      expect(loaded).toContain('NativeModule https');
+      expect(loaded.filter((m) => /^NativeModule (http2|internal\/http2\/)/.test(m))).toEqual([]);
+    } finally {
+      await agent.close();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
