@@ -65,8 +65,9 @@ const zodEnglishOnly: Plugin = {
  * its input with RunAgentInputSchema alone, and the event schemas are used only by the protobuf encoder,
  * imported when a client asks for protobuf (server.ts). Each top-level `const X = <schema>;` of the
  * generated file becomes `const X = /* @__PURE__ *\/ (() => <schema>)();` (evaluated in the same order),
- * so esbuild drops the schemas nothing uses and moves the protobuf encoder's into its chunk. The build
- * fails if the file no longer has that shape.
+ * so esbuild drops the schemas nothing uses: the input chunk builds RunAgentInputSchema's alone, and the
+ * protobuf encoder, bundled on its own (onItsOwn), builds its own. The build fails if the file no longer
+ * has that shape.
  */
 const agUiSchemasPure: Plugin = {
   name: 'ag-ui-schemas-pure',
