@@ -1,8 +1,8 @@
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,47 +59,224 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * @ag-ui/core/schemas builds a zod schema for every AG-UI type when imported (99, ~80 ms CPU on Node 24
+ * at load 9, measured), and esbuild keeps them all: a call may have side effects. The agent validates
+ * its input with RunAgentInputSchema alone, and the event schemas are used only by the protobuf encoder,
+ * imported when a client asks for protobuf (server.ts). Each top-level `const X = <schema>;` of the
+ * generated file becomes `const X = /* @__PURE__ *\/ (() => <schema>)();` (evaluated in the same order),
+ * so esbuild drops the schemas nothing uses: the input chunk builds RunAgentInputSchema's alone, and the
+ * protobuf encoder, bundled on its own (onItsOwn), builds its own. The build fails if the file no longer
+ * has that shape.
+ */
+const agUiSchemasPure: Plugin = {
+  name: 'ag-ui-schemas-pure',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@ag-ui[\\/]core[\\/]dist[\\/]schemas\.mjs$/ }, async (args) => {
+      const lines = (await readFile(args.path, 'utf8')).split('\n');
+      const fail = (why: string) => {
+        throw new Error(`${args.path}: ${why}; update agUiSchemasPure in scripts/build-agent.ts`);
+      };
+      let wrapped = 0;
+      for (let i = 0; i < lines.length; i++) {
+        const start = /^const (\w+) = (?!\/\* @__PURE__)/.exec(lines[i]);
+        if (!start) continue;
+        // The statement ends at the first line from here that is not indented and ends with `;`.
+        let end = i;
+        while (end < lines.length && !(/^\S/.test(lines[end]) && lines[end].endsWith(';'))) end++;
+        if (end === lines.length) fail(`no end found for the declaration of ${start[1]}`);
+        lines[i] = lines[i].replace(' = ', ' = /* @__PURE__ */ (() => ');
+        lines[end] = `${lines[end].slice(0, -1)})();`;
+        wrapped++;
+        i = end;
+      }
+      const source = lines.join('\n');
+      const declared = source.match(/^const \w+ =/gm)?.length ?? 0;
+      if (wrapped < 50 || wrapped !== declared || !/^const RunAgentInputSchema =/m.test(source))
+        fail(
+          `expected one top-level \`const <Name>Schema = …;\` per schema (found ${declared}, wrapped ${wrapped})`,
+        );
+      return { contents: source, loader: 'js' };
+    });
+  },
+};
+
+const packageFile = (file: string) =>
+  new RegExp(`[\\\\/]node_modules[\\\\/]${file.replaceAll('/', '[\\\\/]').replaceAll('.', '\\.')}$`);
+
+/** A package file's source, or a build failure naming the plugin to update when `check` finds it changed. */
+async function sourceOf(file: string, plugin: string, check: (source: string) => string | undefined) {
+  const source = await readFile(file, 'utf8');
+  const changed = check(source);
+  if (changed) throw new Error(`${file}: ${changed}; update ${plugin} in scripts/build-agent.ts`);
+  return source;
+}
+
+/**
+ * iconv-lite's UTF codecs only. body-parser uses iconv-lite to decode a body in its charset, and the agent
+ * parses JSON bodies alone (express.json), which accepts only `utf-*` charsets (RFC 7159; a body in
+ * any other is refused with 415 before iconv-lite sees it). The single- and double-byte codecs and
+ * their tables (~470 KB minified) were read and compiled before the first answer, and their modules
+ * run when the first body was decoded. Any other charset now meets iconv-lite's "Encoding not
+ * recognized" (test: performance.test, a UTF-16 body parses and a Shift_JIS one is refused with 415).
+ */
+const iconvUtfOnly: Plugin = {
+  name: 'iconv-utf-only',
+  setup(b) {
+    b.onLoad({ filter: packageFile('iconv-lite/encodings/index.js') }, async (args) => {
+      const utf = ['internal', 'utf32', 'utf16', 'utf7'];
+      const others = ['sbcs-codec', 'sbcs-data', 'sbcs-data-generated', 'dbcs-codec', 'dbcs-data'];
+      const listed = (source: string) =>
+        [...source.matchAll(/^ {2}require\("\.\/([\w-]+)"\),?$/gm)].map((m) => m[1]);
+      const source = await sourceOf(args.path, 'iconvUtfOnly', (source) => {
+        const found = listed(source).join();
+        return found === [...utf, ...others].join() ? undefined : `its codec modules are now ${found}`;
+      });
+      return {
+        contents: source.replace(/^ {2}require\("\.\/([\w-]+)"\),?\n/gm, (line, name: string) =>
+          utf.includes(name) ? line : '',
+        ),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/**
+ * CommonJS modules evaluated on first use, not when Express loads: what they do is never needed on the
+ * SSE answer's path, and they cost CPU before the first token (Node 24, measured).
+ * - mime-types, with mime-db (~150 KB) and a pass over its 2,500 types to index extensions (~50 ms):
+ *   needed to set a Content-Type by extension or add a charset (res.json, res.type, send).
+ * - qs, with side-channel, get-intrinsic and object-inspect (~15 ms): Express's "extended" query parser
+ *   and express.urlencoded, neither used by the agent.
+ * The module's source runs unchanged inside a function the first time one of its exports is read. Its
+ * exports are read at build time, and the build fails unless they are a plain object's properties.
+ */
+function onFirstUse(file: string): Plugin {
+  return {
+    name: `on-first-use:${file}`,
+    setup(b) {
+      b.onLoad({ filter: packageFile(file) }, async (args) => {
+        const exports: unknown = createRequire(import.meta.url)(args.path);
+        if (Object.getPrototypeOf(exports) !== Object.prototype)
+          throw new Error(
+            `${args.path} no longer exports a plain object: drop it from onFirstUse in scripts/build-agent.ts`,
+          );
+        const getters = Object.keys(exports as object).map(
+          (n) =>
+            `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => load()[${JSON.stringify(n)}] });`,
+        );
+        return {
+          contents: [
+            'let loaded;',
+            'function load() {',
+            '  if (loaded) return loaded;',
+            '  const module = { exports: {} };',
+            `  (function (exports, module) {\n${await readFile(args.path, 'utf8')}\n})(module.exports, module);`,
+            '  return (loaded = module.exports);',
+            '}',
+            ...getters,
+          ].join('\n'),
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
+/**
+ * The AWS SDK's HTTP handlers module reads node:http2 when it loads (for NodeHttp2Handler), ~20 ms
+ * CPU on Node 24 and ~12 on Node 20 after https (measured); the agent's clients use the HTTP/1.1
+ * handler (aws-http.ts) and never open an HTTP/2 session. Rewritten so node:http2 is read when one is.
+ */
+const http2OnFirstUse: Plugin = {
+  name: 'http2-on-first-use',
+  setup(b) {
+    b.onLoad({ filter: packageFile('@smithy/node-http-handler/dist-cjs/index.js') }, async (args) => {
+      let source = await readFile(args.path, 'utf8');
+      const edits: [from: string, to: string, times: number][] = [
+        ['const http2 = require("node:http2");', 'const http2 = () => require("node:http2");', 1],
+        ['const { constants } = http2;', '', 1],
+        ['http2.connect(', 'http2().connect(', 2],
+        ['[constants.', '[http2().constants.', 2],
+      ];
+      for (const [from, to, times] of edits) {
+        const found = source.split(from).length - 1;
+        if (found !== times)
+          throw new Error(
+            `${args.path} has "${from}" ${found} times, not ${times}: update http2OnFirstUse in scripts/build-agent.ts`,
+          );
+        source = source.replaceAll(from, to);
+      }
+      // Anything else reading the module (http2.x, an alias, a destructuring) would still load it early.
+      const left = source.match(/\bhttp2\s*[.;,)}]|=\s*http2\b|(?<![.\w])constants\./g);
+      if (left)
+        throw new Error(
+          `${args.path} still reads node:http2 when it loads (${left.join(', ')}): update http2OnFirstUse in scripts/build-agent.ts`,
+        );
+      return { contents: source, loader: 'js' };
+    });
+  },
+};
+
 const MAIN = path.join(root, 'agent/src/main.ts');
 const CONFIG = path.join(root, 'agent/src/config.ts');
+const SERVER = path.join(root, 'agent/src/server.ts');
+const ENCODER = fileURLToPath(import.meta.resolve('@ag-ui/encoder'));
 
 /** The inputs that put code in an output (esbuild lists the ones tree shaking emptied too). */
 const contributors = (output: Metafile['outputs'][string]) =>
   Object.entries(output.inputs).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? [input] : []));
 
+/** What each module bundled on its own (onItsOwn) is made of, by the name esbuild's metafile gives it. */
+type OwnInputs = Map<string, string[]>;
+const OWN = 'on-its-own';
+
 /**
- * For the split bundle: main.ts's config module (validation on `zod/mini`) bundled on its own and
- * inlined in the entry. With code splitting esbuild gives the entry every file it shares with the
- * server's modules, and zod/mini shares zod's core with classic zod, whose index re-exports all 50 locales
- * that classic zod keeps: the entry would read ~400 KB before the port opens instead of ~40 KB (~60 ms
- * CPU on Node 24, measured). The server's modules keep their own copy of config.ts and zod's core
- * (nothing compares their classes). `inputs` collects what the config bundle is made of.
+ * For the split bundle, modules bundled on their own, each with its own copy of what it imports, and
+ * inlined where they are imported:
+ * - main.ts's config module (validation on `zod/mini`), in the entry. With code splitting esbuild gives
+ *   the entry every file it shares with the server's modules, and zod/mini shares zod's core with
+ *   classic zod, whose index re-exports all 50 locales that classic zod keeps: the entry would read
+ *   ~400 KB before the port opens instead of ~40 KB (~60 ms CPU on Node 24, measured).
+ * - @ag-ui/encoder, which server.ts imports only for a client that asks for protobuf. esbuild splits
+ *   chunks by file, so sharing @ag-ui/core/schemas with input.ts would put every event schema its
+ *   encoder validates with in the chunk every first answer loads (agUiSchemasPure then drops none).
+ * Nothing compares their classes (zod's) with the other copy's.
  */
-function configOnItsOwn(minify: boolean, inputs: string[] = []): Plugin {
+function onItsOwn(minify: boolean, inputs: OwnInputs = new Map()): Plugin {
+  const own = new Map([
+    [`${MAIN}:./config`, { entry: CONFIG, plugins: [] as Plugin[] }],
+    [`${SERVER}:@ag-ui/encoder`, { entry: ENCODER, plugins: [zodEnglishOnly, agUiSchemasPure] }],
+  ]);
   return {
-    name: 'config-on-its-own',
+    name: OWN,
     setup(b) {
-      b.onResolve({ filter: /^\.\/config$/ }, (args) =>
-        args.importer === MAIN ? { path: CONFIG, namespace: 'config-on-its-own' } : undefined,
-      );
-      b.onLoad({ filter: /.*/, namespace: 'config-on-its-own' }, async (args) => {
+      b.onResolve({ filter: /^(\.\/config|@ag-ui\/encoder)$/ }, (args) => {
+        const module = own.get(`${args.importer}:${args.path}`);
+        return module && { path: module.entry, namespace: OWN, pluginData: module };
+      });
+      b.onLoad({ filter: /.*/, namespace: OWN }, async (args) => {
+        const { entry, plugins } = args.pluginData as { entry: string; plugins: Plugin[] };
         const out = await build({
           absWorkingDir: root,
-          entryPoints: [args.path],
+          entryPoints: [entry],
           bundle: true,
           platform: 'node',
           format: 'esm',
           target: 'node20',
+          plugins,
           minify,
           sourcemap: 'inline',
           metafile: true,
           write: false,
           logLevel: 'silent',
         });
-        inputs.push(...Object.values(out.metafile.outputs).flatMap(contributors));
+        inputs.set(`${OWN}:${entry}`, Object.values(out.metafile.outputs).flatMap(contributors));
         return {
           contents: out.outputFiles[0].text,
           loader: 'js',
-          resolveDir: path.dirname(CONFIG),
+          resolveDir: path.dirname(entry),
           watchFiles: Object.keys(out.metafile.inputs).map((i) => path.join(root, i)),
         };
       });
@@ -115,7 +292,15 @@ const agentBundle: BuildOptions = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  plugins: [builtinsThroughRequire, zodEnglishOnly],
+  plugins: [
+    builtinsThroughRequire,
+    zodEnglishOnly,
+    agUiSchemasPure,
+    iconvUtfOnly,
+    onFirstUse('mime-types/index.js'),
+    onFirstUse('qs/lib/index.js'),
+    http2OnFirstUse,
+  ],
   // CommonJS dependencies call require(); give the ESM bundle (each chunk) one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
@@ -139,7 +324,7 @@ export async function buildAgent(options: BuildAgentOptions = {}) {
     await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
     await build({
       ...common,
-      plugins: [...common.plugins!, configOnItsOwn(common.minify!)],
+      plugins: [...common.plugins!, onItsOwn(common.minify!)],
       entryPoints: [{ in: MAIN, out: path.basename(outfile, '.mjs') }],
       outdir,
       splitting: true,
@@ -159,12 +344,15 @@ export async function agentBundleInputs(): Promise<string[]> {
   return Object.keys(out.metafile?.inputs ?? {}).filter((i) => !i.includes(':'));
 }
 
-/** esbuild's account of the split bundle (what the image runs), without writing it. */
-async function splitMetafile() {
-  const configInputs: string[] = [];
+/** esbuild's account of the split bundle (what the image runs), without writing it; built once per process. */
+let split: ReturnType<typeof buildSplit> | undefined;
+const splitMetafile = () => (split ??= buildSplit());
+
+async function buildSplit() {
+  const ownInputs: OwnInputs = new Map();
   const out = await build({
     ...agentBundle,
-    plugins: [...agentBundle.plugins!, configOnItsOwn(false, configInputs)],
+    plugins: [...agentBundle.plugins!, onItsOwn(false, ownInputs)],
     entryPoints: [{ in: MAIN, out: 'server' }],
     outdir: path.join(root, 'agent/dist'),
     splitting: true,
@@ -173,7 +361,8 @@ async function splitMetafile() {
     metafile: true,
     logLevel: 'silent',
   });
-  return { ...out.metafile, configInputs };
+  const code = new Map(out.outputFiles.map((f) => [path.relative(root, f.path), f.text]));
+  return { ...out.metafile, ownInputs, code };
 }
 
 /**
@@ -195,8 +384,23 @@ export async function agentStartInputs(): Promise<string[]> {
   return splitInputs(true);
 }
 
+/** The code (unminified) of the files agentStartInputs() come from, joined. */
+export async function agentStartCode(): Promise<string> {
+  const { code } = await splitMetafile();
+  return (await startOutputs()).map((f) => code.get(f) ?? '').join('\n');
+}
+
 async function splitInputs(withEntryImports: boolean): Promise<string[]> {
-  const { outputs, configInputs } = await splitMetafile();
+  const { outputs, ownInputs } = await splitMetafile();
+  return (await startOutputs(withEntryImports))
+    .flatMap((f) => contributors(outputs[f]))
+    .flatMap((i) => ownInputs.get(i) ?? [i])
+    .filter((i) => !i.startsWith('builtin-through-require:'));
+}
+
+/** The split bundle's output files its entry loads (with its import()s: `withEntryImports`), statically imported chunks included. */
+async function startOutputs(withEntryImports = true): Promise<string[]> {
+  const { outputs } = await splitMetafile();
   const entry = Object.keys(outputs).find((f) => outputs[f].entryPoint === 'agent/src/main.ts');
   if (!entry) throw new Error('esbuild reported no entry output for agent/src/main.ts');
   const loaded = new Set<string>();
@@ -209,17 +413,14 @@ async function splitInputs(withEntryImports: boolean): Promise<string[]> {
   if (withEntryImports) {
     for (const i of outputs[entry].imports) if (!i.external && i.kind === 'dynamic-import') visit(i.path);
   }
-  return [...loaded]
-    .flatMap((f) => contributors(outputs[f]))
-    .flatMap((i) => (i.startsWith('config-on-its-own:') ? configInputs : [i]))
-    .filter((i) => !i.startsWith('builtin-through-require:'));
+  return [...loaded];
 }
 
 /** Repository-relative inputs that left code anywhere in the split bundle (entry and every chunk). */
 export async function agentSplitInputs(): Promise<string[]> {
-  const { outputs, configInputs } = await splitMetafile();
+  const { outputs, ownInputs } = await splitMetafile();
   const inputs = Object.values(outputs).flatMap(contributors);
-  return [...new Set([...inputs, ...configInputs])].filter((i) => !i.includes(':'));
+  return [...new Set([...inputs, ...[...ownInputs.values()].flat()])].filter((i) => !i.includes(':'));
 }
 
 /** `<output file>: <module>` for every Node built-in the split bundle imports with `import` (see builtinsThroughRequire). */

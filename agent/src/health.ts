@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 type HealthStatus = 'Healthy' | 'HealthyBusy';
 
 /**
@@ -22,6 +24,16 @@ export class Health {
 
   snapshot(): { status: HealthStatus; time_of_last_update: number } {
     return { status: this.busy ? 'HealthyBusy' : 'Healthy', time_of_last_update: this.changedAt };
+  }
+
+  /**
+   * Answer a /ping with the snapshot as JSON, by Node's own response methods: the same answer before
+   * and after the server's modules load (main.ts), and one that does not make Express read its MIME
+   * database (~50 ms CPU) to add a charset it would add to every JSON response.
+   */
+  answer(res: ServerResponse) {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(this.snapshot()));
   }
 }
 

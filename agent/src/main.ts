@@ -22,10 +22,7 @@ try {
 const health = new Health();
 const waiting: [IncomingMessage, ServerResponse][] = [];
 const early = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/ping') {
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    return res.end(JSON.stringify(health.snapshot()));
-  }
+  if (req.method === 'GET' && req.url === '/ping') return health.answer(res);
   waiting.push([req, res]);
 });
 early.once('error', (e) => {
@@ -50,7 +47,7 @@ for (const load of [
   () => import('pino'),
   () => import('express'),
   () => import('@aws-sdk/client-bedrock-runtime'),
-  () => import('@ag-ui/encoder'),
+  () => import('./input'),
 ]) {
   await load();
   await nextTurn();

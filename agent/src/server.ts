@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { EventType, type BaseEvent } from '@ag-ui/core';
-import { AGUI_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
+import { EventType, omitOptionalNulls, type BaseEvent } from '@ag-ui/core';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { priceOf } from '../../cost/model';
@@ -89,7 +88,37 @@ class ShutdownError extends Error {
   override name = 'ShutdownError';
 }
 
-const STREAM_TYPES = ['text/event-stream', AGUI_MEDIA_TYPE];
+/**
+ * AG-UI's protobuf media type (@ag-ui/proto's AGUI_MEDIA_TYPE; a test pins it to the library's). Named here
+ * so that serving SSE never imports @ag-ui/encoder: its protobuf path validates every event with a zod
+ * schema for each of AG-UI's event types, built when the module is imported (#16, cold start).
+ */
+export const AGUI_MEDIA_TYPE = 'application/vnd.ag-ui.event+proto';
+const SSE_MEDIA_TYPE = 'text/event-stream';
+const STREAM_TYPES = [SSE_MEDIA_TYPE, AGUI_MEDIA_TYPE];
+
+/** How a run's events go out: as SSE strings, or as AG-UI protobuf frames. */
+interface EventWriter {
+  contentType: string;
+  encode(event: BaseEvent): string | Uint8Array;
+}
+
+/**
+ * An event as one SSE message, byte for byte what @ag-ui/encoder's `EventEncoder.encodeSSE` writes
+ * (test: performance.test, every event of a run). Written as a string: Node encodes it to the socket as
+ * UTF-8, with no Uint8Array per event.
+ */
+export const encodeSSE = (event: BaseEvent) =>
+  `data: ${JSON.stringify(omitOptionalNulls(event, 'Event'))}\n\n`;
+const SSE: EventWriter = { contentType: SSE_MEDIA_TYPE, encode: encodeSSE };
+
+/** The protobuf writer, its modules (@ag-ui/encoder, @ag-ui/proto) imported the first time a client asks for it. */
+let protobuf: Promise<EventWriter> | undefined;
+const protobufWriter = () =>
+  (protobuf ??= import('@ag-ui/encoder').then(({ EventEncoder }) => {
+    const encoder = new EventEncoder({ accept: AGUI_MEDIA_TYPE });
+    return { contentType: encoder.getContentType(), encode: (event) => encoder.encodeBinary(event) };
+  }));
 /** Names a client tool may not take: the agent runs these itself. */
 const TOOL_NAMES = TOOLS.map((t) => t.name);
 
@@ -153,9 +182,7 @@ export async function createAgentServer(
   const app = express();
   app.disable('x-powered-by');
 
-  app.get('/ping', (_req, res) => {
-    res.json(health.snapshot());
-  });
+  app.get('/ping', (_req, res) => health.answer(res));
 
   app.post(
     '/invocations',
@@ -184,8 +211,10 @@ export async function createAgentServer(
       next();
     },
     express.json({ limit: config.MAX_BODY_BYTES, strict: false }),
-    (req, res) => {
+    async (req, res) => {
       const startedAt = Date.now();
+      // SSE unless the client prefers AG-UI protobuf by name (a bare */* gets SSE, which curl can show).
+      const writer = req.accepts(STREAM_TYPES) === AGUI_MEDIA_TYPE ? await protobufWriter() : SSE;
       const requestId = req.header(REQUEST_ID_HEADER) || randomUUID();
       const invocation = parseInvocation(req.body, TOOL_NAMES);
       const sessionId = sessionIdFor(
@@ -196,12 +225,8 @@ export async function createAgentServer(
       const actorId = actorIdFor(req.header('authorization'), config.DEFAULT_ACTOR_ID);
       const session = sessions.get(sessionId, actorId);
 
-      // SSE unless the client prefers AG-UI protobuf by name (a bare */* gets SSE, which curl can show).
-      const encoder = new EventEncoder(
-        req.accepts(STREAM_TYPES) === AGUI_MEDIA_TYPE ? { accept: AGUI_MEDIA_TYPE } : undefined,
-      );
       res.status(200);
-      res.setHeader('Content-Type', encoder.getContentType());
+      res.setHeader('Content-Type', writer.contentType);
       res.setHeader('Cache-Control', 'no-cache, no-transform');
       res.setHeader('X-Accel-Buffering', 'no');
       res.setHeader(SESSION_HEADER, sessionId);
@@ -215,7 +240,7 @@ export async function createAgentServer(
           message: 'Another invocation is streaming on this session; retry when it has finished',
           timestamp: Date.now(),
         } as BaseEvent;
-        return res.end(encoder.encodeBinary(refusal));
+        return res.end(writer.encode(refusal));
       }
       session.busy = true;
       health.begin();
@@ -229,13 +254,9 @@ export async function createAgentServer(
           controller.abort(new Error('The client disconnected'));
         }
       });
-      // SSE as the encoder's string (Node writes it to the socket as UTF-8), not re-encoded into a
-      // new Uint8Array per event; protobuf as its frames.
-      const sse = encoder.getContentType() !== AGUI_MEDIA_TYPE;
       const emit = (event: BaseEvent) => {
         if (res.writableEnded || res.destroyed) return;
-        const stamped = { ...event, timestamp: Date.now() };
-        res.write(sse ? encoder.encodeSSE(stamped) : encoder.encodeBinary(stamped));
+        res.write(writer.encode({ ...event, timestamp: Date.now() }));
       };
       const run = agent
         .run({

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
@@ -20,15 +20,19 @@ import {
   agentBuiltinImports,
   agentEntryInputs,
   agentSplitInputs,
+  agentStartCode,
   agentStartInputs,
   buildAgent,
 } from '../../scripts/build-agent';
+import { EventType, type BaseEvent } from '@ag-ui/core';
+import { AGUI_MEDIA_TYPE as ENCODER_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
 import { keepAliveHandler } from '../src/aws-http';
+import { AGUI_MEDIA_TYPE, encodeSSE } from '../src/server';
 import { Background, splitUsage } from '../src/background';
 import type { Usage } from '../src/loop';
 import { createLogger } from '../src/telemetry/logger';
 import { Metrics } from '../src/telemetry/metrics';
-import { ask, newSessionId, startAgent } from './helpers';
+import { ask, invoke, newSessionId, startAgent } from './helpers';
 import { memoryStrategies } from '../../environments/agent-contract';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -36,6 +40,8 @@ const root = path.resolve(import.meta.dirname, '../..');
 let twin: Twin;
 beforeAll(async () => {
   twin = await startTwin({ bedrock: { firstTokenDelayMs: 0, interTokenDelayMs: 0 } });
+  // The twin's credentials and endpoints for this process's own clients, whichever tests run (-t).
+  Object.assign(process.env, twin.env());
 });
 afterAll(() => twin?.close());
 
@@ -334,6 +340,34 @@ describe('guardrail', () => {
   });
 });
 
+describe('AG-UI encoding without @ag-ui/encoder on the SSE path', () => {
+  it('writes every SSE event byte for byte as @ag-ui/encoder does, and names its protobuf media type', async () => {
+    const encoder = new EventEncoder();
+    expect(AGUI_MEDIA_TYPE).toBe(ENCODER_MEDIA_TYPE);
+    const samples = [
+      { type: EventType.TEXT_MESSAGE_START, messageId: 'm1', role: 'assistant', name: null, timestamp: 1 },
+      { type: EventType.TEXT_MESSAGE_CONTENT, messageId: 'm1', delta: 'é "quoted"\n€ 😀', rawEvent: null },
+      { type: EventType.RUN_ERROR, message: 'boom', code: null },
+    ] as unknown as BaseEvent[];
+    for (const event of samples) expect(encodeSSE(event)).toBe(encoder.encodeSSE(event));
+    // A whole run with a tool call, as the server wrote it.
+    const agent = await startAgent(twin);
+    try {
+      const res = await fetch(`${agent.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ prompt: 'calculate 6*7' }),
+      });
+      const frames = (await res.text()).split(/(?<=\n\n)/);
+      expect(frames.length).toBeGreaterThan(5);
+      for (const frame of frames)
+        expect(frame).toBe(encoder.encodeSSE(JSON.parse(frame.slice('data: '.length))));
+    } finally {
+      await agent.close();
+    }
+  });
+});
+
 describe('start-up', () => {
   it('the split bundle’s entry loads only config validation and /ping before the port opens', async () => {
     const inputs = await agentEntryInputs();
@@ -361,6 +395,36 @@ describe('start-up', () => {
     const inputs = await agentStartInputs();
     expect(inputs).toContain('agent/src/server.ts');
     expect(inputs.filter((i) => /client-bedrock-agentcore|agent\/src\/memory\.ts/.test(i))).toEqual([]);
+  });
+
+  it('loads neither the protobuf encoder nor the AG-UI event schemas before an SSE answer', async () => {
+    // @ag-ui/encoder validates each event with a zod schema per event type, all built on import.
+    const inputs = await agentStartInputs();
+    expect(inputs.filter((i) => /node_modules\/(@ag-ui\/(proto|encoder)|@bufbuild)\//.test(i))).toEqual([]);
+    const code = await agentStartCode();
+    expect(code).toMatch(/\bRunAgentInputSchema\d* = /);
+    expect(code).not.toMatch(/\b(TextMessageContentEventSchema|RunFinishedEventSchema|EventSchema)\d* = /);
+  });
+
+  it('carries only iconv-lite’s UTF codecs: the agent parses JSON bodies alone, in utf-* charsets', async () => {
+    const codecs = (await agentSplitInputs()).filter((i) => /node_modules\/iconv-lite\/encodings\//.test(i));
+    expect(codecs.map((i) => path.basename(i)).sort()).toEqual([
+      'index.js',
+      'internal.js',
+      'utf16.js',
+      'utf32.js',
+      'utf7.js',
+    ]);
+  });
+
+  it('evaluates mime-types (with its database) and qs on first use, not when Express loads', async () => {
+    const code = await agentStartCode();
+    for (const module of ['mime-types/index.js', 'qs/lib/index.js']) {
+      const wrapped = new RegExp(
+        `"[^"]*node_modules/${module.replaceAll('.', '\\.')}"\\(exports(, module)?\\) \\{\\s*(?:let|var) loaded;\\s*function load\\(\\)`,
+      );
+      expect(code, module).toMatch(wrapped);
+    }
   });
 
   it('carries zod’s English messages only, not its 50 locales', async () => {
@@ -400,6 +464,9 @@ describe('start-up', () => {
         child.exitCode === null
           ? undefined
           : `the agent exited with ${child.exitCode}: ${out.stderr.slice(-300)}`,
+      /** SIGTERM: drain and exit. */
+      stop: () => child.kill('SIGTERM'),
+      exitedNow: once(child, 'exit'),
       async close() {
         child.kill('SIGKILL');
         await rm(dir, { recursive: true, force: true });
@@ -436,6 +503,83 @@ describe('start-up', () => {
       expect(out.events?.[0]?.payload?.map((p) => p.conversational?.role)).toEqual(['USER', 'ASSISTANT']);
     } finally {
       await agent.close();
+    }
+  }, 60_000);
+
+  /** Until the server's own routes answer (405 from them, not the early /ping listener's queue). */
+  async function serverLoaded(agent: Awaited<ReturnType<typeof startSplitBundle>>) {
+    for (;;) {
+      const exited = agent.exited();
+      if (exited) throw new Error(exited);
+      const res = await fetch(`${agent.url}/invocations`, { method: 'OPTIONS' }).catch(() => undefined);
+      if (res?.status === 405) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('serves AG-UI protobuf, bodies in UTF-16 and JSON errors from the split bundle, whose modules for them load late', async () => {
+    const agent = await startSplitBundle();
+    try {
+      await serverLoaded(agent);
+      const protobuf = 'application/vnd.ag-ui.event+proto';
+      const res = await fetch(`${agent.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: protobuf },
+        body: JSON.stringify({ prompt: 'calculate 2+3' }),
+      });
+      expect(res.headers.get('content-type')).toBe(protobuf);
+      await res.body?.cancel();
+      // Decoded by @ag-ui/client's protobuf reader and checked by its event-order verifier.
+      const events = await invoke(agent.url, { prompt: 'calculate 2+3' }, { headers: { accept: protobuf } });
+      expect(events.map((e) => e.type)).toContain('TEXT_MESSAGE_CONTENT');
+      expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+
+      const utf16 = await fetch(`${agent.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-16le', accept: 'text/event-stream' },
+        body: Buffer.from(JSON.stringify({ prompt: 'calculate 2+3' }), 'utf16le'),
+      });
+      expect(utf16.status).toBe(200);
+      expect(await utf16.text()).toContain('RUN_FINISHED');
+      const shiftJis = await fetch(`${agent.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=shift_jis', accept: 'text/event-stream' },
+        body: JSON.stringify({ prompt: 'hello' }),
+      });
+      expect(shiftJis.status).toBe(415);
+      expect(shiftJis.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await shiftJis.json()).toMatchObject({ error: { code: 'UnsupportedMediaType' } });
+
+      const ping = await fetch(`${agent.url}/ping`);
+      expect(ping.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await ping.json()).toMatchObject({ status: 'Healthy' });
+    } finally {
+      await agent.close();
+    }
+  }, 60_000);
+
+  it('has not read node:http2 by the end of its first answer (its AWS clients use HTTP/1.1)', async () => {
+    // A preload writes the Node modules the process loaded when it exits.
+    const dir = await mkdtemp(path.join(tmpdir(), 'agent-modules-'));
+    const preload = path.join(dir, 'modules.cjs');
+    const list = path.join(dir, 'modules.json');
+    await writeFile(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));`,
+    );
+    const agent = await startSplitBundle({ NODE_OPTIONS: `--require ${preload}` });
+    try {
+      await serverLoaded(agent);
+      const events = await ask(agent.url, 'Hello there');
+      expect(events.map((e) => e.type)).toContain('TEXT_MESSAGE_CONTENT');
+      agent.stop();
+      await agent.exitedNow;
+      const loaded = JSON.parse(await readFile(list, 'utf8')) as string[];
+      expect(loaded).toContain('NativeModule https');
+      expect(loaded.filter((m) => /^NativeModule (http2|internal\/http2\/)/.test(m))).toEqual([]);
+    } finally {
+      await agent.close();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
