@@ -427,6 +427,17 @@ describe('start-up', () => {
     }
   });
 
+  it('takes the AWS SDK’s ESM builds: no Bedrock command the agent never sends, no credential provider before the chain reaches it', async () => {
+    const inputs = await agentStartInputs();
+    expect(inputs.filter((i) => /node_modules\/@(aws-sdk|smithy)\/[^/]+\/dist-cjs\//.test(i))).toEqual([]);
+    expect(
+      inputs.filter((i) => /credential-provider-(ini|sso|process|web-identity|login)\//.test(i)),
+    ).toEqual([]);
+    const code = await agentStartCode();
+    expect(code).toMatch(/\bConverseStreamCommand\b/);
+    expect(code).not.toMatch(/\b(InvokeModelWithBidirectionalStreamCommand|StartAsyncInvokeCommand)\b/);
+  });
+
   it('carries zod’s English messages only, not its 50 locales', async () => {
     const locales = (await agentSplitInputs()).filter((i) => /node_modules\/zod\/v4\/locales\//.test(i));
     // index.js: the `z.locales` namespace, now holding `en` alone.
