@@ -40,7 +40,9 @@ const builtinsThroughRequire: Plugin = {
       const name = JSON.stringify(args.path);
       if (!LAZY_BUILTINS.includes(args.path))
         return { contents: `module.exports = require(${name});`, loader: 'js' };
-      // Getters for its exports (listed from this Node's module), that require it on first read.
+      // Getters for its exports, that require it on first read (see http2OnFirstUse). Listed from the
+      // building Node's module: an export a later Node adds would be missing (the SDK reads connect
+      // and constants).
       const getters = Object.keys(createRequire(import.meta.url)(args.path) as object).map(
         (k) =>
           `Object.defineProperty(exports, ${JSON.stringify(k)}, { enumerable: true, get: () => require(${name})[${JSON.stringify(k)}] });`,
