@@ -375,7 +375,7 @@ describe('start-up', () => {
       inputs.flatMap((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1] ?? []),
     );
     const sources = inputs.filter((i) => !i.includes('node_modules/'));
-    // Express, the AWS SDK, pino, AG-UI (with iconv-lite, mime-db, protobuf) load after listen.
+    // Express (with iconv-lite and mime-db), the AWS SDK, pino and AG-UI load after listen.
     expect([...packages]).toEqual(['zod']);
     // Of zod, only `zod/mini` and its English messages: classic zod is ~450 KB to read and run.
     expect(inputs.filter((i) => /node_modules\/zod\/v4\/(classic|locales\/(?!en\.js))/.test(i))).toEqual([]);
