@@ -42,11 +42,13 @@ process.once('SIGTERM', stopDuringStartUp).once('SIGINT', stopDuringStartUp);
 await once(early.listen(config.PORT, config.HOST), 'listening');
 
 // The heaviest modules one at a time, with turns of the event loop between them to answer /ping (one
-// to accept a connection, one to read its request).
+// to accept a connection, one to read its request). Modules of ours, not whole packages, where the
+// server uses part of one: an import() of a package keeps all its exports (esbuild cannot drop the
+// Bedrock client's other commands, or AG-UI's event schemas).
 for (const load of [
   () => import('pino'),
   () => import('express'),
-  () => import('@aws-sdk/client-bedrock-runtime'),
+  () => import('./loop'),
   () => import('./input'),
 ]) {
   await load();

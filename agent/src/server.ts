@@ -128,8 +128,9 @@ const sendError = (res: Response, status: number, code: string, message: string)
 /**
  * The memory and its client, or none without MEMORY_ID. Their modules (the AgentCore client, ~100 KB
  * of AWS SDK) are imported only then: an agent without memory never reads them (#16, cold start).
- * Through memory.ts alone: the bundle's chunk of the SDK's CommonJS package exports only `default`, so
- * a named import() of the package itself would find no client in the image (performance.test).
+ * Through memory.ts alone, which makes the client: source and bundle resolve the SDK's packages
+ * differently (a bundled CommonJS build's chunk exported only `default`), and a test starts the split
+ * bundle with memory on (performance.test).
  */
 async function createMemory(config: Config, log: Logger, tracing: Tracing) {
   if (!config.MEMORY_ID) return undefined;

@@ -375,7 +375,7 @@ describe('start-up', () => {
       inputs.flatMap((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1] ?? []),
     );
     const sources = inputs.filter((i) => !i.includes('node_modules/'));
-    // Express, the AWS SDK, pino, AG-UI (with iconv-lite, mime-db, protobuf) load after listen.
+    // Express (with iconv-lite and mime-db), the AWS SDK, pino and AG-UI load after listen.
     expect([...packages]).toEqual(['zod']);
     // Of zod, only `zod/mini` and its English messages: classic zod is ~450 KB to read and run.
     expect(inputs.filter((i) => /node_modules\/zod\/v4\/(classic|locales\/(?!en\.js))/.test(i))).toEqual([]);
@@ -425,6 +425,17 @@ describe('start-up', () => {
       );
       expect(code, module).toMatch(wrapped);
     }
+  });
+
+  it('takes the AWS SDK’s ESM builds: no Bedrock command the agent never sends, no credential provider before the chain reaches it', async () => {
+    const inputs = await agentStartInputs();
+    expect(inputs.filter((i) => /node_modules\/@(aws-sdk|smithy)\/[^/]+\/dist-cjs\//.test(i))).toEqual([]);
+    expect(
+      inputs.filter((i) => /credential-provider-(ini|sso|process|web-identity|login)\//.test(i)),
+    ).toEqual([]);
+    const code = await agentStartCode();
+    expect(code).toMatch(/\bConverseStreamCommand\b/);
+    expect(code).not.toMatch(/\b(InvokeModelWithBidirectionalStreamCommand|StartAsyncInvokeCommand)\b/);
   });
 
   it('carries zod’s English messages only, not its 50 locales', async () => {
