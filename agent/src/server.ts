@@ -70,6 +70,9 @@ export interface ShutdownReport {
  */
 const SHUTDOWN_SHARES = { runs: 0.7, abortedRuns: 0.75, memoryAndBackground: 0.85, spans: 0.95 };
 
+/** How long an idle client connection stays open (see listen()). */
+const KEEP_ALIVE_MS = 72_000;
+
 /** Whether `work` settled before `deadline` (an epoch ms); it is not awaited past it. */
 async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -329,6 +332,10 @@ export async function createAgentServer(
     listen: (listening?: Server) =>
       new Promise((resolve, reject) => {
         const listened = (s: Server) => {
+          // Node closes an idle connection after 5 s; the official SDK server (Fastify) after 72 s, longer
+          // than a load balancer's usual 60 s idle timeout, so a proxy that keeps connections to the agent
+          // never reuses one the agent is closing. Shutdown closes idle connections itself.
+          s.keepAliveTimeout = KEEP_ALIVE_MS;
           const { port } = s.address() as AddressInfo;
           log.info(
             { host: config.HOST, port, modelId: config.MODEL_ID, env: config.AGENT_ENV },

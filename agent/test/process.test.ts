@@ -14,6 +14,12 @@ describe('agent process', () => {
     const agent = spawnAgent({ ...twin.env(), PORT: '0', HOST: '127.0.0.1', AGENT_ENV: 'test' });
     try {
       const url = await agent.listening();
+      // Idle connections stay open 72 s, as the official SDK server's (Fastify's default): longer than a
+      // front proxy's idle timeout, so the runtime never sends a request on a socket the agent is closing.
+      // This one stays idle in fetch's pool across the shutdown below, which must not wait for it.
+      const ping = await fetch(`${url}/ping`);
+      expect(ping.headers.get('keep-alive')).toBe('timeout=72');
+      await ping.arrayBuffer();
       const res = await invokeRequest(url, { prompt: `say: ${'lorem ipsum dolor '.repeat(50)}` });
       const stream = new SseReader(res);
       await stream.until((e) => e.type === 'TEXT_MESSAGE_CONTENT');
