@@ -208,25 +208,20 @@ const http2OnFirstUse: Plugin = {
     b.onLoad(
       { filter: packageFile('@smithy/node-http-handler/dist-es/node-http2-handler.js') },
       async (args) => {
-        let source = await readFile(args.path, 'utf8');
         const edits: [from: string, to: string, times: number][] = [
           ['const { constants } = node_http2;', '', 1],
           ['[constants.', '[node_http2.constants.', 2],
         ];
-        for (const [from, to, times] of edits) {
-          const found = source.split(from).length - 1;
-          if (found !== times)
-            throw new Error(
-              `${args.path} has "${from}" ${found} times, not ${times}: update http2OnFirstUse in scripts/build-agent.ts`,
-            );
-          source = source.replaceAll(from, to);
-        }
-        const left = source.match(/(?<![.\w])constants\.|=\s*node_http2\s*;/g);
-        if (left)
-          throw new Error(
-            `${args.path} still reads node:http2 when it loads (${left.join(', ')}): update http2OnFirstUse in scripts/build-agent.ts`,
-          );
-        return { contents: source, loader: 'js' };
+        const edited = (source: string) => edits.reduce((s, [from, to]) => s.replaceAll(from, to), source);
+        const source = await sourceOf(args.path, 'http2OnFirstUse', (source) => {
+          for (const [from, , times] of edits) {
+            const found = source.split(from).length - 1;
+            if (found !== times) return `it has "${from}" ${found} times, not ${times}`;
+          }
+          const left = edited(source).match(/(?<![.\w])constants\.|=\s*node_http2\s*;/g);
+          return left ? `it would still read node:http2 when it loads (${left.join(', ')})` : undefined;
+        });
+        return { contents: edited(source), loader: 'js' };
       },
     );
   },

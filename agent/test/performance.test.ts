@@ -495,14 +495,7 @@ describe('start-up', () => {
     }).id;
     const agent = await startSplitBundle({ MEMORY_ID: memoryId, DEFAULT_ACTOR_ID: 'split-actor' });
     try {
-      for (;;) {
-        const exited = agent.exited();
-        if (exited) throw new Error(exited);
-        const res = await fetch(`${agent.url}/invocations`, { method: 'OPTIONS' }).catch(() => undefined);
-        // 405 comes from the server's routes (loaded), not from the early /ping listener's queue.
-        if (res?.status === 405) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await serverLoaded(agent);
       const sessionId = newSessionId('split-memory');
       const events = await ask(agent.url, 'calculate 2+3', { sessionId });
       expect(events.at(-1)?.type).toBe('RUN_FINISHED');

@@ -10,10 +10,9 @@ import { sharedAssembly } from '../../infra/test/assembly';
 import { main as traceCommand } from '../trace';
 
 /**
- * `npm start` (scripts/dev.ts) as a user runs it: ports from TWIN_PORT / PORT / CHAT_PORT. Run as
- * `node --import tsx`, which is what the `tsx` CLI starts as its child: a SIGINT then reaches the script
- * itself. Sent to the tsx CLI alone, it is relayed with 30 ms for the script to confirm, after which tsx
- * kills it and exits 130 (seen on a loaded machine).
+ * `npm start` (scripts/dev.ts) as a user runs it: package.json's command, `node --import tsx`, with ports
+ * from TWIN_PORT / PORT / CHAT_PORT. Not the `tsx` CLI: it relays a SIGINT with 30 ms for the script to
+ * confirm, after which it kills the script and exits 130 (seen on a loaded machine).
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -17,6 +17,16 @@ import {
   distFiles,
 } from '../../../scripts/build-actions';
 
+/** Runs `fn` in a new temporary directory, removed after. */
+async function inScratch(prefix: string, fn: (dir: string) => Promise<void>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('committed action bundles', () => {
   it('match their source byte for byte (run npm run build:actions after changing src/)', async () => {
     const built = await bundleActions();
@@ -76,8 +86,7 @@ describe('committed action bundles', () => {
    * no more of Node than a script that only writes that error line does.
    */
   it('load no more of Node than writing the error line when the first input is missing', async () => {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-builtins-'));
-    try {
+    await inScratch('action-builtins-', async (scratch) => {
       const floor = path.join(scratch, 'floor.mjs');
       fs.writeFileSync(
         floor,
@@ -94,9 +103,7 @@ describe('committed action bundles', () => {
         if (more.length) extra[step] = more;
       }
       expect(extra).toEqual({});
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
-    }
+    });
   }, 120_000);
 
   /**
@@ -105,8 +112,7 @@ describe('committed action bundles', () => {
    * when RUNNER_TEMP cannot hold one.
    */
   it('keep their compile cache under RUNNER_TEMP, and run the same when it cannot be kept', async () => {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-cache-'));
-    try {
+    await inScratch('action-cache-', async (scratch) => {
       const step = path.join(distDir, 'deploy-runtime.js');
       const unknown = (runnerTemp?: string) =>
         promisify(execFile)(process.execPath, [step], {
@@ -132,14 +138,11 @@ describe('committed action bundles', () => {
       const cached = fs.existsSync(cache) ? fs.readdirSync(cache, { recursive: true }) : [];
       if ('enableCompileCache' in module) expect(cached.length).toBeGreaterThan(1);
       else expect(cached).toEqual([]);
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 
   it('still set outputs and write the job summary through @actions/core as the build rewrites it', async () => {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'action-core-'));
-    try {
+    await inScratch('action-core-', async (scratch) => {
       const { outputFiles } = await build({
         ...actionsBundle(),
         entryPoints: undefined,
@@ -165,9 +168,7 @@ describe('committed action bundles', () => {
         /^answer<<(ghadelimiter_[0-9a-f-]{36})\nforty-two\n\1\n$/,
       );
       expect(fs.readFileSync(summary, 'utf8')).toBe('<h3>Probe</h3>\n');
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 });
 
